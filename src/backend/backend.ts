@@ -1,0 +1,73 @@
+/**
+ * The one interface between tensors and kernels. Every method is a primitive on
+ * raw typed arrays with the shape arithmetic already done by the caller; gradients
+ * are written once, above this line, in src/tensor/ops. Two implementations exist:
+ * `native` (the C++ addon) and `reference` (plain TypeScript loops, the oracle the
+ * tests compare native against and the fallback where the addon cannot be built).
+ */
+import type { DType, DTypeMap, TypedArray } from '../tensor/dtype.js';
+
+export const UNARY_OPS = [
+  'neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'silu', 'gelu', 'geluTanh',
+  'hardswish', 'hardsigmoid', 'leakyRelu', 'clamp', 'powScalar', 'affine', 'sign', 'rdiv',
+] as const;
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
+export const COMPARE_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
+export const REDUCE_OPS = ['sum', 'max', 'min'] as const;
+
+/** Unary maps; p0 and p1 parameterise some: leakyRelu(slope), clamp(lo, hi), powScalar(p), affine(x*p0 + p1), rdiv(p0 / x). */
+export type UnaryOp = (typeof UNARY_OPS)[number];
+export type BinaryOp = (typeof BINARY_OPS)[number];
+export type CompareOp = (typeof COMPARE_OPS)[number];
+export type ReduceOp = (typeof REDUCE_OPS)[number];
+type Dims = readonly number[];
+
+export interface Backend {
+  readonly name: 'native' | 'reference';
+  /** A typed array of n elements whose contents are unspecified (native does not zero-fill). */
+  alloc<D extends DType>(dtype: D, n: number): DTypeMap[D];
+
+  /** y[i] = f(x[i]; p0, p1); y may be x. */
+  unary(op: UnaryOp, x: Float32Array, y: Float32Array, p0: number, p1: number): void;
+  /** dx[i] = gy[i] * f'(x[i]); y = f(x) is also given (exp, sqrt, sigmoid, tanh read it). */
+  unaryBackward(op: UnaryOp, x: Float32Array, y: Float32Array, gy: Float32Array, dx: Float32Array, p0: number, p1: number): void;
+  /** out (contiguous, `shape`) = a op b, each read through its strides (0 where broadcast). */
+  binary(op: BinaryOp, shape: Dims, a: Float32Array, aStrides: Dims, b: Float32Array, bStrides: Dims, out: Float32Array): void;
+  compare(op: CompareOp, shape: Dims, a: Float32Array, aStrides: Dims, b: Float32Array, bStrides: Dims, out: Uint8Array): void;
+  where(shape: Dims, cond: Uint8Array, cStrides: Dims, a: Float32Array, aStrides: Dims, b: Float32Array, bStrides: Dims, out: Float32Array): void;
+
+  /** out[o, i] = reduce over j of x[o, j, i] for x viewed as [outer, r, inner]. */
+  reduce(op: ReduceOp, x: Float32Array, outer: number, r: number, inner: number, out: Float32Array): void;
+  /** First index of the max (or min) along j; NaN counts as the extreme. */
+  argReduce(isMax: boolean, x: Float32Array, outer: number, r: number, inner: number, out: Int32Array): void;
+  softmax(x: Float32Array, outer: number, r: number, inner: number, log: boolean, y: Float32Array): void;
+  softmaxBackward(y: Float32Array, gy: Float32Array, outer: number, r: number, inner: number, log: boolean, dx: Float32Array): void;
+
+  /** Strided copy between arrays of the same dtype: dst[dOff + i·dStrides] = src[sOff + i·sStrides] over `shape`. */
+  copyStrided(shape: Dims, src: TypedArray, srcOffset: number, srcStrides: Dims, dst: TypedArray, dstOffset: number, dstStrides: Dims): void;
+  /** Like copyStrided but adds into dst (float32). */
+  addStrided(shape: Dims, src: Float32Array, srcOffset: number, srcStrides: Dims, dst: Float32Array, dstOffset: number, dstStrides: Dims): void;
+  fill(out: Float32Array, value: number): void;
+  /** Converts element by element (float to int truncates toward zero). */
+  cast(src: TypedArray, dst: TypedArray): void;
+
+  /** out[o, j, i] = x[o, idx[j], i]; x is [outer, n, inner]. */
+  indexSelect(x: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
+  /** out[o, idx[j], i] += g[o, j, i]. */
+  indexAdd(g: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
+  /** out[o, j, i] = x[o, idx[o, j, i], i]; idx and out are [outer, k, inner]. */
+  gather(x: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
+  /** out[o, idx[o, j, i], i] += g[o, j, i]. */
+  scatterAdd(g: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
+
+  /**
+   * Batched row-major SGEMM: C_b = alpha · op(A_b) · op(B_b) + beta · C_b, with
+   * A_b = A[aOffset + b·strideA ...] (stride 0 broadcasts). beta = 0 never reads C.
+   */
+  sgemm(
+    batch: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
+    a: Float32Array, aOffset: number, lda: number, strideA: number,
+    b: Float32Array, bOffset: number, ldb: number, strideB: number,
+    beta: number, c: Float32Array, cOffset: number, ldc: number, strideC: number,
+  ): void;
+}

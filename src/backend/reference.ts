@@ -1,0 +1,323 @@
+/**
+ * The reference backend: each kernel as a short loop that is obviously right.
+ * Arithmetic runs in float64 and rounds on store, so it is at least as accurate as
+ * native. It is the oracle in tests and the fallback where the addon is missing.
+ */
+import { newTypedArray, type DType, type DTypeMap } from '../tensor/dtype.js';
+import type { Backend, BinaryOp, CompareOp, ReduceOp, UnaryOp } from './backend.js';
+
+type Dims = readonly number[];
+
+const SQRT_HALF = Math.SQRT1_2;
+const SQRT_2_OVER_PI = Math.sqrt(2 / Math.PI);
+
+function sigmoid(x: number): number {
+  const e = Math.exp(-Math.abs(x));
+  return x >= 0 ? 1 / (1 + e) : e / (1 + e);
+}
+
+/** erf in float64: its Maclaurin series below 2.5, the erfc continued fraction above (both near machine precision). */
+function erf(x: number): number {
+  const ax = Math.abs(x);
+  let r: number;
+  if (ax < 2.5) {
+    // Maclaurin series: erf(x) = 2/sqrt(pi) * sum (-1)^n x^(2n+1) / (n! (2n+1))
+    let term = ax;
+    let sum = ax;
+    const x2 = ax * ax;
+    for (let n = 1; n < 60; n++) {
+      term *= -x2 / n;
+      const t = term / (2 * n + 1);
+      sum += t;
+      if (Math.abs(t) < 1e-17 * Math.abs(sum)) break;
+    }
+    r = (2 / Math.sqrt(Math.PI)) * sum;
+  } else {
+    // erfc continued fraction (Lentz), accurate for ax >= 2.5.
+    let f = ax;
+    let c = ax;
+    let d = 0;
+    for (let n = 1; n < 100; n++) {
+      const an = n / 2;
+      d = ax + an * d;
+      d = 1 / d;
+      c = ax + an / c;
+      const delta = c * d;
+      f *= delta;
+      if (Math.abs(delta - 1) < 1e-16) break;
+    }
+    r = 1 - Math.exp(-ax * ax) / (f * Math.sqrt(Math.PI));
+  }
+  return x < 0 ? -r : r;
+}
+
+function unaryFn(op: UnaryOp, p0: number, p1: number): (v: number) => number {
+  switch (op) {
+    case 'neg': return (v) => -v;
+    case 'exp': return Math.exp;
+    case 'log': return Math.log;
+    case 'sqrt': return Math.sqrt;
+    case 'abs': return Math.abs;
+    case 'relu': return (v) => (v > 0 ? v : Number.isNaN(v) ? v : 0);
+    case 'sigmoid': return sigmoid;
+    case 'tanh': return Math.tanh;
+    case 'silu': return (v) => v * sigmoid(v);
+    case 'gelu': return (v) => 0.5 * v * (1 + erf(v * SQRT_HALF));
+    case 'geluTanh': return (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
+    case 'hardswish': return (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
+    case 'hardsigmoid': return (v) => Math.min(Math.max(v + 3, 0), 6) / 6;
+    case 'leakyRelu': return (v) => (v > 0 ? v : v * p0);
+    case 'clamp': return (v) => (v < p0 ? p0 : v > p1 ? p1 : v);
+    case 'powScalar': return (v) => (v === 1 || p0 === 0 ? 1 : Math.pow(v, p0));
+    case 'affine': return (v) => v * p0 + p1;
+    case 'sign': return (v) => (v > 0 ? 1 : v < 0 ? -1 : v);
+    case 'rdiv': return (v) => p0 / v;
+  }
+}
+
+/** f'(x) given x and y = f(x). */
+function derivFn(op: UnaryOp, p0: number): (x: number, y: number) => number {
+  switch (op) {
+    case 'neg': return () => -1;
+    case 'exp': return (_x, y) => y;
+    case 'log': return (x) => 1 / x;
+    case 'sqrt': return (_x, y) => 0.5 / y;
+    case 'abs': return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
+    case 'relu': return (x) => (x > 0 ? 1 : 0);
+    case 'sigmoid': return (_x, y) => y * (1 - y);
+    case 'tanh': return (_x, y) => 1 - y * y;
+    case 'silu': return (x) => sigmoid(x) * (1 + x * (1 - sigmoid(x)));
+    case 'gelu': return (x) => 0.5 * (1 + erf(x * SQRT_HALF)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+    case 'geluTanh': return (x) => {
+      const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+      const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du;
+    };
+    case 'hardswish': return (x) => (x < -3 ? 0 : x > 3 ? 1 : (2 * x + 3) / 6);
+    case 'hardsigmoid': return (x) => (x > -3 && x < 3 ? 1 / 6 : 0);
+    case 'leakyRelu': return (x) => (x > 0 ? 1 : p0);
+    case 'clamp': return () => 0; // replaced below: needs both bounds
+    case 'powScalar': return (x) => (p0 === 0 ? 0 : p0 * Math.pow(x, p0 - 1));
+    case 'affine': return () => p0;
+    case 'sign': return () => 0;
+    case 'rdiv': return (x) => -p0 / (x * x);
+  }
+}
+
+function binaryFn(op: BinaryOp): (a: number, b: number) => number {
+  switch (op) {
+    case 'add': return (a, b) => a + b;
+    case 'sub': return (a, b) => a - b;
+    case 'mul': return (a, b) => a * b;
+    case 'div': return (a, b) => a / b;
+    // C's pow (and PyTorch's): 1^y = 1 and x^0 = 1 even for NaN, unlike Math.pow(1, NaN).
+    case 'pow': return (a, b) => (a === 1 || b === 0 ? 1 : Math.pow(a, b));
+    case 'maximum': return (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
+    case 'minimum': return (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b));
+  }
+}
+
+function compareFn(op: CompareOp): (a: number, b: number) => boolean {
+  switch (op) {
+    case 'eq': return (a, b) => a === b;
+    case 'ne': return (a, b) => a !== b;
+    case 'lt': return (a, b) => a < b;
+    case 'le': return (a, b) => a <= b;
+    case 'gt': return (a, b) => a > b;
+    case 'ge': return (a, b) => a >= b;
+  }
+}
+
+/** Visits every multi-index of `shape` in row-major order, passing the flat offsets for each strides list. */
+function forEachIndex(shape: Dims, strides: readonly Dims[], fn: (offsets: number[]) => void): void {
+  const n = shape.reduce((a, d) => a * d, 1);
+  if (n === 0) return;
+  const idx = new Array<number>(shape.length).fill(0);
+  const off = strides.map(() => 0);
+  for (let count = 0; count < n; count++) {
+    fn(off);
+    for (let d = shape.length - 1; d >= 0; d--) {
+      idx[d]++;
+      for (let k = 0; k < strides.length; k++) off[k] += strides[k][d];
+      if (idx[d] < shape[d]) break;
+      for (let k = 0; k < strides.length; k++) off[k] -= strides[k][d] * shape[d];
+      idx[d] = 0;
+    }
+  }
+}
+
+export const referenceBackend: Backend = {
+  name: 'reference',
+
+  alloc<D extends DType>(dtype: D, n: number): DTypeMap[D] {
+    return newTypedArray(dtype, n);
+  },
+
+  unary(op, x, y, p0, p1) {
+    const f = unaryFn(op, p0, p1);
+    for (let i = 0; i < x.length; i++) y[i] = f(x[i]);
+  },
+
+  unaryBackward(op, x, y, gy, dx, p0, p1) {
+    const d = op === 'clamp' ? (v: number) => (v >= p0 && v <= p1 ? 1 : 0) : derivFn(op, p0);
+    for (let i = 0; i < gy.length; i++) dx[i] = gy[i] * d(x[i], y[i]);
+  },
+
+  binary(op, shape, a, as, b, bs, out) {
+    const f = binaryFn(op);
+    let o = 0;
+    forEachIndex(shape, [as, bs], ([ia, ib]) => {
+      out[o++] = f(a[ia], b[ib]);
+    });
+  },
+
+  compare(op, shape, a, as, b, bs, out) {
+    const f = compareFn(op);
+    let o = 0;
+    forEachIndex(shape, [as, bs], ([ia, ib]) => {
+      out[o++] = f(a[ia], b[ib]) ? 1 : 0;
+    });
+  },
+
+  where(shape, cond, cs, a, as, b, bs, out) {
+    let o = 0;
+    forEachIndex(shape, [cs, as, bs], ([ic, ia, ib]) => {
+      out[o++] = cond[ic] ? a[ia] : b[ib];
+    });
+  },
+
+  reduce(op: ReduceOp, x, outer, r, inner, out) {
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        let acc = op === 'sum' ? 0 : x[o * r * inner + i];
+        for (let j = op === 'sum' ? 0 : 1; j < r; j++) {
+          const v = x[(o * r + j) * inner + i];
+          if (op === 'sum') acc += v;
+          else if (Number.isNaN(v) || Number.isNaN(acc)) acc = NaN;
+          else acc = op === 'max' ? Math.max(acc, v) : Math.min(acc, v);
+        }
+        out[o * inner + i] = acc;
+      }
+    }
+  },
+
+  argReduce(isMax, x, outer, r, inner, out) {
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        let best = 0;
+        for (let j = 0; j < r; j++) {
+          const v = x[(o * r + j) * inner + i];
+          if (Number.isNaN(v)) {
+            best = j;
+            break;
+          }
+          const b = x[(o * r + best) * inner + i];
+          if (isMax ? v > b : v < b) best = j;
+        }
+        out[o * inner + i] = best;
+      }
+    }
+  },
+
+  softmax(x, outer, r, inner, log, y) {
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const at = (j: number) => (o * r + j) * inner + i;
+        let m = -Infinity;
+        for (let j = 0; j < r; j++) m = Math.max(m, x[at(j)]);
+        if (m === -Infinity) m = 0;
+        let s = 0;
+        for (let j = 0; j < r; j++) s += Math.exp(x[at(j)] - m);
+        for (let j = 0; j < r; j++) y[at(j)] = log ? x[at(j)] - m - Math.log(s) : Math.exp(x[at(j)] - m) / s;
+      }
+    }
+  },
+
+  softmaxBackward(y, gy, outer, r, inner, log, dx) {
+    for (let o = 0; o < outer; o++) {
+      for (let i = 0; i < inner; i++) {
+        const at = (j: number) => (o * r + j) * inner + i;
+        let s = 0;
+        for (let j = 0; j < r; j++) s += log ? gy[at(j)] : gy[at(j)] * y[at(j)];
+        for (let j = 0; j < r; j++) {
+          dx[at(j)] = log ? gy[at(j)] - Math.exp(y[at(j)]) * s : y[at(j)] * (gy[at(j)] - s);
+        }
+      }
+    }
+  },
+
+  copyStrided(shape, src, srcOffset, ss, dst, dstOffset, ds) {
+    forEachIndex(shape, [ss, ds], ([is, id]) => {
+      dst[dstOffset + id] = src[srcOffset + is];
+    });
+  },
+
+  addStrided(shape, src, srcOffset, ss, dst, dstOffset, ds) {
+    forEachIndex(shape, [ss, ds], ([is, id]) => {
+      dst[dstOffset + id] += src[srcOffset + is];
+    });
+  },
+
+  fill(out, value) {
+    out.fill(value);
+  },
+
+  cast(src, dst) {
+    for (let i = 0; i < src.length; i++) dst[i] = dst instanceof Float32Array ? src[i] : Math.trunc(src[i]);
+  },
+
+  indexSelect(x, outer, n, inner, idx, out) {
+    const k = idx.length;
+    for (let o = 0; o < outer; o++)
+      for (let j = 0; j < k; j++)
+        for (let i = 0; i < inner; i++) out[(o * k + j) * inner + i] = x[(o * n + idx[j]) * inner + i];
+  },
+
+  indexAdd(g, outer, n, inner, idx, out) {
+    const k = idx.length;
+    for (let o = 0; o < outer; o++)
+      for (let j = 0; j < k; j++)
+        for (let i = 0; i < inner; i++) out[(o * n + idx[j]) * inner + i] += g[(o * k + j) * inner + i];
+  },
+
+  gather(x, outer, n, inner, idx, out) {
+    const k = outer * inner === 0 ? 0 : idx.length / (outer * inner);
+    for (let o = 0; o < outer; o++)
+      for (let j = 0; j < k; j++)
+        for (let i = 0; i < inner; i++) {
+          const t = (o * k + j) * inner + i;
+          out[t] = x[(o * n + idx[t]) * inner + i];
+        }
+  },
+
+  scatterAdd(g, outer, n, inner, idx, out) {
+    const k = outer * inner === 0 ? 0 : idx.length / (outer * inner);
+    for (let o = 0; o < outer; o++)
+      for (let j = 0; j < k; j++)
+        for (let i = 0; i < inner; i++) {
+          const t = (o * k + j) * inner + i;
+          out[(o * n + idx[t]) * inner + i] += g[t];
+        }
+  },
+
+  sgemm(batch, transA, transB, m, n, k, alpha, a, aOff, lda, sA, b, bOff, ldb, sB, beta, c, cOff, ldc, sC) {
+    for (let p = 0; p < batch; p++) {
+      const ab = aOff + p * sA;
+      const bb = bOff + p * sB;
+      const cb = cOff + p * sC;
+      for (let i = 0; i < m; i++) {
+        for (let j = 0; j < n; j++) {
+          let acc = 0;
+          for (let q = 0; q < k; q++) {
+            const av = transA ? a[ab + q * lda + i] : a[ab + i * lda + q];
+            const bv = transB ? b[bb + j * ldb + q] : b[bb + q * ldb + j];
+            acc += av * bv;
+          }
+          const prev = beta === 0 ? 0 : beta * c[cb + i * ldc + j];
+          c[cb + i * ldc + j] = alpha * acc + prev;
+        }
+      }
+    }
+  },
+};
+

@@ -1,0 +1,15 @@
+/**
+ * tsvision: image classification for TypeScript. This entry point exports the
+ * tensor library: Tensor with autograd, the ops, creation and random functions,
+ * and the backend controls.
+ */
+import './tensor/methods.js';
+
+export { Tensor, empty, fromTypedArray, type GradNode, type NestedArray } from './tensor/tensor.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export { ShapeError, DTypeError } from './tensor/errors.js';
+export { noGrad, isGradEnabled, backward } from './tensor/autograd.js';
+export * from './tensor/creation.js';
+export * from './tensor/random.js';
+export * from './tensor/ops/index.js';
+export { backend, setBackend, getNumThreads, setNumThreads, emptyCache, memoryStats } from './backend/index.js';

@@ -1,0 +1,130 @@
+/**
+ * The tape. Each op that has an input requiring grad records a GradNode on its
+ * output; backward() walks the nodes in reverse topological order, calling each
+ * node's backward once with the summed gradient of its output.
+ */
+import { backend } from '../backend/index.js';
+import { fmtShape, ShapeError } from './errors.js';
+import { shapesEqual } from './shape.js';
+import { Tensor, type GradNode } from './tensor.js';
+
+let gradEnabled = true;
+
+export function isGradEnabled(): boolean {
+  return gradEnabled;
+}
+
+/** Runs fn with gradient recording off (for evaluation and parameter updates). */
+export function noGrad<T>(fn: () => T): T {
+  const prev = gradEnabled;
+  gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    gradEnabled = prev;
+  }
+}
+
+/** Records `name` on the tape for `out` when any input requires grad. Returns out. */
+export function record<T extends Tensor>(
+  out: T,
+  name: string,
+  inputs: readonly Tensor[],
+  backward: (grad: Tensor<'float32'>) => (Tensor | null)[],
+): T {
+  if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return out;
+  out.requiresGrad = true;
+  out.gradFn = { name, inputs, backward: backward as GradNode['backward'] };
+  return out;
+}
+
+/** Elementwise a + b for equal-shaped float32 tensors, outside the tape. */
+function addRaw(a: Tensor, b: Tensor): Tensor<'float32'> {
+  const be = backend();
+  const out = be.alloc('float32', a.size);
+  const strides = a.shape.length ? [1] : [];
+  be.binary('add', a.size ? [a.size] : [], a.data as Float32Array, strides, b.data as Float32Array, strides, out);
+  return new Tensor(out, a.shape);
+}
+
+function copyRaw(a: Tensor): Tensor<'float32'> {
+  const out = backend().alloc('float32', a.size);
+  out.set(a.data);
+  return new Tensor(out, a.shape);
+}
+
+export interface BackwardOptions {
+  /** Keep the graph so backward can run through it again. */
+  retainGraph?: boolean;
+}
+
+/**
+ * Accumulates d(root)/d(leaf) into every leaf's .grad. A non-scalar root needs
+ * `grad`, the gradient of some scalar with respect to it.
+ */
+export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions = {}): void {
+  if (!root.requiresGrad) {
+    throw new Error('backward: the tensor does not require grad (no input had requiresGrad set, or it was made under noGrad)');
+  }
+  let seed: Tensor<'float32'>;
+  if (grad) {
+    if (!shapesEqual(grad.shape, root.shape)) {
+      throw new ShapeError(`backward: gradient shape ${fmtShape(grad.shape)} does not match tensor shape ${fmtShape(root.shape)}`);
+    }
+    seed = grad as Tensor<'float32'>;
+  } else {
+    if (root.size !== 1) {
+      throw new ShapeError(`backward: a gradient argument is needed for a non-scalar tensor of shape ${fmtShape(root.shape)}`);
+    }
+    const one = backend().alloc('float32', 1);
+    one[0] = 1;
+    seed = new Tensor(one, root.shape);
+  }
+
+  // Reverse topological order by an iterative depth-first search.
+  const order: Tensor[] = [];
+  const seen = new Set<Tensor>();
+  const stack: [Tensor, number][] = [[root, 0]];
+  seen.add(root);
+  while (stack.length) {
+    const top = stack[stack.length - 1];
+    const node = top[0].gradFn;
+    const inputs = node ? node.inputs : [];
+    if (top[1] < inputs.length) {
+      const next = inputs[top[1]++];
+      if (next.requiresGrad && !seen.has(next)) {
+        seen.add(next);
+        stack.push([next, 0]);
+      }
+    } else {
+      order.push(top[0]);
+      stack.pop();
+    }
+  }
+
+  const grads = new Map<Tensor, Tensor<'float32'>>([[root, seed]]);
+  for (let i = order.length - 1; i >= 0; i--) {
+    const t = order[i];
+    const g = grads.get(t);
+    grads.delete(t);
+    if (!g) continue;
+    const node = t.gradFn;
+    if (!node) {
+      // A leaf: accumulate (copy first, since g may be shared with other branches).
+      t.grad = t.grad ? addRaw(t.grad, g) : copyRaw(g);
+      continue;
+    }
+    if (!node.backward) {
+      throw new Error(`backward: the graph through ${node.name} was already freed; pass { retainGraph: true } to the first backward`);
+    }
+    const fn = node.backward;
+    const inputGrads = noGrad(() => fn(g));
+    if (!options.retainGraph) node.backward = null;
+    node.inputs.forEach((input, k) => {
+      const ig = inputGrads[k];
+      if (!ig || !input.requiresGrad) return;
+      const prev = grads.get(input);
+      grads.set(input, (prev ? addRaw(prev, ig) : ig) as Tensor<'float32'>);
+    });
+  }
+}

@@ -1,0 +1,198 @@
+/**
+ * Elementwise ops: unary maps and activations, broadcasting arithmetic,
+ * comparisons and `where`. Each op: shape rule, forward (one backend call),
+ * backward (next to it).
+ */
+import { backend, type BinaryOp, type CompareOp, type UnaryOp } from '../../backend/index.js';
+import { record } from '../autograd.js';
+import { DTypeError } from '../errors.js';
+import { broadcastShapes, broadcastStrides } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { expectFloat, newFloat, sumTo, type F32 } from './util.js';
+
+// ---- unary ----------------------------------------------------------------
+
+function unary(op: UnaryOp, name: string, x: Tensor, p0 = 0, p1 = 0): F32 {
+  expectFloat(name, x);
+  const xf = x as F32;
+  const y = newFloat(x.shape);
+  backend().unary(op, xf.data, y.data, p0, p1);
+  return record(y, name, [x], (g) => {
+    const dx = newFloat(x.shape);
+    backend().unaryBackward(op, xf.data, y.data, g.data, dx.data, p0, p1);
+    return [dx];
+  });
+}
+
+export const neg = (x: Tensor): F32 => unary('neg', 'neg', x);
+export const exp = (x: Tensor): F32 => unary('exp', 'exp', x);
+export const log = (x: Tensor): F32 => unary('log', 'log', x);
+export const sqrt = (x: Tensor): F32 => unary('sqrt', 'sqrt', x);
+export const abs = (x: Tensor): F32 => unary('abs', 'abs', x);
+export const sign = (x: Tensor): F32 => unary('sign', 'sign', x);
+export const relu = (x: Tensor): F32 => unary('relu', 'relu', x);
+export const relu6 = (x: Tensor): F32 => unary('clamp', 'relu6', x, 0, 6);
+export const sigmoid = (x: Tensor): F32 => unary('sigmoid', 'sigmoid', x);
+export const tanh = (x: Tensor): F32 => unary('tanh', 'tanh', x);
+export const silu = (x: Tensor): F32 => unary('silu', 'silu', x);
+export const hardswish = (x: Tensor): F32 => unary('hardswish', 'hardswish', x);
+export const hardsigmoid = (x: Tensor): F32 => unary('hardsigmoid', 'hardsigmoid', x);
+export const leakyRelu = (x: Tensor, negativeSlope = 0.01): F32 => unary('leakyRelu', 'leakyRelu', x, negativeSlope);
+
+/** GELU: exact (erf) by default, or PyTorch's approximate='tanh'. */
+export function gelu(x: Tensor, approximate: 'none' | 'tanh' = 'none'): F32 {
+  return approximate === 'tanh' ? unary('geluTanh', 'gelu', x) : unary('gelu', 'gelu', x);
+}
+
+/** Limits values to [min, max]; either bound may be omitted. */
+export function clamp(x: Tensor, min?: number | null, max?: number | null): F32 {
+  const lo = min ?? -Infinity;
+  const hi = max ?? Infinity;
+  if (lo > hi) throw new RangeError(`clamp: min (${lo}) is greater than max (${hi})`);
+  return unary('clamp', 'clamp', x, lo, hi);
+}
+
+/** x * scale + shift in one pass (the scalar forms of add, sub, mul and div use it). */
+export const affine = (x: Tensor, scale: number, shift: number): F32 => unary('affine', 'affine', x, scale, shift);
+
+// ---- binary ---------------------------------------------------------------
+
+function broadcastBinary(op: BinaryOp, name: string, a: Tensor, b: Tensor): F32 {
+  expectFloat(name, a, b);
+  const shape = broadcastShapes(name, a.shape, b.shape);
+  const out = newFloat(shape);
+  backend().binary(op, shape, a.data as Float32Array, broadcastStrides(a.shape, shape), b.data as Float32Array, broadcastStrides(b.shape, shape), out.data);
+  return out;
+}
+
+type Operand = Tensor | number;
+
+export function add(a: Operand, b: Operand): F32 {
+  if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a + b) : affine(a, 1, b);
+  if (typeof a === 'number') return affine(b, 1, a);
+  const out = broadcastBinary('add', 'add', a, b);
+  return record(out, 'add', [a, b], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
+}
+
+export function sub(a: Operand, b: Operand): F32 {
+  if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a - b) : affine(a, 1, -b);
+  if (typeof a === 'number') return affine(b, -1, a);
+  const out = broadcastBinary('sub', 'sub', a, b);
+  return record(out, 'sub', [a, b], (g) => [sumTo(g, a.shape), b.requiresGrad ? sumTo(neg(g), b.shape) : null]);
+}
+
+export function mul(a: Operand, b: Operand): F32 {
+  if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a * b) : affine(a, b, 0);
+  if (typeof a === 'number') return affine(b, a, 0);
+  const out = broadcastBinary('mul', 'mul', a, b);
+  return record(out, 'mul', [a, b], (g) => [
+    a.requiresGrad ? sumTo(mul(g, b), a.shape) : null,
+    b.requiresGrad ? sumTo(mul(g, a), b.shape) : null,
+  ]);
+}
+
+export function div(a: Operand, b: Operand): F32 {
+  if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a / b) : mulByReciprocal(a, b);
+  if (typeof a === 'number') return unary('rdiv', 'div', b, a);
+  const out = broadcastBinary('div', 'div', a, b);
+  return record(out, 'div', [a, b], (g) => [
+    a.requiresGrad ? sumTo(div(g, b), a.shape) : null,
+    // d(a/b)/db = -a/b^2 = -out/b
+    b.requiresGrad ? sumTo(neg(div(mul(g, out), b)), b.shape) : null,
+  ]);
+}
+
+function mulByReciprocal(a: Tensor, b: number): F32 {
+  // x / c as one divide per element would be exact; x * (1/c) can differ by an ulp.
+  // A scalar tensor keeps PyTorch's rounding.
+  return div(a, scalarOf(b));
+}
+
+export function pow(a: Operand, b: Operand): F32 {
+  if (typeof b === 'number') {
+    if (typeof a === 'number') return scalarOf(Math.pow(a, b));
+    return unary('powScalar', 'pow', a, b);
+  }
+  const base = typeof a === 'number' ? scalarOf(a) : a;
+  const out = broadcastBinary('pow', 'pow', base, b);
+  return record(out, 'pow', [base, b], (g) => [
+    base.requiresGrad ? sumTo(mul(g, mul(b, pow(base, sub(b, 1)))), base.shape) : null,
+    // d(a^b)/db = a^b * log(a), taken as 0 where a == 0 (as PyTorch does for b >= 0).
+    b.requiresGrad ? sumTo(mul(g, where(eq(base, 0), 0, mul(out, log(base)))), b.shape) : null,
+  ]);
+}
+
+/** Elementwise max; on ties the gradient is split evenly, as in PyTorch. */
+export function maximum(a: Tensor, b: Tensor): F32 {
+  return extremum('maximum', a, b);
+}
+
+export function minimum(a: Tensor, b: Tensor): F32 {
+  return extremum('minimum', a, b);
+}
+
+function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): F32 {
+  const out = broadcastBinary(op, op, a, b);
+  return record(out, op, [a, b], (g) => {
+    const wins = op === 'maximum' ? gt(a, b) : lt(a, b);
+    // weight of a: 1 where it wins, 0.5 on ties, 0 where it loses
+    const wa = add(toFloat(wins), mul(toFloat(eq(a, b)), 0.5));
+    return [
+      a.requiresGrad ? sumTo(mul(g, wa), a.shape) : null,
+      b.requiresGrad ? sumTo(mul(g, sub(1, wa)), b.shape) : null,
+    ];
+  });
+}
+
+function scalarOf(v: number): F32 {
+  const data = backend().alloc('float32', 1);
+  data[0] = v;
+  return new Tensor(data, []);
+}
+
+function operand(t: Operand): Tensor {
+  return typeof t === 'number' ? scalarOf(t) : t;
+}
+
+// ---- comparisons and where --------------------------------------------------
+
+function comparison(op: CompareOp, a: Operand, b: Operand): Tensor<'uint8'> {
+  const ta = operand(a);
+  const tb = operand(b);
+  expectFloat(op, ta, tb);
+  const shape = broadcastShapes(op, ta.shape, tb.shape);
+  const out = new Tensor<'uint8'>(backend().alloc('uint8', shape.reduce((x, d) => x * d, 1)), shape);
+  backend().compare(op, shape, ta.data as Float32Array, broadcastStrides(ta.shape, shape), tb.data as Float32Array, broadcastStrides(tb.shape, shape), out.data);
+  return out;
+}
+
+/** Elementwise comparisons: uint8 masks (1 true, 0 false), never differentiable. */
+export const eq = (a: Operand, b: Operand) => comparison('eq', a, b);
+export const ne = (a: Operand, b: Operand) => comparison('ne', a, b);
+export const lt = (a: Operand, b: Operand) => comparison('lt', a, b);
+export const le = (a: Operand, b: Operand) => comparison('le', a, b);
+export const gt = (a: Operand, b: Operand) => comparison('gt', a, b);
+export const ge = (a: Operand, b: Operand) => comparison('ge', a, b);
+
+/** cond ? a : b elementwise, all three broadcast together; cond is a uint8 mask. */
+export function where(cond: Tensor, a: Operand, b: Operand): F32 {
+  if (cond.dtype !== 'uint8') throw new DTypeError(`where: the condition must be a uint8 mask, got ${cond.dtype}`);
+  const ta = operand(a);
+  const tb = operand(b);
+  expectFloat('where', ta, tb);
+  const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
+  const out = newFloat(shape);
+  backend().where(shape, cond.data as Uint8Array, broadcastStrides(cond.shape, shape), ta.data as Float32Array, broadcastStrides(ta.shape, shape), tb.data as Float32Array, broadcastStrides(tb.shape, shape), out.data);
+  return record(out, 'where', [ta, tb], (g) => [
+    ta.requiresGrad ? sumTo(where(cond, g, 0), ta.shape) : null,
+    tb.requiresGrad ? sumTo(where(cond, 0, g), tb.shape) : null,
+  ]);
+}
+
+/** A float32 copy of any tensor (uint8 masks become 0/1). */
+export function toFloat(t: Tensor): F32 {
+  if (t.dtype === 'float32') return t as F32;
+  const out = newFloat(t.shape);
+  backend().cast(t.data, out.data);
+  return out;
+}

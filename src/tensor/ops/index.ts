@@ -1,0 +1,5 @@
+export * from './elementwise.js';
+export * from './matmul.js';
+export * from './movement.js';
+export * from './reduce.js';
+export { sumTo } from './util.js';

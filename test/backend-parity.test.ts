@@ -1,0 +1,235 @@
+/**
+ * The native kernels against the reference kernels on random shapes, including
+ * awkward sizes (1, primes, non-multiples of the SIMD width, empty dimensions).
+ * Each primitive of the Backend interface is exercised directly.
+ */
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { nativeBackend, referenceBackend, UNARY_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, addon } from '../src/backend/index.js';
+import { broadcastStrides, contiguousStrides } from '../src/tensor/shape.js';
+import { assertClose, gen } from './helpers.js';
+
+const nat = nativeBackend!;
+const ref = referenceBackend;
+const SIZES = [0, 1, 2, 3, 7, 8, 15, 16, 17, 31, 33, 64, 127, 1000, 40000];
+
+function randArray(n: number, lo = -3, hi = 3): Float32Array {
+  const a = new Float32Array(n);
+  for (let i = 0; i < n; i++) a[i] = lo + (hi - lo) * gen.random();
+  return a;
+}
+
+function randShape(maxRank = 4, maxDim = 9): number[] {
+  const rank = gen.int(0, maxRank + 1);
+  return Array.from({ length: rank }, () => (gen.random() < 0.1 ? gen.int(0, 2) : gen.int(1, maxDim + 1)));
+}
+
+/** A shape that broadcasts against `shape`: some dims set to 1, some leading dims dropped. */
+function broadcastable(shape: number[]): number[] {
+  const drop = gen.int(0, shape.length + 1);
+  return shape.slice(drop).map((d) => (gen.random() < 0.4 ? 1 : d));
+}
+
+const size = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
+
+describe('native backend against reference', { skip: !nativeBackend && 'the native addon is not built' }, () => {
+  test('unary and unaryBackward, every op', () => {
+    for (const op of UNARY_OPS) {
+      for (const n of SIZES) {
+        const positive = op === 'log' || op === 'sqrt' || op === 'rdiv' || op === 'powScalar';
+        const x = randArray(n, positive ? 0.1 : -8, positive ? 4 : 8);
+        const [p0, p1] = op === 'clamp' ? [-1, 2] : op === 'leakyRelu' ? [0.2, 0] : op === 'powScalar' ? [2.5, 0] : op === 'affine' ? [1.5, -0.5] : op === 'rdiv' ? [3, 0] : [0, 0];
+        const yn = new Float32Array(n);
+        const yr = new Float32Array(n);
+        nat.unary(op, x, yn, p0, p1);
+        ref.unary(op, x, yr, p0, p1);
+        assertClose(yn, yr, { rtol: 2e-6, atol: 1e-6, label: `${op} forward n=${n}` });
+        const gy = randArray(n);
+        const dn = new Float32Array(n);
+        const dr = new Float32Array(n);
+        nat.unaryBackward(op, x, yr, gy, dn, p0, p1);
+        ref.unaryBackward(op, x, yr, gy, dr, p0, p1);
+        // float32 cancellation in the tails (e.g. 1 + tanh(u) for u << 0) limits the absolute accuracy
+        assertClose(dn, dr, { rtol: 1e-5, atol: 1e-5, label: `${op} backward n=${n}` });
+      }
+    }
+  });
+
+  test('binary and compare with broadcasting', () => {
+    for (let trial = 0; trial < 60; trial++) {
+      const shape = randShape();
+      const sa = gen.random() < 0.5 ? shape : broadcastable(shape);
+      const sb = gen.random() < 0.5 ? shape : broadcastable(shape);
+      const a = randArray(size(sa), 0.2, 3);
+      const b = randArray(size(sb), 0.2, 3);
+      if (a.length > 0) b[0] = a[0]; // a tie, for the comparisons
+      const as = broadcastStrides(sa, shape);
+      const bs = broadcastStrides(sb, shape);
+      for (const op of BINARY_OPS) {
+        const on = new Float32Array(size(shape));
+        const or = new Float32Array(size(shape));
+        nat.binary(op, shape, a, as, b, bs, on);
+        ref.binary(op, shape, a, as, b, bs, or);
+        assertClose(on, or, { rtol: 2e-6, label: `${op} ${JSON.stringify([sa, sb, shape])}` });
+      }
+      for (const op of COMPARE_OPS) {
+        const on = new Uint8Array(size(shape));
+        const or = new Uint8Array(size(shape));
+        nat.compare(op, shape, a, as, b, bs, on);
+        ref.compare(op, shape, a, as, b, bs, or);
+        assert.deepEqual(on, or, `${op} ${JSON.stringify(shape)}`);
+      }
+      const c = new Uint8Array(size(sa)).map(() => (gen.random() < 0.5 ? 1 : 0));
+      const wn = new Float32Array(size(shape));
+      const wr = new Float32Array(size(shape));
+      nat.where(shape, c, as, a, as, b, bs, wn);
+      ref.where(shape, c, as, a, as, b, bs, wr);
+      assert.deepEqual(wn, wr, `where ${JSON.stringify(shape)}`);
+    }
+  });
+
+  test('binary propagates NaN and Inf', () => {
+    const a = new Float32Array([NaN, 1, Infinity, -Infinity, 0]);
+    const b = new Float32Array([1, NaN, 1, Infinity, 0]);
+    for (const op of BINARY_OPS) {
+      const on = new Float32Array(5);
+      const or = new Float32Array(5);
+      nat.binary(op, [5], a, [1], b, [1], on);
+      ref.binary(op, [5], a, [1], b, [1], or);
+      assertClose(on, or, { label: op });
+    }
+  });
+
+  test('reduce, argReduce, softmax on [outer, r, inner]', () => {
+    const dims = [[1, 1, 1], [3, 17, 1], [1, 1000, 1], [2, 5, 7], [4, 33, 3], [1, 200000, 1], [0, 3, 2], [3, 0, 2], [5, 1, 16]];
+    for (const [outer, r, inner] of dims) {
+      const x = randArray(outer * r * inner, -5, 5);
+      for (const op of REDUCE_OPS) {
+        if (r === 0 && op !== 'sum') continue;
+        const on = new Float32Array(outer * inner);
+        const or = new Float32Array(outer * inner);
+        nat.reduce(op, x, outer, r, inner, on);
+        ref.reduce(op, x, outer, r, inner, or);
+        assertClose(on, or, { rtol: op === 'sum' ? 1e-5 : 0, atol: op === 'sum' ? 1e-4 : 0, label: `${op} ${[outer, r, inner]}` });
+      }
+      if (r === 0) continue;
+      for (const isMax of [true, false]) {
+        const on = new Int32Array(outer * inner);
+        const or = new Int32Array(outer * inner);
+        nat.argReduce(isMax, x, outer, r, inner, on);
+        ref.argReduce(isMax, x, outer, r, inner, or);
+        assert.deepEqual(on, or, `arg ${isMax} ${[outer, r, inner]}`);
+      }
+      for (const log of [false, true]) {
+        const yn = new Float32Array(x.length);
+        const yr = new Float32Array(x.length);
+        nat.softmax(x, outer, r, inner, log, yn);
+        ref.softmax(x, outer, r, inner, log, yr);
+        assertClose(yn, yr, { rtol: 1e-5, atol: 1e-6, label: `softmax log=${log} ${[outer, r, inner]}` });
+        const gy = randArray(x.length);
+        const dn = new Float32Array(x.length);
+        const dr = new Float32Array(x.length);
+        nat.softmaxBackward(yr, gy, outer, r, inner, log, dn);
+        ref.softmaxBackward(yr, gy, outer, r, inner, log, dr);
+        assertClose(dn, dr, { rtol: 1e-4, atol: 1e-5, label: `softmaxBackward log=${log} ${[outer, r, inner]}` });
+      }
+    }
+  });
+
+  test('reductions propagate NaN', () => {
+    const x = new Float32Array([1, NaN, 3, 2]);
+    for (const op of REDUCE_OPS) {
+      const o = new Float32Array(1);
+      nat.reduce(op, x, 1, 4, 1, o);
+      assert.ok(Number.isNaN(o[0]), op);
+    }
+    const i = new Int32Array(1);
+    nat.argReduce(true, x, 1, 4, 1, i);
+    assert.equal(i[0], 1);
+  });
+
+  test('copyStrided (permutations, slices, broadcasts) for float32, int32 and uint8', () => {
+    for (let trial = 0; trial < 40; trial++) {
+      const shape = randShape(5, 7);
+      const perm = [...shape.keys()].sort(() => gen.random() - 0.5);
+      const st = contiguousStrides(shape);
+      const srcStrides = perm.map((d) => st[d]);
+      const outShape = perm.map((d) => shape[d]);
+      for (const make of [(n: number) => randArray(n), (n: number) => new Int32Array(n).map(() => gen.int(-99, 99)), (n: number) => new Uint8Array(n).map(() => gen.int(0, 255))]) {
+        const src = make(size(shape));
+        const dn = make(size(shape)).fill(0);
+        const dr = make(size(shape)).fill(0);
+        nat.copyStrided(outShape, src, 0, srcStrides, dn, 0, contiguousStrides(outShape));
+        ref.copyStrided(outShape, src, 0, srcStrides, dr, 0, contiguousStrides(outShape));
+        assert.deepEqual(dn, dr, `permute ${JSON.stringify([shape, perm])}`);
+      }
+      const sb = broadcastable(shape);
+      const src = randArray(size(sb));
+      const dn = new Float32Array(size(shape));
+      const dr = new Float32Array(size(shape));
+      nat.copyStrided(shape, src, 0, broadcastStrides(sb, shape), dn, 0, contiguousStrides(shape));
+      ref.copyStrided(shape, src, 0, broadcastStrides(sb, shape), dr, 0, contiguousStrides(shape));
+      assert.deepEqual(dn, dr, `broadcast ${JSON.stringify([sb, shape])}`);
+      const an = randArray(size(sb));
+      const ar = Float32Array.from(an);
+      nat.addStrided(shape, dn, 0, contiguousStrides(shape), an, 0, broadcastStrides(sb, shape));
+      ref.addStrided(shape, dr, 0, contiguousStrides(shape), ar, 0, broadcastStrides(sb, shape));
+      assertClose(an, ar, { rtol: 1e-5, atol: 1e-5, label: `addStrided ${JSON.stringify([sb, shape])}` });
+    }
+  });
+
+  test('fill and cast', () => {
+    for (const n of SIZES) {
+      const a = new Float32Array(n);
+      nat.fill(a, 2.5);
+      assert.ok(a.every((v) => v === 2.5));
+      const x = randArray(n, -300, 300);
+      for (const Dst of [Int32Array, Uint8Array, Float32Array]) {
+        const dn = new Dst(n);
+        const dr = new Dst(n);
+        const src = Dst === Uint8Array ? x.map(Math.abs).map((v) => v % 255) : x;
+        nat.cast(src, dn);
+        ref.cast(src, dr);
+        assert.deepEqual(dn, dr, `cast to ${Dst.name} n=${n}`);
+      }
+    }
+  });
+
+  test('indexSelect, indexAdd, gather, scatterAdd', () => {
+    for (const [outer, n, inner, k] of [[1, 5, 1, 3], [3, 7, 4, 9], [2, 1, 33, 2], [4, 6, 1, 0], [1, 10, 5000, 12]]) {
+      const x = randArray(outer * n * inner);
+      const idx = new Int32Array(k).map(() => gen.int(0, n));
+      const on = new Float32Array(outer * k * inner);
+      const or = new Float32Array(outer * k * inner);
+      nat.indexSelect(x, outer, n, inner, idx, on);
+      ref.indexSelect(x, outer, n, inner, idx, or);
+      assert.deepEqual(on, or);
+      const an = new Float32Array(x.length);
+      const ar = new Float32Array(x.length);
+      nat.indexAdd(on, outer, n, inner, idx, an);
+      ref.indexAdd(or, outer, n, inner, idx, ar);
+      assertClose(an, ar, { rtol: 1e-6 });
+      const gidx = new Int32Array(outer * k * inner).map(() => gen.int(0, n));
+      const gn = new Float32Array(gidx.length);
+      const gr = new Float32Array(gidx.length);
+      nat.gather(x, outer, n, inner, gidx, gn);
+      ref.gather(x, outer, n, inner, gidx, gr);
+      assert.deepEqual(gn, gr);
+      const sn = new Float32Array(x.length);
+      const sr = new Float32Array(x.length);
+      nat.scatterAdd(gn, outer, n, inner, gidx, sn);
+      ref.scatterAdd(gr, outer, n, inner, gidx, sr);
+      assertClose(sn, sr, { rtol: 1e-6 });
+    }
+  });
+
+  test('the allocator reuses freed blocks and never hands out a live one', () => {
+    const a = nat.alloc('float32', 100000);
+    a.fill(7);
+    const b = nat.alloc('float32', 100000);
+    assert.notEqual(a.buffer, b.buffer);
+    b.fill(1);
+    assert.ok(a.every((v) => v === 7));
+    assert.ok(addon!.allocatorStats().liveBytes >= 800000);
+  });
+});

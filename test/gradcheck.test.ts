@@ -1,0 +1,110 @@
+/** Finite-difference gradient checks for every differentiable op, on small shapes away from kinks. */
+import { describe, test } from 'node:test';
+import * as tv from '../src/index.js';
+import { gen, gradcheck, uniform } from './helpers.js';
+
+type F = (...xs: tv.Tensor<'float32'>[]) => tv.Tensor;
+
+/** Values in [lo, hi) whose magnitude is at least `gap` from zero (for abs, relu, sign kinks). */
+function awayFromZero(shape: number[], gap = 0.1): tv.Tensor<'float32'> {
+  const t = uniform(shape, -1, 1);
+  for (let i = 0; i < t.size; i++) t.data[i] = Math.sign(t.data[i] || 1) * (gap + Math.abs(t.data[i]));
+  return t;
+}
+
+/** Distinct values (no ties) for max/min and their relatives. */
+function distinct(shape: number[]): tv.Tensor<'float32'> {
+  const n = shape.reduce((a, d) => a * d, 1);
+  const perm = tv.permutation(n, { generator: gen });
+  const t = new tv.Tensor<'float32'>(new Float32Array(n), shape);
+  for (let i = 0; i < n; i++) t.data[i] = (perm.data[i] - n / 2) * 0.1;
+  return t;
+}
+
+const unaryCases: [string, F, () => tv.Tensor<'float32'>][] = [
+  ['neg', (x) => tv.neg(x), () => uniform([3, 4])],
+  ['exp', (x) => tv.exp(x), () => uniform([3, 4])],
+  ['log', (x) => tv.log(x), () => uniform([3, 4], 0.5, 2)],
+  ['sqrt', (x) => tv.sqrt(x), () => uniform([3, 4], 0.5, 2)],
+  ['abs', (x) => tv.abs(x), () => awayFromZero([3, 4])],
+  ['relu', (x) => tv.relu(x), () => awayFromZero([3, 4])],
+  ['relu6', (x) => tv.relu6(x), () => uniform([3, 4], 0.1, 5.5)],
+  ['leakyRelu', (x) => tv.leakyRelu(x, 0.1), () => awayFromZero([3, 4])],
+  ['sigmoid', (x) => tv.sigmoid(x), () => uniform([3, 4], -4, 4)],
+  ['tanh', (x) => tv.tanh(x), () => uniform([3, 4], -2, 2)],
+  ['silu', (x) => tv.silu(x), () => uniform([3, 4], -4, 4)],
+  ['gelu', (x) => tv.gelu(x), () => uniform([3, 4], -3, 3)],
+  ['gelu tanh', (x) => tv.gelu(x, 'tanh'), () => uniform([3, 4], -3, 3)],
+  ['hardswish', (x) => tv.hardswish(x), () => uniform([3, 4], -2.5, 2.5)],
+  ['hardsigmoid', (x) => tv.hardsigmoid(x), () => uniform([3, 4], -2.5, 2.5)],
+  ['clamp', (x) => tv.clamp(x, -0.5, 0.5), () => uniform([3, 4], -0.45, 0.45)],
+  ['pow scalar', (x) => tv.pow(x, 3), () => uniform([3, 4], 0.5, 1.5)],
+  ['add scalar', (x) => tv.add(x, 2), () => uniform([3, 4])],
+  ['sub scalar', (x) => tv.sub(3, x), () => uniform([3, 4])],
+  ['mul scalar', (x) => tv.mul(x, -1.5), () => uniform([3, 4])],
+  ['div scalar', (x) => tv.div(x, 4), () => uniform([3, 4])],
+  ['scalar div', (x) => tv.div(2, x), () => uniform([3, 4], 0.5, 2)],
+];
+
+const binaryCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
+  ['add broadcast', (a, b) => tv.add(a, b), () => [uniform([2, 3, 4]), uniform([3, 1])]],
+  ['sub broadcast', (a, b) => tv.sub(a, b), () => [uniform([4]), uniform([2, 3, 4])]],
+  ['mul broadcast', (a, b) => tv.mul(a, b), () => [uniform([2, 1, 4]), uniform([3, 1])]],
+  ['div broadcast', (a, b) => tv.div(a, b), () => [uniform([2, 3]), uniform([3], 0.5, 2)]],
+  ['pow tensor', (a, b) => tv.pow(a, b), () => [uniform([2, 3], 0.5, 2), uniform([2, 3])]],
+  ['maximum', (a, b) => tv.maximum(a, b), () => [distinct([2, 3]), tv.add(distinct([2, 3]), 0.05)]],
+  ['minimum', (a, b) => tv.minimum(a, b), () => [distinct([3]), tv.add(distinct([2, 3]), 0.05)]],
+  ['where', (a, b) => tv.where(tv.gt(a, b), tv.mul(a, 2), b), () => [uniform([2, 3]), uniform([3])]],
+  ['matmul 2d', (a, b) => tv.matmul(a, b), () => [uniform([3, 4]), uniform([4, 5])]],
+  ['matmul 1d 2d', (a, b) => tv.matmul(a, b), () => [uniform([4]), uniform([4, 3])]],
+  ['matmul 2d 1d', (a, b) => tv.matmul(a, b), () => [uniform([3, 4]), uniform([4])]],
+  ['matmul 1d 1d', (a, b) => tv.matmul(a, b), () => [uniform([5]), uniform([5])]],
+  ['matmul batched', (a, b) => tv.matmul(a, b), () => [uniform([2, 3, 4]), uniform([2, 4, 2])]],
+  ['matmul broadcast batch', (a, b) => tv.matmul(a, b), () => [uniform([2, 1, 3, 4]), uniform([3, 4, 2])]],
+  ['matmul shared weight', (a, b) => tv.matmul(a, b), () => [uniform([3, 2, 4]), uniform([4, 3])]],
+];
+
+const reduceCases: [string, F, () => tv.Tensor<'float32'>][] = [
+  ['sum all', (x) => tv.sum(x), () => uniform([2, 3, 4])],
+  ['sum axis', (x) => tv.sum(x, 1), () => uniform([2, 3, 4])],
+  ['sum axes keepdim', (x) => tv.sum(x, [0, 2], { keepdim: true }), () => uniform([2, 3, 4])],
+  ['mean axes', (x) => tv.mean(x, [-1, 0]), () => uniform([2, 3, 4])],
+  ['max axis', (x) => tv.max(x, 1), () => distinct([2, 3, 4])],
+  ['min all', (x) => tv.min(x), () => distinct([2, 3])],
+  ['max ties', (x) => tv.max(x, 1), () => tv.tensor([[1, 3, 3], [2, 0, 1]])],
+  ['var axis', (x) => tv.variance(x, 1), () => uniform([3, 5])],
+  ['var all biased', (x) => tv.variance(x, undefined, { correction: 0 }), () => uniform([3, 5])],
+  ['softmax', (x) => tv.softmax(x, 1), () => uniform([2, 4, 3], -2, 2)],
+  ['softmax last', (x) => tv.softmax(x, -1), () => uniform([3, 5], -2, 2)],
+  ['logSoftmax', (x) => tv.logSoftmax(x, 1), () => uniform([2, 4, 3], -2, 2)],
+  ['logSoftmax last', (x) => tv.logSoftmax(x, -1), () => uniform([3, 5], -2, 2)],
+];
+
+const idx = (values: number[], shape?: number[]) => tv.tensor(values, { dtype: 'int32', shape });
+
+const movementCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
+  ['reshape', (x) => tv.reshape(x, [4, -1]), () => [uniform([2, 3, 2])]],
+  ['flatten', (x) => tv.flatten(x, 1), () => [uniform([2, 3, 2])]],
+  ['squeeze unsqueeze', (x) => tv.unsqueeze(tv.squeeze(x), 0), () => [uniform([2, 1, 3])]],
+  ['permute', (x) => tv.permute(x, [2, 0, 1]), () => [uniform([2, 3, 4])]],
+  ['transpose', (x) => tv.transpose(x, 0, 1), () => [uniform([3, 4])]],
+  ['broadcastTo', (x) => tv.broadcastTo(x, [2, 3, 4]), () => [uniform([3, 1])]],
+  ['concat', (a, b) => tv.concat([a, b, a], 1), () => [uniform([2, 2]), uniform([2, 3])]],
+  ['stack', (a, b) => tv.stack([a, b], 1), () => [uniform([2, 3]), uniform([2, 3])]],
+  ['split', (x) => tv.mul(tv.split(x, 2, 1)[1], 3), () => [uniform([2, 5])]],
+  ['slice step', (x) => tv.slice(x, 1, 1, -1, 2), () => [uniform([3, 7])]],
+  ['pad', (x) => tv.pad(x, [1, 2, 0, 1], 0.5), () => [uniform([2, 3, 3])]],
+  ['indexSelect repeated', (x) => tv.indexSelect(x, 1, idx([2, 0, 2, 1])), () => [uniform([2, 3, 2])]],
+  ['gather', (x) => tv.gather(x, 1, idx([0, 2, 1, 1, 0, 0], [3, 2])), () => [uniform([3, 4])]],
+  ['clone', (x) => tv.clone(x), () => [uniform([2, 2])]],
+];
+
+describe('gradcheck', () => {
+  for (const [name, f, make] of unaryCases) test(name, () => gradcheck(f, [make()], { label: name }));
+  for (const [name, f, make] of binaryCases) test(name, () => gradcheck(f, make(), { label: name }));
+  for (const [name, f, make] of reduceCases) test(name, () => gradcheck(f, [make()], { label: name, eps: name.includes('ties') ? 1e-3 : 1e-2 }));
+  for (const [name, f, make] of movementCases) test(name, () => gradcheck(f, make(), { label: name }));
+  test('a chain reusing an input', () => {
+    gradcheck((x, w) => tv.sum(tv.mul(tv.tanh(tv.matmul(x, w)), x.slice(1, 0, 3)), 1), [uniform([4, 5]), uniform([5, 3])], { label: 'chain' });
+  });
+});
