@@ -11,6 +11,9 @@
         "native/kernels/gemm.cc",
         "native/kernels/gemm_avx2.cc",
         "native/kernels/gemm_avx512.cc",
+        "native/kernels/isa_avx2.cc",
+        "native/kernels/isa_avx512.cc",
+        "native/kernels/isa_portable.cc",
         "native/kernels/movement.cc",
         "native/kernels/reduce.cc"
       ],

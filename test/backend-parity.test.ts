@@ -32,8 +32,36 @@ function broadcastable(shape: number[]): number[] {
 
 const size = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
 
+const ISAS = addon ? ['avx512', 'avx2', 'portable'] : [];
+const DETECTED = addon?.isa() ?? 'portable';
+
+/** Runs fn once per instruction set the CPU has (the elementwise loops are compiled for each). */
+function onEveryIsa(fn: (isa: string) => void): void {
+  try {
+    for (const isa of ISAS) {
+      addon!.forceIsa(isa);
+      if (addon!.isa() === isa) fn(isa);
+    }
+  } finally {
+    addon?.forceIsa(DETECTED);
+  }
+}
+
 describe('native backend against reference', { skip: !nativeBackend && 'the native addon is not built' }, () => {
-  test('unary and unaryBackward, every op', () => {
+  test('unary maps at their edges: overflow, underflow, tiny, NaN, infinities', () => {
+    const x = new Float32Array([-1e30, -104, -88, -87.3, -50, -9.5, -1e-8, 0, 1e-8, 0.2, 0.26, 9.5, 50, 88.7, 88.72, 89, 1e30, NaN, Infinity, -Infinity]);
+    onEveryIsa((isa) => {
+      for (const op of ['exp', 'sigmoid', 'tanh', 'silu', 'geluTanh', 'relu', 'hardswish'] as const) {
+        const yn = new Float32Array(x.length);
+        const yr = new Float32Array(x.length);
+        nat.unary(op, x, yn, 0, 0);
+        ref.unary(op, x, yr, 0, 0);
+        assertClose(yn, yr, { rtol: 3e-7, atol: 1e-30, label: `${isa} ${op} edges` });
+      }
+    });
+  });
+
+  test('unary and unaryBackward, every op, every ISA', () => onEveryIsa((isa) => {
     for (const op of UNARY_OPS) {
       for (const n of SIZES) {
         const positive = op === 'log' || op === 'sqrt' || op === 'rdiv' || op === 'powScalar';
@@ -43,19 +71,19 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
         const yr = new Float32Array(n);
         nat.unary(op, x, yn, p0, p1);
         ref.unary(op, x, yr, p0, p1);
-        assertClose(yn, yr, { rtol: 2e-6, atol: 1e-6, label: `${op} forward n=${n}` });
+        assertClose(yn, yr, { rtol: 2e-6, atol: 1e-6, label: `${isa} ${op} forward n=${n}` });
         const gy = randArray(n);
         const dn = new Float32Array(n);
         const dr = new Float32Array(n);
         nat.unaryBackward(op, x, yr, gy, dn, p0, p1);
         ref.unaryBackward(op, x, yr, gy, dr, p0, p1);
         // float32 cancellation in the tails (e.g. 1 + tanh(u) for u << 0) limits the absolute accuracy
-        assertClose(dn, dr, { rtol: 1e-5, atol: 1e-5, label: `${op} backward n=${n}` });
+        assertClose(dn, dr, { rtol: 1e-5, atol: 1e-5, label: `${isa} ${op} backward n=${n}` });
       }
     }
-  });
+  }));
 
-  test('binary and compare with broadcasting', () => {
+  test('binary and compare with broadcasting, every ISA', () => onEveryIsa(() => {
     for (let trial = 0; trial < 60; trial++) {
       const shape = randShape();
       const sa = gen.random() < 0.5 ? shape : broadcastable(shape);
@@ -86,7 +114,7 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
       ref.where(shape, c, as, a, as, b, bs, wr);
       assert.deepEqual(wn, wr, `where ${JSON.stringify(shape)}`);
     }
-  });
+  }));
 
   test('binary propagates NaN and Inf', () => {
     const a = new Float32Array([NaN, 1, Infinity, -Infinity, 0]);
@@ -100,7 +128,7 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     }
   });
 
-  test('reduce, argReduce, softmax on [outer, r, inner]', () => {
+  test('reduce, argReduce, softmax on [outer, r, inner], every ISA', () => onEveryIsa(() => {
     const dims = [[1, 1, 1], [3, 17, 1], [1, 1000, 1], [2, 5, 7], [4, 33, 3], [1, 200000, 1], [0, 3, 2], [3, 0, 2], [5, 1, 16]];
     for (const [outer, r, inner] of dims) {
       const x = randArray(outer * r * inner, -5, 5);
@@ -134,7 +162,7 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
         assertClose(dn, dr, { rtol: 1e-4, atol: 1e-5, label: `softmaxBackward log=${log} ${[outer, r, inner]}` });
       }
     }
-  });
+  }));
 
   test('reductions propagate NaN', () => {
     const x = new Float32Array([1, NaN, 3, 2]);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <vector>
 
+#include "isa_kernels.h"
 #include "strided.h"
 
 namespace tsv {
@@ -25,31 +26,20 @@ void for_outputs(int64_t outer, int64_t r, int64_t inner, F&& f) {
   });
 }
 
-float sum_contiguous(const float* x, int64_t n) {
-  // Four interleaved float64-free partial sums keep the error small and vectorise.
-  float acc[16] = {0};
-  int64_t i = 0;
-  for (; i + 16 <= n; i += 16)
-    for (int k = 0; k < 16; k++) acc[k] += x[i + k];
-  float s = 0;
-  for (; i < n; i++) s += x[i];
-  for (int k = 0; k < 16; k++) s += acc[k];
-  return s;
-}
-
 }  // namespace
 
 void reduce(ReduceOp op, const float* x, int64_t outer, int64_t r, int64_t inner, float* out) {
   if (outer == 0 || inner == 0) return;
   if (op == ReduceOp::sum && inner == 1 && outer < 4 && r >= 4 * kElementwiseGrain) {
     // A few long vectors: split each vector across threads instead.
+    const IsaKernels& k = isa_kernels();
     for (int64_t o = 0; o < outer; o++) {
       const float* p = x + o * r;
       int nt = num_threads();
       std::vector<double> part(nt, 0.0);
       run_parallel([&](int tid, int n) {
         int64_t b = r * tid / n, e = r * (tid + 1) / n;
-        part[tid] = sum_contiguous(p + b, e - b);
+        part[tid] = k.sum(p + b, e - b);
       });
       double s = 0;
       for (double v : part) s += v;
@@ -57,17 +47,17 @@ void reduce(ReduceOp op, const float* x, int64_t outer, int64_t r, int64_t inner
     }
     return;
   }
+  const IsaKernels& k = isa_kernels();
   for_outputs(outer, r, inner, [&](int64_t o) {
     const float* p = x + o * r * inner;
     float* q = out + o * inner;
     if (op == ReduceOp::sum) {
       if (inner == 1) {
-        q[0] = sum_contiguous(p, r);
+        q[0] = k.sum(p, r);
         return;
       }
       for (int64_t i = 0; i < inner; i++) q[i] = 0.0f;
-      for (int64_t j = 0; j < r; j++)
-        for (int64_t i = 0; i < inner; i++) q[i] += p[j * inner + i];
+      for (int64_t j = 0; j < r; j++) k.accumulate(q, p + j * inner, inner);
       return;
     }
     bool is_max = op == ReduceOp::max;
@@ -111,6 +101,11 @@ void arg_reduce(bool is_max, const float* x, int64_t outer, int64_t r, int64_t i
 
 void softmax(const float* x, int64_t outer, int64_t r, int64_t inner, bool log, float* y) {
   if (outer == 0 || inner == 0 || r == 0) return;
+  if (inner == 1) {  // the common case (classes last): contiguous rows
+    const IsaKernels& k = isa_kernels();
+    for_outputs(outer, r, 1, [&](int64_t o) { k.softmax_row(x + o * r, y + o * r, r, log); });
+    return;
+  }
   for_outputs(outer, r, inner, [&](int64_t o) {
     const float* p = x + o * r * inner;
     float* q = y + o * r * inner;
@@ -139,6 +134,13 @@ void softmax(const float* x, int64_t outer, int64_t r, int64_t inner, bool log, 
 void softmax_backward(const float* y, const float* gy, int64_t outer, int64_t r, int64_t inner,
                       bool log, float* dx) {
   if (outer == 0 || inner == 0 || r == 0) return;
+  if (inner == 1) {
+    const IsaKernels& k = isa_kernels();
+    for_outputs(outer, r, 1, [&](int64_t o) {
+      k.softmax_backward_row(y + o * r, gy + o * r, dx + o * r, r, log);
+    });
+    return;
+  }
   for_outputs(outer, r, inner, [&](int64_t o) {
     const float* py = y + o * r * inner;
     const float* pg = gy + o * r * inner;

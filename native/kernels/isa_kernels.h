@@ -1,0 +1,37 @@
+// The inner loops of the elementwise, reduction and softmax kernels, compiled
+// three times from one source (isa_kernels_impl.h) for the portable, AVX2+FMA
+// and AVX-512 targets. The callers in elementwise.cc and reduce.cc do the
+// striding and threading and call the loops of the active ISA through this table.
+#pragma once
+#include <cstdint>
+
+#include "elementwise.h"
+
+namespace tsv {
+
+struct IsaKernels {
+  // y[i] = f(x[i]) over a contiguous run.
+  void (*unary)(UnaryOp op, const float* x, float* y, int64_t n, float p0, float p1);
+  // dx[i] = gy[i] * f'(x[i]) (y = f(x) may be read).
+  void (*unary_backward)(UnaryOp op, const float* x, const float* y, const float* gy, float* dx,
+                         int64_t n, float p0, float p1);
+  // o[i] = a[i*sa] op b[i*sb] over one row.
+  void (*binary)(BinaryOp op, const float* a, int64_t sa, const float* b, int64_t sb, float* o,
+                 int64_t n);
+  // Sum of a contiguous run (several accumulators, so it vectorises and drifts less).
+  float (*sum)(const float* x, int64_t n);
+  // acc[i] += x[i]
+  void (*accumulate)(float* acc, const float* x, int64_t n);
+  // Softmax or log-softmax of one contiguous row, and its backward.
+  void (*softmax_row)(const float* x, float* y, int64_t n, bool log);
+  void (*softmax_backward_row)(const float* y, const float* gy, float* dx, int64_t n, bool log);
+};
+
+// The loops for the active instruction set (cpu.h).
+const IsaKernels& isa_kernels();
+
+namespace portable { extern const IsaKernels kKernels; }
+namespace avx2 { extern const IsaKernels kKernels; }
+namespace avx512 { extern const IsaKernels kKernels; }
+
+}  // namespace tsv

@@ -1,0 +1,204 @@
+// Included by isa_portable.cc, isa_avx2.cc and isa_avx512.cc after their target
+// pragma, inside the namespace that names the ISA. No headers here: the
+// including file has already included everything (see the note in isa_avx2.cc).
+// Everything is plain loops over contiguous or strided runs; the compiler
+// vectorises them for the target, and vmath.h supplies branch-free exp/tanh/sigmoid.
+
+namespace {
+
+using vmath::vexp;
+using vmath::vsigmoid;
+using vmath::vtanh;
+
+constexpr float kSqrtHalf = 0.70710678118654752f;
+constexpr float kInvSqrt2Pi = 0.39894228040143268f;
+constexpr float kSqrt2OverPi = 0.79788456080286536f;
+
+#define TSV_MAP(expr)                          \
+  for (int64_t i = 0; i < n; i++) {            \
+    float v = x[i];                            \
+    y[i] = (expr);                             \
+  }                                            \
+  return;
+
+#define TSV_GRAD(expr)                         \
+  for (int64_t i = 0; i < n; i++) {            \
+    float v = x[i];                            \
+    (void)v;                                   \
+    dx[i] = gy[i] * (expr);                    \
+  }                                            \
+  return;
+
+void unary(UnaryOp op, const float* x, float* y, int64_t n, float p0, float p1) {
+  switch (op) {
+    case UnaryOp::neg: TSV_MAP(-v)
+    case UnaryOp::exp: TSV_MAP(vexp(v))
+    case UnaryOp::log: TSV_MAP(std::log(v))
+    case UnaryOp::sqrt: TSV_MAP(std::sqrt(v))
+    case UnaryOp::abs: TSV_MAP(std::fabs(v))
+    case UnaryOp::relu: TSV_MAP(v > 0.0f ? v : (v == v ? 0.0f : v))
+    case UnaryOp::sigmoid: TSV_MAP(vsigmoid(v))
+    case UnaryOp::tanh: TSV_MAP(vtanh(v))
+    case UnaryOp::silu: TSV_MAP(v * vsigmoid(v))
+    case UnaryOp::gelu: TSV_MAP(0.5f * v * (1.0f + std::erf(v * kSqrtHalf)))
+    case UnaryOp::geluTanh:
+      TSV_MAP(0.5f * v * (1.0f + vtanh(kSqrt2OverPi * (v + 0.044715f * v * v * v))))
+    case UnaryOp::hardswish: TSV_MAP(v * std::fmin(std::fmax(v + 3.0f, 0.0f), 6.0f) * (1.0f / 6.0f))
+    case UnaryOp::hardsigmoid: TSV_MAP(std::fmin(std::fmax(v + 3.0f, 0.0f), 6.0f) * (1.0f / 6.0f))
+    case UnaryOp::leakyRelu: TSV_MAP(v > 0.0f ? v : v * p0)
+    case UnaryOp::clamp: TSV_MAP(v < p0 ? p0 : (v > p1 ? p1 : v))
+    case UnaryOp::powScalar: TSV_MAP(std::pow(v, p0))
+    case UnaryOp::affine: TSV_MAP(v * p0 + p1)
+    case UnaryOp::sign: TSV_MAP(v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : v))
+    case UnaryOp::rdiv: TSV_MAP(p0 / v)
+    case UnaryOp::kCount: return;
+  }
+}
+
+void unary_backward(UnaryOp op, const float* x, const float* y, const float* gy, float* dx,
+                    int64_t n, float p0, float p1) {
+  switch (op) {
+    case UnaryOp::neg: TSV_GRAD(-1.0f)
+    case UnaryOp::exp: TSV_GRAD(y[i])
+    case UnaryOp::log: TSV_GRAD(1.0f / v)
+    case UnaryOp::sqrt: TSV_GRAD(0.5f / y[i])
+    case UnaryOp::abs: TSV_GRAD(v > 0.0f ? 1.0f : (v < 0.0f ? -1.0f : 0.0f))
+    case UnaryOp::relu: TSV_GRAD(v > 0.0f ? 1.0f : 0.0f)
+    case UnaryOp::sigmoid: TSV_GRAD(y[i] * (1.0f - y[i]))
+    case UnaryOp::tanh: TSV_GRAD(1.0f - y[i] * y[i])
+    case UnaryOp::silu: {
+      for (int64_t i = 0; i < n; i++) {
+        float v = x[i], s = vsigmoid(v);
+        dx[i] = gy[i] * (s * (1.0f + v * (1.0f - s)));
+      }
+      return;
+    }
+    case UnaryOp::gelu:
+      TSV_GRAD(0.5f * (1.0f + std::erf(v * kSqrtHalf)) + v * kInvSqrt2Pi * vexp(-0.5f * v * v))
+    case UnaryOp::geluTanh: {
+      // d/dx [0.5 x (1 + tanh(u))], u = c (x + 0.044715 x^3)
+      for (int64_t i = 0; i < n; i++) {
+        float v = x[i];
+        float t = vtanh(kSqrt2OverPi * (v + 0.044715f * v * v * v));
+        float du = kSqrt2OverPi * (1.0f + 3.0f * 0.044715f * v * v);
+        dx[i] = gy[i] * (0.5f * (1.0f + t) + 0.5f * v * (1.0f - t * t) * du);
+      }
+      return;
+    }
+    case UnaryOp::hardswish:
+      TSV_GRAD(v < -3.0f ? 0.0f : (v > 3.0f ? 1.0f : (2.0f * v + 3.0f) * (1.0f / 6.0f)))
+    case UnaryOp::hardsigmoid: TSV_GRAD(v > -3.0f && v < 3.0f ? 1.0f / 6.0f : 0.0f)
+    case UnaryOp::leakyRelu: TSV_GRAD(v > 0.0f ? 1.0f : p0)
+    case UnaryOp::clamp: TSV_GRAD(v >= p0 && v <= p1 ? 1.0f : 0.0f)
+    case UnaryOp::powScalar: TSV_GRAD(p0 == 0.0f ? 0.0f : p0 * std::pow(v, p0 - 1.0f))
+    case UnaryOp::affine: TSV_GRAD(p0)
+    case UnaryOp::sign: TSV_GRAD(0.0f)
+    case UnaryOp::rdiv: TSV_GRAD(-p0 / (v * v))
+    case UnaryOp::kCount: return;
+  }
+}
+
+#undef TSV_MAP
+#undef TSV_GRAD
+
+// One row of a broadcasting binary op; the common stride patterns get their own
+// loops so that they vectorise.
+template <typename F>
+inline void binary_row(const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n, F f) {
+  if (sa == 1 && sb == 1) {
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i], b[i]);
+  } else if (sa == 1 && sb == 0) {
+    float bv = b[0];
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i], bv);
+  } else if (sa == 0 && sb == 1) {
+    float av = a[0];
+    for (int64_t i = 0; i < n; i++) o[i] = f(av, b[i]);
+  } else {
+    for (int64_t i = 0; i < n; i++) o[i] = f(a[i * sa], b[i * sb]);
+  }
+}
+
+void binary(BinaryOp op, const float* a, int64_t sa, const float* b, int64_t sb, float* o, int64_t n) {
+  switch (op) {
+    case BinaryOp::add: return binary_row(a, sa, b, sb, o, n, [](float u, float v) { return u + v; });
+    case BinaryOp::sub: return binary_row(a, sa, b, sb, o, n, [](float u, float v) { return u - v; });
+    case BinaryOp::mul: return binary_row(a, sa, b, sb, o, n, [](float u, float v) { return u * v; });
+    case BinaryOp::div: return binary_row(a, sa, b, sb, o, n, [](float u, float v) { return u / v; });
+    case BinaryOp::pow: return binary_row(a, sa, b, sb, o, n, [](float u, float v) { return std::pow(u, v); });
+    // NaN propagates, as in PyTorch's maximum/minimum.
+    case BinaryOp::maximum:
+      return binary_row(a, sa, b, sb, o, n, [](float u, float v) { return (u != u || v != v) ? u + v : (u > v ? u : v); });
+    case BinaryOp::minimum:
+      return binary_row(a, sa, b, sb, o, n, [](float u, float v) { return (u != u || v != v) ? u + v : (u < v ? u : v); });
+    case BinaryOp::kCount: return;
+  }
+}
+
+// 32 float lanes within blocks of 4096 elements, block totals in double: the
+// error stays near float rounding of the result even for millions of terms.
+float sum(const float* x, int64_t n) {
+  double total = 0.0;
+  for (int64_t start = 0; start < n; start += 4096) {
+    int64_t end = start + 4096 < n ? start + 4096 : n;
+    float acc[32] = {0};
+    int64_t i = start;
+    for (; i + 32 <= end; i += 32)
+      for (int k = 0; k < 32; k++) acc[k] += x[i + k];
+    float s = 0.0f;
+    for (; i < end; i++) s += x[i];
+    for (int k = 0; k < 32; k++) s += acc[k];
+    total += s;
+  }
+  return static_cast<float>(total);
+}
+
+void accumulate(float* acc, const float* x, int64_t n) {
+  for (int64_t i = 0; i < n; i++) acc[i] += x[i];
+}
+
+float row_max(const float* x, int64_t n) {
+  float m = -__builtin_inff();
+  for (int64_t i = 0; i < n; i++) m = x[i] > m ? x[i] : m;
+  return m;
+}
+
+void softmax_row(const float* x, float* y, int64_t n, bool log) {
+  float m = row_max(x, n);
+  for (int64_t i = 0; i < n; i++)
+    if (x[i] != x[i]) m = x[i];  // a NaN makes the whole row NaN
+  if (m == -__builtin_inff()) m = 0.0f;  // all -inf: NaN results, as in PyTorch
+  // Sum in double: a float sum of 10^5 terms drifts by ~1e-4.
+  double s = 0.0;
+  if (log) {
+    for (int64_t i = 0; i < n; i++) s += vexp(x[i] - m);
+    float lse = m + static_cast<float>(std::log(s));
+    for (int64_t i = 0; i < n; i++) y[i] = x[i] - lse;
+  } else {
+    for (int64_t i = 0; i < n; i++) {
+      float e = vexp(x[i] - m);
+      y[i] = e;
+      s += e;
+    }
+    float inv = static_cast<float>(1.0 / s);
+    for (int64_t i = 0; i < n; i++) y[i] *= inv;
+  }
+}
+
+void softmax_backward_row(const float* y, const float* gy, float* dx, int64_t n, bool log) {
+  double s = 0.0;
+  if (log) {
+    // dx = gy - softmax * sum(gy)
+    for (int64_t i = 0; i < n; i++) s += gy[i];
+    float sf = static_cast<float>(s);
+    for (int64_t i = 0; i < n; i++) dx[i] = gy[i] - vexp(y[i]) * sf;
+  } else {
+    // dx = y * (gy - sum(gy * y))
+    for (int64_t i = 0; i < n; i++) s += gy[i] * y[i];
+    float sf = static_cast<float>(s);
+    for (int64_t i = 0; i < n; i++) dx[i] = y[i] * (gy[i] - sf);
+  }
+}
+
+}  // namespace
+
+const IsaKernels kKernels = {unary, unary_backward, binary, sum, accumulate, softmax_row, softmax_backward_row};
