@@ -7,6 +7,7 @@
         "native/allocator.cc",
         "native/cpu.cc",
         "native/threadpool.cc",
+        "native/kernels/conv.cc",
         "native/kernels/elementwise.cc",
         "native/kernels/gemm.cc",
         "native/kernels/gemm_avx2.cc",

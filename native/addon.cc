@@ -9,6 +9,7 @@
 
 #include "allocator.h"
 #include "cpu.h"
+#include "kernels/conv.h"
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/movement.h"
@@ -235,6 +236,36 @@ void Indexed(const Napi::CallbackInfo& info) {
   K(data<float>(info[0]), outer, i64(info[2]), inner, data<int32_t>(info[4]), k, data<float>(info[5]));
 }
 
+// A ConvGeometry object from TypeScript, spatial lists padded to 3 dims.
+ConvGeom conv_geom(const Napi::Value& v) {
+  Napi::Object o = v.As<Napi::Object>();
+  ConvGeom g;
+  g.n = i64(o.Get("n"));
+  g.cin = i64(o.Get("cIn"));
+  g.cout = i64(o.Get("cOut"));
+  g.groups = i64(o.Get("groups"));
+  auto fill = [&](const char* name, int64_t* dst, int64_t pad_value) {
+    Dims list(o.Get(name));
+    if (list.n < 1 || list.n > 3) throw Napi::RangeError::New(v.Env(), "tsvision: 1 to 3 spatial dimensions");
+    for (int a = 0; a < 3; a++) dst[a] = a < 3 - list.n ? pad_value : list.v[a - (3 - list.n)];
+  };
+  fill("inSize", g.in, 1);
+  fill("kernel", g.k, 1);
+  fill("stride", g.s, 1);
+  fill("padding", g.p, 0);
+  fill("dilation", g.d, 1);
+  fill("outSize", g.out, 1);
+  return g;
+}
+
+// convForward(geom, x, w, y), convBackwardInput(geom, w, dy, dx), convBackwardWeight(geom, x, dy, dw)
+template <void (*K)(const ConvGeom&, const float*, const float*, float*)>
+void Conv(const Napi::CallbackInfo& info) {
+  ConvGeom g = conv_geom(info[0]);
+  DenormalScope ds;
+  K(g, data<float>(info[1]), data<float>(info[2]), data<float>(info[3]));
+}
+
 // sgemm(batch, transA, transB, M, N, K, alpha, A, aOffset, lda, strideA,
 //       B, bOffset, ldb, strideB, beta, C, cOffset, ldc, strideC)
 void Sgemm(const Napi::CallbackInfo& info) {
@@ -273,6 +304,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("indexAdd", Indexed<index_add>);
   fn("gather", Indexed<gather>);
   fn("scatterAdd", Indexed<scatter_add>);
+  fn("convForward", Conv<conv_forward>);
+  fn("convBackwardInput", Conv<conv_backward_input>);
+  fn("convBackwardWeight", Conv<conv_backward_weight>);
   fn("sgemm", Sgemm);
   return exports;
 }

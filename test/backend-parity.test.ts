@@ -251,6 +251,41 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     }
   });
 
+  test('convolution forward and both gradients over strides, paddings, dilations and groups', () => {
+    const cases: [number[], number[], number[], number[], number[], number][] = [
+      // [x shape], [kernel], stride, padding, dilation, groups
+      [[2, 3, 9, 8], [3, 3], [1, 1], [1, 1], [1, 1], 1],
+      [[3, 4, 10, 7], [3, 2], [2, 1], [1, 0], [1, 2], 2],
+      [[4, 6, 6, 6], [3, 3], [2, 2], [1, 1], [1, 1], 6],
+      [[5, 8, 5, 5], [1, 1], [1, 1], [0, 0], [1, 1], 1],
+      [[3, 8, 7, 7], [1, 1], [2, 2], [0, 0], [1, 1], 2],
+      [[2, 3, 17], [5], [3], [2], [1], 1],
+      [[2, 2, 4, 5, 6], [2, 3, 2], [1, 2, 1], [1, 0, 1], [1, 1, 2], 1],
+      [[1, 16, 14, 14], [3, 3], [1, 1], [2, 2], [2, 2], 4],
+    ];
+    for (const [xs, k, stride, padding, dilation, groups] of cases) {
+      const cOut = 2 * groups;
+      const inSize = xs.slice(2);
+      const outSize = inSize.map((n, i) => Math.floor((n + 2 * padding[i] - dilation[i] * (k[i] - 1) - 1) / stride[i]) + 1);
+      const g = { n: xs[0], cIn: xs[1], cOut, groups, inSize, kernel: k, stride, padding, dilation, outSize };
+      const x = randArray(size(xs));
+      const w = randArray(cOut * (xs[1] / groups) * size(k));
+      const dy = randArray(xs[0] * cOut * size(outSize));
+      const label = JSON.stringify(g);
+      for (const [name, run, len] of [
+        ['forward', (b: typeof nat, out: Float32Array) => b.convForward(g, x, w, out), dy.length],
+        ['input grad', (b: typeof nat, out: Float32Array) => b.convBackwardInput(g, w, dy, out), x.length],
+        ['weight grad', (b: typeof nat, out: Float32Array) => b.convBackwardWeight(g, x, dy, out), w.length],
+      ] as const) {
+        const on = new Float32Array(len).fill(NaN);
+        const or = new Float32Array(len);
+        run(nat, on);
+        run(ref, or);
+        assertClose(on, or, { rtol: 1e-4, atol: 1e-4, label: `${name} ${label}` });
+      }
+    }
+  });
+
   test('the allocator reuses freed blocks and never hands out a live one', () => {
     const a = nat.alloc('float32', 100000);
     a.fill(7);

@@ -99,7 +99,19 @@ const movementCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
   ['clone', (x) => tv.clone(x), () => [uniform([2, 2])]],
 ];
 
+const convCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
+  ['conv2d padded', (x, w, b) => tv.conv2d(x, w, b, { padding: 1 }), () => [uniform([2, 2, 4, 5]), uniform([3, 2, 3, 3]), uniform([3])]],
+  ['conv2d stride dilation groups', (x, w) => tv.conv2d(x, w, null, { stride: [2, 1], dilation: [1, 2], groups: 2, padding: [1, 0] }), () => [uniform([1, 4, 5, 6]), uniform([4, 2, 2, 2])]],
+  ['conv2d depthwise', (x, w) => tv.conv2d(x, w, null, { padding: 1, groups: 3 }), () => [uniform([2, 3, 4, 4]), uniform([3, 1, 3, 3])]],
+  ['conv2d same', (x, w) => tv.conv2d(x, w, null, { padding: 'same' }), () => [uniform([1, 2, 4, 5]), uniform([2, 2, 2, 3])]],
+  ['conv1d', (x, w, b) => tv.conv1d(x, w, b, { stride: 2, padding: 1 }), () => [uniform([2, 3, 7]), uniform([2, 3, 3]), uniform([2])]],
+  ['conv3d', (x, w) => tv.conv3d(x, w, null, { padding: [0, 1, 1] }), () => [uniform([1, 2, 3, 3, 4]), uniform([2, 2, 2, 2, 2])]],
+  ['convTranspose2d', (x, w, b) => tv.convTranspose(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }), () => [uniform([1, 3, 3, 3]), uniform([3, 2, 3, 3]), uniform([2])]],
+  ['convTranspose2d groups dilation', (x, w) => tv.convTranspose(x, w, null, { groups: 2, dilation: 2 }), () => [uniform([2, 4, 3, 2]), uniform([4, 1, 2, 2])]],
+];
+
 describe('gradcheck', () => {
+  for (const [name, f, make] of convCases) test(name, () => gradcheck(f, make(), { label: name }));
   for (const [name, f, make] of unaryCases) test(name, () => gradcheck(f, [make()], { label: name }));
   for (const [name, f, make] of binaryCases) test(name, () => gradcheck(f, make(), { label: name }));
   for (const [name, f, make] of reduceCases) test(name, () => gradcheck(f, [make()], { label: name, eps: name.includes('ties') ? 1e-3 : 1e-2 }));

@@ -22,6 +22,24 @@ export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 type Dims = readonly number[];
 
+/**
+ * The geometry of a grouped, strided, dilated, padded convolution over 1 to 3
+ * spatial dimensions: x [n, cIn, ...inSize], w [cOut, cIn / groups, ...kernel],
+ * y [n, cOut, ...outSize]. Every array has one entry per spatial dimension.
+ */
+export interface ConvGeometry {
+  readonly n: number;
+  readonly cIn: number;
+  readonly cOut: number;
+  readonly groups: number;
+  readonly inSize: Dims;
+  readonly kernel: Dims;
+  readonly stride: Dims;
+  readonly padding: Dims;
+  readonly dilation: Dims;
+  readonly outSize: Dims;
+}
+
 export interface Backend {
   readonly name: 'native' | 'reference';
   /** A typed array of n elements whose contents are unspecified (native does not zero-fill). */
@@ -59,6 +77,13 @@ export interface Backend {
   gather(x: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
   /** out[o, idx[o, j, i], i] += g[o, j, i]. */
   scatterAdd(g: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
+
+  /** y = conv(x, w) (no bias), y overwritten. */
+  convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, y: Float32Array): void;
+  /** dx = d(sum(y * dy))/dx, overwritten (this is also a transposed convolution of dy). */
+  convBackwardInput(g: ConvGeometry, w: Float32Array, dy: Float32Array, dx: Float32Array): void;
+  /** dw = d(sum(y * dy))/dw, overwritten. */
+  convBackwardWeight(g: ConvGeometry, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
 
   /**
    * Batched row-major SGEMM: C_b = alpha · op(A_b) · op(B_b) + beta · C_b, with

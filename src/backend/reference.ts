@@ -4,7 +4,7 @@
  * native. It is the oracle in tests and the fallback where the addon is missing.
  */
 import { newTypedArray, type DType, type DTypeMap } from '../tensor/dtype.js';
-import type { Backend, BinaryOp, CompareOp, ReduceOp, UnaryOp } from './backend.js';
+import type { Backend, BinaryOp, CompareOp, ConvGeometry, ReduceOp, UnaryOp } from './backend.js';
 
 type Dims = readonly number[];
 
@@ -144,6 +144,61 @@ function forEachIndex(shape: Dims, strides: readonly Dims[], fn: (offsets: numbe
       idx[d] = 0;
     }
   }
+}
+
+/** The geometry with its spatial lists padded to three dimensions (leading size-1 axes). */
+function conv3(g: ConvGeometry) {
+  const pad3 = (a: Dims, fill: number) => [...Array(3 - a.length).fill(fill), ...a];
+  return {
+    inS: pad3(g.inSize, 1), k: pad3(g.kernel, 1), s: pad3(g.stride, 1), p: pad3(g.padding, 0),
+    d: pad3(g.dilation, 1), outS: pad3(g.outSize, 1),
+  };
+}
+
+/**
+ * Visits every (image, output channel, input channel, output position, kernel
+ * offset) whose input position is inside the image, with flat indices of x, w, y.
+ * All three convolution passes are this loop with a different multiply-add.
+ */
+function forEachConvTap(g: ConvGeometry, fn: (xi: number, wi: number, yi: number) => void): void {
+  const { inS, k, s, p, d, outS } = conv3(g);
+  const cInG = g.cIn / g.groups;
+  const cOutG = g.cOut / g.groups;
+  const inVol = inS[0] * inS[1] * inS[2];
+  const outVol = outS[0] * outS[1] * outS[2];
+  const kVol = k[0] * k[1] * k[2];
+  for (let n = 0; n < g.n; n++)
+    for (let co = 0; co < g.cOut; co++) {
+      const grp = Math.floor(co / cOutG);
+      for (let ci = 0; ci < cInG; ci++) {
+        const xBase = (n * g.cIn + grp * cInG + ci) * inVol;
+        const wBase = (co * cInG + ci) * kVol;
+        const yBase = (n * g.cOut + co) * outVol;
+        for (let o0 = 0; o0 < outS[0]; o0++)
+          for (let o1 = 0; o1 < outS[1]; o1++)
+            for (let o2 = 0; o2 < outS[2]; o2++)
+              for (let k0 = 0; k0 < k[0]; k0++) {
+                const i0 = o0 * s[0] - p[0] + k0 * d[0];
+                if (i0 < 0 || i0 >= inS[0]) continue;
+                for (let k1 = 0; k1 < k[1]; k1++) {
+                  const i1 = o1 * s[1] - p[1] + k1 * d[1];
+                  if (i1 < 0 || i1 >= inS[1]) continue;
+                  for (let k2 = 0; k2 < k[2]; k2++) {
+                    const i2 = o2 * s[2] - p[2] + k2 * d[2];
+                    if (i2 < 0 || i2 >= inS[2]) continue;
+                    fn(xBase + (i0 * inS[1] + i1) * inS[2] + i2, wBase + (k0 * k[1] + k1) * k[2] + k2, yBase + (o0 * outS[1] + o1) * outS[2] + o2);
+                  }
+                }
+              }
+      }
+    }
+}
+
+/** Runs a float64 accumulation into `out` (overwritten). */
+function accumulateInto(out: Float32Array, fill: (acc: Float64Array) => void): void {
+  const acc = new Float64Array(out.length);
+  fill(acc);
+  out.set(acc);
 }
 
 export const referenceBackend: Backend = {
@@ -298,6 +353,18 @@ export const referenceBackend: Backend = {
           const t = (o * k + j) * inner + i;
           out[(o * n + idx[t]) * inner + i] += g[t];
         }
+  },
+
+  convForward(g, x, w, y) {
+    accumulateInto(y, (acc) => forEachConvTap(g, (xi, wi, yi) => (acc[yi] += x[xi] * w[wi])));
+  },
+
+  convBackwardInput(g, w, dy, dx) {
+    accumulateInto(dx, (acc) => forEachConvTap(g, (xi, wi, yi) => (acc[xi] += dy[yi] * w[wi])));
+  },
+
+  convBackwardWeight(g, x, dy, dw) {
+    accumulateInto(dw, (acc) => forEachConvTap(g, (xi, wi, yi) => (acc[wi] += dy[yi] * x[xi])));
   },
 
   sgemm(batch, transA, transB, m, n, k, alpha, a, aOff, lda, sA, b, bOff, ldb, sB, beta, c, cOff, ldc, sC) {

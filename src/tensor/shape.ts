@@ -96,3 +96,13 @@ export function inferShape(op: string, from: Shape, to: readonly number[]): numb
   }
   return out;
 }
+
+/** Output length of a convolution or pooling window along one axis (PyTorch's formula). */
+export function convOutputSize(input: number, kernel: number, stride: number, padding: number, dilation: number, ceilMode = false): number {
+  const span = input + 2 * padding - dilation * (kernel - 1) - 1;
+  if (!ceilMode) return Math.floor(span / stride) + 1;
+  let out = Math.ceil(span / stride) + 1;
+  // A last window that would start inside the right padding is dropped, as in PyTorch.
+  if ((out - 1) * stride >= input + padding) out--;
+  return out;
+}

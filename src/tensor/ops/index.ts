@@ -3,3 +3,4 @@ export * from './matmul.js';
 export * from './movement.js';
 export * from './reduce.js';
 export { sumTo } from './util.js';
+export * from './conv.js';

@@ -1,0 +1,190 @@
+// Convolution by im2col + SGEMM. For each image and group, the input is unfolded
+// into cols [cin/groups * kvol, outvol] (one row per input channel and kernel
+// offset, zeros where the window hangs over the padding), then
+//   forward:          y[n,g]  = W[g] · cols
+//   input gradient:   dx[n,g] = col2im(W[g]ᵀ · dy[n,g])     (col2im is im2col's adjoint)
+//   weight gradient:  dW[g]  += dy[n,g] · colsᵀ
+// A 1x1 kernel with stride 1 and no padding needs no unfolding: cols is x itself.
+// Work is spread over (image, group) items when there are enough of them, each
+// thread with its own cols buffer (and its own dW partial sum); otherwise items
+// run one by one and the GEMM itself is multi-threaded.
+#include "conv.h"
+
+#include <cstring>
+#include <vector>
+
+#include "../threadpool.h"
+#include "gemm.h"
+
+namespace tsv {
+namespace {
+
+struct Dims {
+  int64_t cin_g, cout_g, kvol, invol, outvol, krows;
+  bool direct;  // 1x1, stride 1, no padding: cols is the input itself
+};
+
+Dims dims_of(const ConvGeom& g) {
+  Dims d;
+  d.cin_g = g.cin / g.groups;
+  d.cout_g = g.cout / g.groups;
+  d.kvol = g.k[0] * g.k[1] * g.k[2];
+  d.invol = g.in[0] * g.in[1] * g.in[2];
+  d.outvol = g.out[0] * g.out[1] * g.out[2];
+  d.krows = d.cin_g * d.kvol;
+  d.direct = d.kvol == 1;
+  for (int a = 0; a < 3; a++) d.direct = d.direct && g.s[a] == 1 && g.p[a] == 0;
+  return d;
+}
+
+// The valid output range [lo, hi) along the last axis for kernel offset k2: the
+// outputs whose input position o*s - p + k2*d falls inside [0, in).
+inline void valid_range(const ConvGeom& g, int64_t k2, int64_t* lo, int64_t* hi) {
+  int64_t off = k2 * g.d[2] - g.p[2];  // input position of output 0
+  int64_t s = g.s[2];
+  int64_t a = off >= 0 ? 0 : (-off + s - 1) / s;
+  int64_t b = g.in[2] - off <= 0 ? 0 : (g.in[2] - off + s - 1) / s;
+  *lo = a < g.out[2] ? a : g.out[2];
+  *hi = b < g.out[2] ? b : g.out[2];
+  if (*hi < *lo) *hi = *lo;
+}
+
+// Walks every row of cols and every (o0, o1) line of it, calling
+// line(cols_line, x_line or null when the line is entirely padding, lo, hi).
+// x_line points at input position (i0, i1, i2 of output 0) — possibly before the
+// start of the row; only [lo, hi) is read through it with stride s2.
+template <typename Line>
+void for_each_line(const ConvGeom& g, const Dims& d, float* cols, const float* x, Line&& line) {
+  for (int64_t ci = 0; ci < d.cin_g; ci++)
+    for (int64_t k0 = 0; k0 < g.k[0]; k0++)
+      for (int64_t k1 = 0; k1 < g.k[1]; k1++)
+        for (int64_t k2 = 0; k2 < g.k[2]; k2++) {
+          float* row = cols + (((ci * g.k[0] + k0) * g.k[1] + k1) * g.k[2] + k2) * d.outvol;
+          int64_t lo, hi;
+          valid_range(g, k2, &lo, &hi);
+          for (int64_t o0 = 0; o0 < g.out[0]; o0++) {
+            int64_t i0 = o0 * g.s[0] - g.p[0] + k0 * g.d[0];
+            for (int64_t o1 = 0; o1 < g.out[1]; o1++) {
+              int64_t i1 = o1 * g.s[1] - g.p[1] + k1 * g.d[1];
+              float* dst = row + (o0 * g.out[1] + o1) * g.out[2];
+              bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1];
+              const float* src =
+                  inside ? x + ((ci * g.in[0] + i0) * g.in[1] + i1) * g.in[2] + (k2 * g.d[2] - g.p[2]) : nullptr;
+              line(dst, src, inside ? lo : 0, inside ? hi : 0);
+            }
+          }
+        }
+}
+
+// cols = unfold(x) for one image and group; x is [cin_g, in...].
+void im2col(const ConvGeom& g, const Dims& d, const float* x, float* cols) {
+  int64_t s2 = g.s[2], w = g.out[2];
+  for_each_line(g, d, cols, x, [&](float* dst, const float* src, int64_t lo, int64_t hi) {
+    for (int64_t o = 0; o < lo; o++) dst[o] = 0.0f;
+    if (s2 == 1) {
+      if (hi > lo) std::memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
+    } else {
+      for (int64_t o = lo; o < hi; o++) dst[o] = src[o * s2];
+    }
+    for (int64_t o = hi; o < w; o++) dst[o] = 0.0f;
+  });
+}
+
+// x += fold(cols): the adjoint of im2col; x must be initialised by the caller.
+void col2im(const ConvGeom& g, const Dims& d, float* cols, float* x) {
+  int64_t s2 = g.s[2];
+  for_each_line(g, d, cols, x, [&](float* src_line, const float* dst_c, int64_t lo, int64_t hi) {
+    float* dst = const_cast<float*>(dst_c);
+    for (int64_t o = lo; o < hi; o++) dst[o * s2] += src_line[o];
+  });
+}
+
+float* scratch(std::vector<float>& buf, int64_t n) {
+  if (static_cast<int64_t>(buf.size()) < n) buf.resize(n);
+  return buf.data();
+}
+
+thread_local std::vector<float> tl_cols;
+
+// Runs item(i, tid) for every (image, group) item: in parallel across items when
+// there are at least two per thread, else one after another (the GEMMs inside
+// are then multi-threaded).
+template <typename Item>
+void for_items(int64_t items, Item&& item) {
+  int nt = num_threads();
+  if (items >= 2 * nt) {
+    run_parallel([&](int tid, int n) {
+      for (int64_t i = items * tid / n; i < items * (tid + 1) / n; i++) item(i, tid);
+    });
+  } else {
+    for (int64_t i = 0; i < items; i++) item(i, 0);
+  }
+}
+
+}  // namespace
+
+void conv_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
+  Dims d = dims_of(g);
+  for_items(g.n * g.groups, [&](int64_t item, int) {
+    int64_t n = item / g.groups, gr = item % g.groups;
+    const float* xg = x + (n * g.cin + gr * d.cin_g) * d.invol;
+    const float* cols = xg;
+    if (!d.direct) {
+      float* c = scratch(tl_cols, d.krows * d.outvol);
+      im2col(g, d, xg, c);
+      cols = c;
+    }
+    sgemm(false, false, d.cout_g, d.outvol, d.krows, 1.0f, w + gr * d.cout_g * d.krows, d.krows, cols,
+          d.outvol, 0.0f, y + (n * g.cout + gr * d.cout_g) * d.outvol, d.outvol);
+  });
+}
+
+void conv_backward_input(const ConvGeom& g, const float* w, const float* dy, float* dx) {
+  Dims d = dims_of(g);
+  for_items(g.n * g.groups, [&](int64_t item, int) {
+    int64_t n = item / g.groups, gr = item % g.groups;
+    float* dxg = dx + (n * g.cin + gr * d.cin_g) * d.invol;
+    const float* wg = w + gr * d.cout_g * d.krows;
+    const float* dyg = dy + (n * g.cout + gr * d.cout_g) * d.outvol;
+    if (d.direct) {
+      sgemm(true, false, d.krows, d.outvol, d.cout_g, 1.0f, wg, d.krows, dyg, d.outvol, 0.0f, dxg, d.outvol);
+      return;
+    }
+    float* c = scratch(tl_cols, d.krows * d.outvol);
+    sgemm(true, false, d.krows, d.outvol, d.cout_g, 1.0f, wg, d.krows, dyg, d.outvol, 0.0f, c, d.outvol);
+    std::memset(dxg, 0, d.cin_g * d.invol * sizeof(float));
+    col2im(g, d, c, dxg);
+  });
+}
+
+void conv_backward_weight(const ConvGeom& g, const float* x, const float* dy, float* dw) {
+  Dims d = dims_of(g);
+  int64_t wsize = g.cout * d.krows;
+  int nt = num_threads();
+  bool parallel_items = g.n * g.groups >= 2 * nt;
+  // Each thread sums its images into its own copy of dW; the copies are added at the end.
+  std::vector<std::vector<float>> partial(parallel_items ? nt - 1 : 0, std::vector<float>(wsize));
+  std::vector<char> touched(nt, 0);
+  std::memset(dw, 0, wsize * sizeof(float));
+  for_items(g.n * g.groups, [&](int64_t item, int tid) {
+    int64_t n = item / g.groups, gr = item % g.groups;
+    float* acc = tid == 0 ? dw : partial[tid - 1].data();
+    touched[tid] = 1;
+    const float* xg = x + (n * g.cin + gr * d.cin_g) * d.invol;
+    const float* cols = xg;
+    if (!d.direct) {
+      float* c = scratch(tl_cols, d.krows * d.outvol);
+      im2col(g, d, xg, c);
+      cols = c;
+    }
+    sgemm(false, true, d.cout_g, d.krows, d.outvol, 1.0f, dy + (n * g.cout + gr * d.cout_g) * d.outvol,
+          d.outvol, cols, d.outvol, 1.0f, acc + gr * d.cout_g * d.krows, d.krows);
+  });
+  for (int t = 1; t < nt && parallel_items; t++) {
+    if (!touched[t]) continue;
+    const float* p = partial[t - 1].data();
+    for (int64_t i = 0; i < wsize; i++) dw[i] += p[i];
+  }
+}
+
+}  // namespace tsv

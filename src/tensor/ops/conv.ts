@@ -1,0 +1,177 @@
+/**
+ * Convolution over 1 to 3 spatial dimensions, and its transpose, with stride,
+ * padding (numbers, per axis, 'same', 'valid'), dilation and groups. Forward and
+ * both gradients are three backend primitives (see ConvGeometry); a transposed
+ * convolution is the same three with the roles of input and output swapped.
+ */
+import { backend, type ConvGeometry } from '../../backend/index.js';
+import { record } from '../autograd.js';
+import { fmtShape, ShapeError } from '../errors.js';
+import { convOutputSize } from '../shape.js';
+import { Tensor } from '../tensor.js';
+import { add } from './elementwise.js';
+import { pad, reshape, squeeze, unsqueeze } from './movement.js';
+import { expectFloat, newFloat, type F32 } from './util.js';
+
+type PerAxis = number | readonly number[];
+
+export interface ConvOptions {
+  stride?: PerAxis;
+  /** Zero padding per side; 'valid' is 0, 'same' keeps the size (stride 1 only; odd totals pad one more on the right, as PyTorch). */
+  padding?: PerAxis | 'same' | 'valid';
+  dilation?: PerAxis;
+  groups?: number;
+}
+
+export interface ConvTransposeOptions {
+  stride?: PerAxis;
+  padding?: PerAxis;
+  /** Extra size added to one side of the output (less than stride or dilation). */
+  outputPadding?: PerAxis;
+  dilation?: PerAxis;
+  groups?: number;
+}
+
+function perAxis(op: string, name: string, v: PerAxis, dims: number, min: number): number[] {
+  const list = typeof v === 'number' ? new Array<number>(dims).fill(v) : [...v];
+  if (list.length !== dims || list.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new RangeError(`${op}: ${name} must be an integer >= ${min} or a list of ${dims}, got ${JSON.stringify(v)}`);
+  }
+  return list;
+}
+
+/** Accepts an unbatched input ([C, ...spatial]) as PyTorch does, by adding a batch of one. */
+function batched(op: string, x: Tensor, dims: number): [Tensor, boolean] {
+  if (x.ndim === dims + 1) return [unsqueeze(x, 0), true];
+  if (x.ndim !== dims + 2) {
+    throw new ShapeError(`${op}: expected a ${dims + 2}-D input [N, C, ...] (or ${dims + 1}-D unbatched), got shape ${fmtShape(x.shape)}`);
+  }
+  return [x, false];
+}
+
+function addBias(op: string, y: F32, bias: Tensor | null | undefined, channels: number): F32 {
+  if (!bias) return y;
+  expectFloat(op, bias);
+  if (bias.ndim !== 1 || bias.shape[0] !== channels) {
+    throw new ShapeError(`${op}: bias shape ${fmtShape(bias.shape)} does not match ${channels} output channels`);
+  }
+  return add(y, reshape(bias, [channels, ...new Array<number>(y.ndim - 2).fill(1)]));
+}
+
+function convCore(g: ConvGeometry, x: F32, w: F32): F32 {
+  const y = newFloat([g.n, g.cOut, ...g.outSize]);
+  backend().convForward(g, x.data, w.data, y.data);
+  return record(y, 'conv', [x, w], (dy) => {
+    let dx: F32 | null = null;
+    let dw: F32 | null = null;
+    if (x.requiresGrad) {
+      dx = newFloat(x.shape);
+      backend().convBackwardInput(g, w.data, dy.data, dx.data);
+    }
+    if (w.requiresGrad) {
+      dw = newFloat(w.shape);
+      backend().convBackwardWeight(g, x.data, dy.data, dw.data);
+    }
+    return [dx, dw];
+  });
+}
+
+/**
+ * Convolution (cross-correlation, as in PyTorch): x [N, Cin, ...spatial],
+ * weight [Cout, Cin / groups, ...kernel], optional bias [Cout].
+ */
+export function conv(x: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvOptions = {}): F32 {
+  const dims = weight.ndim - 2;
+  const op = `conv${dims}d`;
+  if (dims < 1 || dims > 3) throw new ShapeError(`conv: weight must be [Cout, Cin/groups, ...kernel] with 1 to 3 spatial dims, got ${fmtShape(weight.shape)}`);
+  expectFloat(op, x, weight);
+  const [xb, unbatched] = batched(op, x, dims);
+  const groups = options.groups ?? 1;
+  const [cOut, cInG, ...kernel] = weight.shape;
+  const cIn = xb.shape[1];
+  if (!Number.isInteger(groups) || groups < 1 || cIn % groups !== 0 || cOut % groups !== 0 || cIn / groups !== cInG) {
+    throw new ShapeError(`${op}: input shape ${fmtShape(x.shape)} and weight shape ${fmtShape(weight.shape)} do not fit with groups=${groups} (need input channels = ${cInG} x groups, output channels divisible by groups)`);
+  }
+  const stride = perAxis(op, 'stride', options.stride ?? 1, dims, 1);
+  const dilation = perAxis(op, 'dilation', options.dilation ?? 1, dims, 1);
+  let input = xb as F32;
+  let padding: number[];
+  const p = options.padding ?? 0;
+  if (p === 'valid') padding = new Array<number>(dims).fill(0);
+  else if (p === 'same') {
+    if (stride.some((s) => s !== 1)) throw new RangeError(`${op}: padding 'same' needs stride 1, got stride ${JSON.stringify(stride)}`);
+    const total = kernel.map((k, i) => dilation[i] * (k - 1));
+    padding = total.map((t) => Math.floor(t / 2));
+    // An odd total pads one more on the right/bottom (as PyTorch does).
+    const extra = total.map((t) => t % 2);
+    if (extra.some((e) => e > 0)) input = pad(input, [...extra].reverse().flatMap((e) => [0, e]));
+  } else padding = perAxis(op, 'padding', p, dims, 0);
+  const inSize = input.shape.slice(2);
+  const outSize = inSize.map((n, i) => convOutputSize(n, kernel[i], stride[i], padding[i], dilation[i]));
+  if (outSize.some((o) => o < 1)) {
+    throw new ShapeError(`${op}: input shape ${fmtShape(x.shape)} is too small for kernel ${fmtShape(kernel)} (padding ${JSON.stringify(padding)}, dilation ${JSON.stringify(dilation)})`);
+  }
+  const g: ConvGeometry = { n: input.shape[0], cIn, cOut, groups, inSize, kernel, stride, padding, dilation, outSize };
+  const y = addBias(op, convCore(g, input, weight as F32), bias, cOut);
+  return unbatched ? squeeze(y, 0) : y;
+}
+
+export const conv1d = (x: Tensor, w: Tensor, b?: Tensor | null, o?: ConvOptions): F32 => checkedRank('conv1d', 1, w) && conv(x, w, b, o);
+export const conv2d = (x: Tensor, w: Tensor, b?: Tensor | null, o?: ConvOptions): F32 => checkedRank('conv2d', 2, w) && conv(x, w, b, o);
+export const conv3d = (x: Tensor, w: Tensor, b?: Tensor | null, o?: ConvOptions): F32 => checkedRank('conv3d', 3, w) && conv(x, w, b, o);
+
+function checkedRank(op: string, dims: number, w: Tensor): true {
+  if (w.ndim !== dims + 2) throw new ShapeError(`${op}: weight must be ${dims + 2}-D [Cout, Cin/groups, ...kernel], got ${fmtShape(w.shape)}`);
+  return true;
+}
+
+/**
+ * Transposed convolution (the gradient of conv with respect to its input):
+ * x [N, Cin, ...spatial], weight [Cin, Cout / groups, ...kernel], optional bias [Cout].
+ * Output size per axis: (in - 1)·stride - 2·padding + dilation·(k - 1) + outputPadding + 1.
+ */
+export function convTranspose(x: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions = {}): F32 {
+  const dims = weight.ndim - 2;
+  const op = `convTranspose${dims}d`;
+  if (dims < 1 || dims > 3) throw new ShapeError(`convTranspose: weight must be [Cin, Cout/groups, ...kernel] with 1 to 3 spatial dims, got ${fmtShape(weight.shape)}`);
+  expectFloat(op, x, weight);
+  const [xb, unbatched] = batched(op, x, dims);
+  const groups = options.groups ?? 1;
+  const [cIn, cOutG, ...kernel] = weight.shape;
+  if (!Number.isInteger(groups) || groups < 1 || xb.shape[1] !== cIn || cIn % groups !== 0) {
+    throw new ShapeError(`${op}: input shape ${fmtShape(x.shape)} and weight shape ${fmtShape(weight.shape)} do not fit with groups=${groups}`);
+  }
+  const stride = perAxis(op, 'stride', options.stride ?? 1, dims, 1);
+  const padding = perAxis(op, 'padding', options.padding ?? 0, dims, 0);
+  const dilation = perAxis(op, 'dilation', options.dilation ?? 1, dims, 1);
+  const outputPadding = perAxis(op, 'outputPadding', options.outputPadding ?? 0, dims, 0);
+  if (outputPadding.some((q, i) => q >= stride[i] && q >= dilation[i])) {
+    throw new RangeError(`${op}: outputPadding ${JSON.stringify(outputPadding)} must be smaller than stride or dilation`);
+  }
+  const inSize = xb.shape.slice(2);
+  const outSize = inSize.map((n, i) => (n - 1) * stride[i] - 2 * padding[i] + dilation[i] * (kernel[i] - 1) + outputPadding[i] + 1);
+  if (outSize.some((o) => o < 1)) throw new ShapeError(`${op}: input shape ${fmtShape(x.shape)} gives an empty output`);
+  const cOut = cOutG * groups;
+  // The convolution whose input gradient this is: it maps [N, cOut, outSize] to [N, cIn, inSize].
+  const g: ConvGeometry = { n: xb.shape[0], cIn: cOut, cOut: cIn, groups, inSize: outSize, kernel, stride, padding, dilation, outSize: inSize };
+  const xf = xb as F32;
+  const w = weight as F32;
+  const y = newFloat([g.n, cOut, ...outSize]);
+  backend().convBackwardInput(g, w.data, xf.data, y.data);
+  const out = record(y, 'convTranspose', [xf, w], (dy) => {
+    let dx: F32 | null = null;
+    let dw: F32 | null = null;
+    if (xf.requiresGrad) {
+      dx = newFloat(xf.shape);
+      backend().convForward(g, dy.data, w.data, dx.data);
+    }
+    if (w.requiresGrad) {
+      dw = newFloat(w.shape);
+      backend().convBackwardWeight(g, dy.data, xf.data, dw.data);
+    }
+    return [dx, dw];
+  });
+  const yb = addBias(op, out, bias, cOut);
+  return unbatched ? squeeze(yb, 0) : yb;
+}
+
