@@ -13,6 +13,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/movement.h"
+#include "kernels/pool.h"
 #include "kernels/reduce.h"
 #include "kernels/strided.h"
 #include "threadpool.h"
@@ -266,6 +267,47 @@ void Conv(const Napi::CallbackInfo& info) {
   K(g, data<float>(info[1]), data<float>(info[2]), data<float>(info[3]));
 }
 
+PoolGeom pool_geom(const Napi::Value& v) {
+  Napi::Object o = v.As<Napi::Object>();
+  PoolGeom g;
+  g.planes = i64(o.Get("planes"));
+  g.adaptive = boolean(o.Get("adaptive"));
+  g.count_include_pad = boolean(o.Get("countIncludePad"));
+  auto fill = [&](const char* name, int64_t* dst, int64_t pad_value) {
+    Dims list(o.Get(name));
+    if (list.n < 1 || list.n > 3) throw Napi::RangeError::New(v.Env(), "tsvision: 1 to 3 spatial dimensions");
+    for (int a = 0; a < 3; a++) dst[a] = a < 3 - list.n ? pad_value : list.v[a - (3 - list.n)];
+  };
+  fill("inSize", g.in, 1);
+  fill("outSize", g.out, 1);
+  fill("kernel", g.k, 1);
+  fill("stride", g.s, 1);
+  fill("padding", g.p, 0);
+  fill("dilation", g.d, 1);
+  return g;
+}
+
+// maxPool(geom, x, y, indices)
+void MaxPool(const Napi::CallbackInfo& info) {
+  PoolGeom g = pool_geom(info[0]);
+  max_pool(g, data<float>(info[1]), data<float>(info[2]), data<int32_t>(info[3]));
+}
+
+// maxPoolBackward(planes, inPlane, outPlane, indices, dy, dx)
+void MaxPoolBackward(const Napi::CallbackInfo& info) {
+  DenormalScope ds;
+  max_pool_backward(i64(info[0]), i64(info[1]), i64(info[2]), data<int32_t>(info[3]), data<float>(info[4]),
+                    data<float>(info[5]));
+}
+
+// avgPool(geom, x, y), avgPoolBackward(geom, dy, dx)
+template <void (*K)(const PoolGeom&, const float*, float*)>
+void AvgPool(const Napi::CallbackInfo& info) {
+  PoolGeom g = pool_geom(info[0]);
+  DenormalScope ds;
+  K(g, data<float>(info[1]), data<float>(info[2]));
+}
+
 // sgemm(batch, transA, transB, M, N, K, alpha, A, aOffset, lda, strideA,
 //       B, bOffset, ldb, strideB, beta, C, cOffset, ldc, strideC)
 void Sgemm(const Napi::CallbackInfo& info) {
@@ -304,6 +346,10 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("indexAdd", Indexed<index_add>);
   fn("gather", Indexed<gather>);
   fn("scatterAdd", Indexed<scatter_add>);
+  fn("maxPool", MaxPool);
+  fn("maxPoolBackward", MaxPoolBackward);
+  fn("avgPool", AvgPool<avg_pool>);
+  fn("avgPoolBackward", AvgPool<avg_pool_backward>);
   fn("convForward", Conv<conv_forward>);
   fn("convBackwardInput", Conv<conv_backward_input>);
   fn("convBackwardWeight", Conv<conv_backward_weight>);

@@ -286,6 +286,58 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     }
   });
 
+  test('max and average pooling, regular and adaptive, with their gradients', () => {
+    type G = import('../src/backend/backend.js').PoolGeometry;
+    const cases: G[] = [];
+    const regular = (inSize: number[], kernel: number[], stride: number[], padding: number[], dilation: number[], ceil: boolean, countIncludePad: boolean) => {
+      const outSize = inSize.map((n, i) => {
+        const span = n + 2 * padding[i] - dilation[i] * (kernel[i] - 1) - 1;
+        let o = ceil ? Math.ceil(span / stride[i]) + 1 : Math.floor(span / stride[i]) + 1;
+        if (ceil && (o - 1) * stride[i] >= n + padding[i]) o--;
+        return o;
+      });
+      cases.push({ planes: 6, inSize, outSize, kernel, stride, padding, dilation, adaptive: false, countIncludePad });
+    };
+    regular([8, 9], [2, 2], [2, 2], [0, 0], [1, 1], false, true);
+    regular([7, 7], [3, 3], [2, 2], [1, 1], [1, 1], true, true);
+    regular([7, 6], [3, 3], [2, 2], [1, 1], [1, 1], false, false);
+    regular([9, 10], [3, 2], [1, 3], [1, 1], [2, 1], true, false);
+    regular([17], [4], [3], [2], [1], false, true);
+    regular([5, 6, 7], [2, 3, 2], [2, 1, 2], [1, 0, 1], [1, 1, 1], false, true);
+    for (const [inSize, outSize] of [[[7, 5], [3, 2]], [[4, 4], [1, 1]], [[5, 9], [5, 4]], [[10], [3]]]) {
+      const ones = inSize.map(() => 1);
+      cases.push({ planes: 5, inSize, outSize, kernel: ones, stride: ones, padding: ones.map(() => 0), dilation: ones, adaptive: true, countIncludePad: false });
+    }
+    for (const g of cases) {
+      const inPlane = size(g.inSize);
+      const outPlane = size(g.outSize);
+      const x = randArray(g.planes * inPlane);
+      const dy = randArray(g.planes * outPlane);
+      const label = JSON.stringify(g);
+      const yn = new Float32Array(dy.length);
+      const yr = new Float32Array(dy.length);
+      const inN = new Int32Array(dy.length);
+      const inR = new Int32Array(dy.length);
+      nat.maxPool(g, x, yn, inN);
+      ref.maxPool(g, x, yr, inR);
+      assert.deepEqual(yn, yr, `maxPool ${label}`);
+      assert.deepEqual(inN, inR, `maxPool indices ${label}`);
+      const dn = new Float32Array(x.length).fill(NaN);
+      const dr = new Float32Array(x.length);
+      nat.maxPoolBackward(g.planes, inPlane, outPlane, inN, dy, dn);
+      ref.maxPoolBackward(g.planes, inPlane, outPlane, inR, dy, dr);
+      assertClose(dn, dr, { rtol: 1e-6, label: `maxPoolBackward ${label}` });
+      if (g.dilation.some((d) => d !== 1)) continue; // average pooling has no dilation
+      nat.avgPool(g, x, yn);
+      ref.avgPool(g, x, yr);
+      assertClose(yn, yr, { rtol: 1e-5, atol: 1e-6, label: `avgPool ${label}` });
+      dn.fill(NaN);
+      nat.avgPoolBackward(g, dy, dn);
+      ref.avgPoolBackward(g, dy, dr);
+      assertClose(dn, dr, { rtol: 1e-5, atol: 1e-6, label: `avgPoolBackward ${label}` });
+    }
+  });
+
   test('the allocator reuses freed blocks and never hands out a live one', () => {
     const a = nat.alloc('float32', 100000);
     a.fill(7);

@@ -110,7 +110,20 @@ const convCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
   ['convTranspose2d groups dilation', (x, w) => tv.convTranspose(x, w, null, { groups: 2, dilation: 2 }), () => [uniform([2, 4, 3, 2]), uniform([4, 1, 2, 2])]],
 ];
 
+const poolCases: [string, F, () => tv.Tensor<'float32'>][] = [
+  ['maxPool2d', (x) => tv.maxPool2d(x, { kernelSize: 2 }), () => distinct([2, 2, 4, 5])],
+  ['maxPool2d stride padding dilation ceil', (x) => tv.maxPool2d(x, { kernelSize: [3, 2], stride: 2, padding: [1, 0], dilation: [1, 2], ceilMode: true }), () => distinct([1, 2, 6, 7])],
+  ['maxPool1d', (x) => tv.maxPool1d(x, { kernelSize: 3, stride: 2 }), () => distinct([2, 3, 9])],
+  ['maxPool3d', (x) => tv.maxPool3d(x, { kernelSize: 2 }), () => distinct([1, 2, 4, 4, 4])],
+  ['avgPool2d', (x) => tv.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }), () => uniform([2, 2, 5, 6])],
+  ['avgPool2d exclude pad ceil', (x) => tv.avgPool2d(x, { kernelSize: 2, padding: 1, ceilMode: true, countIncludePad: false }), () => uniform([1, 2, 5, 5])],
+  ['adaptiveAvgPool2d', (x) => tv.adaptiveAvgPool2d(x, [3, 2]), () => uniform([2, 2, 7, 5])],
+  ['adaptiveAvgPool2d global', (x) => tv.adaptiveAvgPool2d(x, 1), () => uniform([2, 3, 4, 4])],
+  ['adaptiveMaxPool2d', (x) => tv.adaptiveMaxPool2d(x, [2, 3]), () => distinct([1, 2, 5, 7])],
+];
+
 describe('gradcheck', () => {
+  for (const [name, f, make] of poolCases) test(name, () => gradcheck(f, [make()], { label: name, eps: 1e-3 }));
   for (const [name, f, make] of convCases) test(name, () => gradcheck(f, make(), { label: name }));
   for (const [name, f, make] of unaryCases) test(name, () => gradcheck(f, [make()], { label: name }));
   for (const [name, f, make] of binaryCases) test(name, () => gradcheck(f, make(), { label: name }));

@@ -23,6 +23,25 @@ export type ReduceOp = (typeof REDUCE_OPS)[number];
 type Dims = readonly number[];
 
 /**
+ * The windows of a pooling op over 1 to 3 spatial dimensions, for x [planes, ...inSize]
+ * and y [planes, ...outSize] (planes = batch * channels). Regular windows start at
+ * o·stride - padding and hold kernel taps spaced by dilation; adaptive windows
+ * (kernel, stride, padding, dilation ignored) are [floor(o·in/out), ceil((o+1)·in/out)).
+ */
+export interface PoolGeometry {
+  readonly planes: number;
+  readonly inSize: Dims;
+  readonly outSize: Dims;
+  readonly kernel: Dims;
+  readonly stride: Dims;
+  readonly padding: Dims;
+  readonly dilation: Dims;
+  readonly adaptive: boolean;
+  /** Average pooling: divide by the window size including padding (PyTorch's count_include_pad). */
+  readonly countIncludePad: boolean;
+}
+
+/**
  * The geometry of a grouped, strided, dilated, padded convolution over 1 to 3
  * spatial dimensions: x [n, cIn, ...inSize], w [cOut, cIn / groups, ...kernel],
  * y [n, cOut, ...outSize]. Every array has one entry per spatial dimension.
@@ -77,6 +96,14 @@ export interface Backend {
   gather(x: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
   /** out[o, idx[o, j, i], i] += g[o, j, i]. */
   scatterAdd(g: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
+
+  /** Max pooling: y and, per output, the flat index of the max within its input plane (first max; NaN wins). */
+  maxPool(g: PoolGeometry, x: Float32Array, y: Float32Array, indices: Int32Array): void;
+  /** dx (overwritten) = scatter-add of dy to the recorded indices; inPlane and outPlane are the plane sizes. */
+  maxPoolBackward(planes: number, inPlane: number, outPlane: number, indices: Int32Array, dy: Float32Array, dx: Float32Array): void;
+  avgPool(g: PoolGeometry, x: Float32Array, y: Float32Array): void;
+  /** dx (overwritten) from dy: each output's gradient spread evenly over its window. */
+  avgPoolBackward(g: PoolGeometry, dy: Float32Array, dx: Float32Array): void;
 
   /** y = conv(x, w) (no bias), y overwritten. */
   convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, y: Float32Array): void;

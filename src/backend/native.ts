@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DTYPE_CODE, newTypedArray, type DType, type DTypeMap, type TypedArray } from '../tensor/dtype.js';
-import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, type Backend, type ConvGeometry } from './backend.js';
+import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, type Backend, type ConvGeometry, type PoolGeometry } from './backend.js';
 
 type Dims = readonly number[];
 
@@ -42,6 +42,10 @@ export interface Addon {
   indexAdd(g: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
   gather(x: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
   scatterAdd(g: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
+  maxPool(g: PoolGeometry, x: Float32Array, y: Float32Array, indices: Int32Array): void;
+  maxPoolBackward(planes: number, inPlane: number, outPlane: number, indices: Int32Array, dy: Float32Array, dx: Float32Array): void;
+  avgPool(g: PoolGeometry, x: Float32Array, y: Float32Array): void;
+  avgPoolBackward(g: PoolGeometry, dy: Float32Array, dx: Float32Array): void;
   convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, y: Float32Array): void;
   convBackwardInput(g: ConvGeometry, w: Float32Array, dy: Float32Array, dx: Float32Array): void;
   convBackwardWeight(g: ConvGeometry, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
@@ -115,6 +119,10 @@ export function makeNativeBackend(addon: Addon): Backend {
     indexAdd: (g, outer, n, inner, idx, out) => addon.indexAdd(g, outer, n, inner, idx, out),
     gather: (x, outer, n, inner, idx, out) => addon.gather(x, outer, n, inner, idx, out),
     scatterAdd: (g, outer, n, inner, idx, out) => addon.scatterAdd(g, outer, n, inner, idx, out),
+    maxPool: (g, x, y, indices) => addon.maxPool(g, x, y, indices),
+    maxPoolBackward: (planes, inPlane, outPlane, indices, dy, dx) => addon.maxPoolBackward(planes, inPlane, outPlane, indices, dy, dx),
+    avgPool: (g, x, y) => addon.avgPool(g, x, y),
+    avgPoolBackward: (g, dy, dx) => addon.avgPoolBackward(g, dy, dx),
     convForward: (g, x, w, y) => addon.convForward(g, x, w, y),
     convBackwardInput: (g, w, dy, dx) => addon.convBackwardInput(g, w, dy, dx),
     convBackwardWeight: (g, x, dy, dw) => addon.convBackwardWeight(g, x, dy, dw),

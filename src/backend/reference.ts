@@ -4,7 +4,7 @@
  * native. It is the oracle in tests and the fallback where the addon is missing.
  */
 import { newTypedArray, type DType, type DTypeMap } from '../tensor/dtype.js';
-import type { Backend, BinaryOp, CompareOp, ConvGeometry, ReduceOp, UnaryOp } from './backend.js';
+import type { Backend, BinaryOp, CompareOp, ConvGeometry, PoolGeometry, ReduceOp, UnaryOp } from './backend.js';
 
 type Dims = readonly number[];
 
@@ -194,6 +194,47 @@ function forEachConvTap(g: ConvGeometry, fn: (xi: number, wi: number, yi: number
     }
 }
 
+/**
+ * Visits each output of a pooling op: fn(plane offset into x, output flat index,
+ * list of in-bounds input offsets within the plane, divisor for average pooling).
+ */
+function forEachWindow(g: PoolGeometry, fn: (xBase: number, yi: number, taps: number[], divisor: number) => void): void {
+  const pad3 = (a: Dims, fill: number) => [...Array(3 - a.length).fill(fill), ...a];
+  const inS = pad3(g.inSize, 1);
+  const outS = pad3(g.outSize, 1);
+  const k = pad3(g.kernel, 1);
+  const s = pad3(g.stride, 1);
+  const p = pad3(g.padding, 0);
+  const d = pad3(g.dilation, 1);
+  // Per axis and output index: the input positions of the window, and its size counting padding.
+  const windows = [0, 1, 2].map((a) =>
+    Array.from({ length: outS[a] }, (_, o) => {
+      if (g.adaptive) {
+        const start = Math.floor((o * inS[a]) / outS[a]);
+        const end = Math.ceil(((o + 1) * inS[a]) / outS[a]);
+        return { taps: Array.from({ length: end - start }, (_, i) => start + i), padded: end - start };
+      }
+      const start = o * s[a] - p[a];
+      const taps = Array.from({ length: k[a] }, (_, i) => start + i * d[a]).filter((i) => i >= 0 && i < inS[a]);
+      // count_include_pad counts window positions up to the padded edge, not beyond it.
+      const padded = Math.min(start + (k[a] - 1) * d[a] + 1, inS[a] + p[a]) - start;
+      return { taps, padded };
+    }),
+  );
+  const inVol = inS[0] * inS[1] * inS[2];
+  const outVol = outS[0] * outS[1] * outS[2];
+  for (let pl = 0; pl < g.planes; pl++)
+    for (let o0 = 0; o0 < outS[0]; o0++)
+      for (let o1 = 0; o1 < outS[1]; o1++)
+        for (let o2 = 0; o2 < outS[2]; o2++) {
+          const [w0, w1, w2] = [windows[0][o0], windows[1][o1], windows[2][o2]];
+          const taps: number[] = [];
+          for (const i0 of w0.taps) for (const i1 of w1.taps) for (const i2 of w2.taps) taps.push((i0 * inS[1] + i1) * inS[2] + i2);
+          const divisor = g.countIncludePad && !g.adaptive ? w0.padded * w1.padded * w2.padded : taps.length;
+          fn(pl * inVol, pl * outVol + (o0 * outS[1] + o1) * outS[2] + o2, taps, divisor);
+        }
+}
+
 /** Runs a float64 accumulation into `out` (overwritten). */
 function accumulateInto(out: Float32Array, fill: (acc: Float64Array) => void): void {
   const acc = new Float64Array(out.length);
@@ -353,6 +394,45 @@ export const referenceBackend: Backend = {
           const t = (o * k + j) * inner + i;
           out[(o * n + idx[t]) * inner + i] += g[t];
         }
+  },
+
+  maxPool(g, x, y, indices) {
+    forEachWindow(g, (xBase, yi, taps) => {
+      let best = -Infinity;
+      let bi = taps.length ? taps[0] : 0;
+      for (const t of taps) {
+        const v = x[xBase + t];
+        if (v > best || Number.isNaN(v)) {
+          best = v;
+          bi = t;
+          if (Number.isNaN(v)) break;
+        }
+      }
+      y[yi] = best;
+      indices[yi] = bi;
+    });
+  },
+
+  maxPoolBackward(planes, inPlane, outPlane, indices, dy, dx) {
+    dx.fill(0);
+    for (let pl = 0; pl < planes; pl++)
+      for (let o = 0; o < outPlane; o++) dx[pl * inPlane + indices[pl * outPlane + o]] += dy[pl * outPlane + o];
+  },
+
+  avgPool(g, x, y) {
+    forEachWindow(g, (xBase, yi, taps, divisor) => {
+      let acc = 0;
+      for (const t of taps) acc += x[xBase + t];
+      y[yi] = acc / divisor;
+    });
+  },
+
+  avgPoolBackward(g, dy, dx) {
+    accumulateInto(dx, (acc) =>
+      forEachWindow(g, (xBase, yi, taps, divisor) => {
+        for (const t of taps) acc[xBase + t] += dy[yi] / divisor;
+      }),
+    );
   },
 
   convForward(g, x, w, y) {

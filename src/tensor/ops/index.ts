@@ -4,3 +4,4 @@ export * from './movement.js';
 export * from './reduce.js';
 export { sumTo } from './util.js';
 export * from './conv.js';
+export * from './pool.js';
