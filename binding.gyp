@@ -16,6 +16,7 @@
         "native/kernels/isa_avx512.cc",
         "native/kernels/isa_portable.cc",
         "native/kernels/movement.cc",
+        "native/kernels/norm.cc",
         "native/kernels/pool.cc",
         "native/kernels/reduce.cc"
       ],

@@ -13,6 +13,7 @@
 #include "kernels/elementwise.h"
 #include "kernels/gemm.h"
 #include "kernels/movement.h"
+#include "kernels/norm.h"
 #include "kernels/pool.h"
 #include "kernels/reduce.h"
 #include "kernels/strided.h"
@@ -308,6 +309,29 @@ void AvgPool(const Napi::CallbackInfo& info) {
   K(g, data<float>(info[1]), data<float>(info[2]));
 }
 
+// batchNormStats(x, n, c, hw, eps, mean, var, invstd)
+void BatchNormStats(const Napi::CallbackInfo& info) {
+  DenormalScope ds;
+  batch_norm_stats(data<float>(info[0]), i64(info[1]), i64(info[2]), i64(info[3]), f32(info[4]),
+                   data<float>(info[5]), data<float>(info[6]), data<float>(info[7]));
+}
+
+// batchNormForward(x, n, c, hw, mean, invstd, gamma | null, beta | null, y)
+void BatchNormForward(const Napi::CallbackInfo& info) {
+  DenormalScope ds;
+  batch_norm_forward(data<float>(info[0]), i64(info[1]), i64(info[2]), i64(info[3]), data<float>(info[4]),
+                     data<float>(info[5]), data_or_null<float>(info[6]), data_or_null<float>(info[7]),
+                     data<float>(info[8]));
+}
+
+// batchNormBackward(x, dy, n, c, hw, mean, invstd, gamma | null, dx, dgamma, dbeta)
+void BatchNormBackward(const Napi::CallbackInfo& info) {
+  DenormalScope ds;
+  batch_norm_backward(data<float>(info[0]), data<float>(info[1]), i64(info[2]), i64(info[3]), i64(info[4]),
+                      data<float>(info[5]), data<float>(info[6]), data_or_null<float>(info[7]),
+                      data<float>(info[8]), data<float>(info[9]), data<float>(info[10]));
+}
+
 // sgemm(batch, transA, transB, M, N, K, alpha, A, aOffset, lda, strideA,
 //       B, bOffset, ldb, strideB, beta, C, cOffset, ldc, strideC)
 void Sgemm(const Napi::CallbackInfo& info) {
@@ -350,6 +374,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("maxPoolBackward", MaxPoolBackward);
   fn("avgPool", AvgPool<avg_pool>);
   fn("avgPoolBackward", AvgPool<avg_pool_backward>);
+  fn("batchNormStats", BatchNormStats);
+  fn("batchNormForward", BatchNormForward);
+  fn("batchNormBackward", BatchNormBackward);
   fn("convForward", Conv<conv_forward>);
   fn("convBackwardInput", Conv<conv_backward_input>);
   fn("convBackwardWeight", Conv<conv_backward_weight>);

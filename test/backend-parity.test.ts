@@ -338,6 +338,39 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     }
   });
 
+  test('batch norm statistics, forward and backward', () => {
+    for (const [n, c, hw] of [[1, 1, 2], [4, 3, 1], [8, 16, 49], [2, 5, 1000], [3, 64, 17]]) {
+      const x = randArray(n * c * hw, 2, 6); // an offset mean checks the variance for cancellation
+      const stats = () => [new Float32Array(c), new Float32Array(c), new Float32Array(c)];
+      const [mn, vn, isn] = stats();
+      const [mr, vr, isr] = stats();
+      nat.batchNormStats(x, n, c, hw, 1e-5, mn, vn, isn);
+      ref.batchNormStats(x, n, c, hw, 1e-5, mr, vr, isr);
+      const label = `[${n}, ${c}, ${hw}]`;
+      assertClose(mn, mr, { rtol: 1e-6, label: `mean ${label}` });
+      assertClose(vn, vr, { rtol: 1e-5, atol: 1e-7, label: `var ${label}` });
+      assertClose(isn, isr, { rtol: 1e-5, label: `invstd ${label}` });
+      const gamma = randArray(c);
+      const beta = randArray(c);
+      for (const [gm, bt] of [[gamma, beta], [null, null]] as const) {
+        const yn = new Float32Array(x.length);
+        const yr = new Float32Array(x.length);
+        nat.batchNormForward(x, n, c, hw, mr, isr, gm, bt, yn);
+        ref.batchNormForward(x, n, c, hw, mr, isr, gm, bt, yr);
+        assertClose(yn, yr, { rtol: 1e-5, atol: 1e-5, label: `forward ${label}` });
+        const dy = randArray(x.length);
+        const out = () => [new Float32Array(x.length), new Float32Array(c), new Float32Array(c)];
+        const [dxn, dgn, dbn] = out();
+        const [dxr, dgr, dbr] = out();
+        nat.batchNormBackward(x, dy, n, c, hw, mr, isr, gm, dxn, dgn, dbn);
+        ref.batchNormBackward(x, dy, n, c, hw, mr, isr, gm, dxr, dgr, dbr);
+        assertClose(dxn, dxr, { rtol: 1e-4, atol: 1e-4, label: `dx ${label}` });
+        assertClose(dgn, dgr, { rtol: 1e-4, atol: 1e-4, label: `dgamma ${label}` });
+        assertClose(dbn, dbr, { rtol: 1e-5, atol: 1e-4, label: `dbeta ${label}` });
+      }
+    }
+  });
+
   test('the allocator reuses freed blocks and never hands out a live one', () => {
     const a = nat.alloc('float32', 100000);
     a.fill(7);

@@ -122,7 +122,14 @@ const poolCases: [string, F, () => tv.Tensor<'float32'>][] = [
   ['adaptiveMaxPool2d', (x) => tv.adaptiveMaxPool2d(x, [2, 3]), () => distinct([1, 2, 5, 7])],
 ];
 
+const bnCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
+  ['batchNorm training', (x, w, b) => tv.batchNorm(x, null, null, w, b, { training: true }), () => [uniform([3, 2, 2, 3]), uniform([2], 0.5, 1.5), uniform([2])]],
+  ['batchNorm training no affine 2d input', (x) => tv.batchNorm(x, null, null, null, null, { training: true }), () => [uniform([5, 3])]],
+  ['batchNorm eval', (x, w, b) => tv.batchNorm(x, tv.tensor([0.1, -0.2]), tv.tensor([0.5, 2]), w, b, { training: false }), () => [uniform([2, 2, 3]), uniform([2]), uniform([2])]],
+];
+
 describe('gradcheck', () => {
+  for (const [name, f, make] of bnCases) test(name, () => gradcheck(f, make(), { label: name, eps: 1e-3 }));
   for (const [name, f, make] of poolCases) test(name, () => gradcheck(f, [make()], { label: name, eps: 1e-3 }));
   for (const [name, f, make] of convCases) test(name, () => gradcheck(f, make(), { label: name }));
   for (const [name, f, make] of unaryCases) test(name, () => gradcheck(f, [make()], { label: name }));

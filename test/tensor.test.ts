@@ -198,6 +198,19 @@ describe('ops', () => {
     assert.deepEqual(tv.tensor([1.7, -1.7]).to('int32').toFlatArray(), [1, -1]);
   });
 
+  test('batchNorm updates running statistics as PyTorch does (unbiased running variance)', () => {
+    const x = tv.tensor([[1], [3]]);
+    const rm = tv.zeros([1]);
+    const rv = tv.ones([1]);
+    const y = tv.batchNorm(x, rm, rv, null, null, { training: true, momentum: 0.1 });
+    assertClose(rm, [0.2], { rtol: 1e-6 });
+    assertClose(rv, [1.1], { rtol: 1e-6 });
+    assertClose(y, [-1 / Math.sqrt(1 + 1e-5), 1 / Math.sqrt(1 + 1e-5)], { rtol: 1e-6 });
+    const e = tv.batchNorm(x, rm, rv, tv.tensor([2]), tv.tensor([1]), { training: false });
+    assertClose(e, [2 * (1 - 0.2) / Math.sqrt(1.1 + 1e-5) + 1, 2 * (3 - 0.2) / Math.sqrt(1.1 + 1e-5) + 1], { rtol: 1e-6 });
+    assert.throws(() => tv.batchNorm(tv.ones([1, 2]), null, null, null, null, { training: true }), /more than 1 value per channel/);
+  });
+
   test('reshape shares storage; permute copies', () => {
     const x = tv.arange(6);
     assert.equal(x.reshape([2, 3]).data, x.data);

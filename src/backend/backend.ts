@@ -105,6 +105,19 @@ export interface Backend {
   /** dx (overwritten) from dy: each output's gradient spread evenly over its window. */
   avgPoolBackward(g: PoolGeometry, dy: Float32Array, dx: Float32Array): void;
 
+  /**
+   * Per-channel statistics of x viewed as [n, c, hw]: mean, biased variance, and
+   * invstd = 1 / sqrt(var + eps) (each of length c).
+   */
+  batchNormStats(x: Float32Array, n: number, c: number, hw: number, eps: number, mean: Float32Array, variance: Float32Array, invstd: Float32Array): void;
+  /** y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c]; gamma and beta may be null (1 and 0). */
+  batchNormForward(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invstd: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array): void;
+  /**
+   * Gradients of batch norm with batch statistics (training mode): dx, and the
+   * per-channel dgamma = sum(dy * xhat), dbeta = sum(dy). All outputs overwritten.
+   */
+  batchNormBackward(x: Float32Array, dy: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invstd: Float32Array, gamma: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+
   /** y = conv(x, w) (no bias), y overwritten. */
   convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, y: Float32Array): void;
   /** dx = d(sum(y * dy))/dx, overwritten (this is also a transposed convolution of dy). */

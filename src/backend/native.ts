@@ -42,6 +42,9 @@ export interface Addon {
   indexAdd(g: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
   gather(x: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
   scatterAdd(g: Float32Array, outer: number, n: number, inner: number, idx: Int32Array, out: Float32Array): void;
+  batchNormStats(x: Float32Array, n: number, c: number, hw: number, eps: number, mean: Float32Array, variance: Float32Array, invstd: Float32Array): void;
+  batchNormForward(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invstd: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array): void;
+  batchNormBackward(x: Float32Array, dy: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invstd: Float32Array, gamma: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
   maxPool(g: PoolGeometry, x: Float32Array, y: Float32Array, indices: Int32Array): void;
   maxPoolBackward(planes: number, inPlane: number, outPlane: number, indices: Int32Array, dy: Float32Array, dx: Float32Array): void;
   avgPool(g: PoolGeometry, x: Float32Array, y: Float32Array): void;
@@ -119,6 +122,9 @@ export function makeNativeBackend(addon: Addon): Backend {
     indexAdd: (g, outer, n, inner, idx, out) => addon.indexAdd(g, outer, n, inner, idx, out),
     gather: (x, outer, n, inner, idx, out) => addon.gather(x, outer, n, inner, idx, out),
     scatterAdd: (g, outer, n, inner, idx, out) => addon.scatterAdd(g, outer, n, inner, idx, out),
+    batchNormStats: (x, n, c, hw, eps, mean, variance, invstd) => addon.batchNormStats(x, n, c, hw, eps, mean, variance, invstd),
+    batchNormForward: (x, n, c, hw, mean, invstd, gamma, beta, y) => addon.batchNormForward(x, n, c, hw, mean, invstd, gamma, beta, y),
+    batchNormBackward: (x, dy, n, c, hw, mean, invstd, gamma, dx, dgamma, dbeta) => addon.batchNormBackward(x, dy, n, c, hw, mean, invstd, gamma, dx, dgamma, dbeta),
     maxPool: (g, x, y, indices) => addon.maxPool(g, x, y, indices),
     maxPoolBackward: (planes, inPlane, outPlane, indices, dy, dx) => addon.maxPoolBackward(planes, inPlane, outPlane, indices, dy, dx),
     avgPool: (g, x, y) => addon.avgPool(g, x, y),

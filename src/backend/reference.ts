@@ -435,6 +435,56 @@ export const referenceBackend: Backend = {
     );
   },
 
+  batchNormStats(x, n, c, hw, eps, mean, variance, invstd) {
+    for (let ch = 0; ch < c; ch++) {
+      let s = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j < hw; j++) s += x[(i * c + ch) * hw + j];
+      const m = s / (n * hw);
+      let v = 0;
+      for (let i = 0; i < n; i++) for (let j = 0; j < hw; j++) v += (x[(i * c + ch) * hw + j] - m) ** 2;
+      v /= n * hw;
+      mean[ch] = m;
+      variance[ch] = v;
+      invstd[ch] = 1 / Math.sqrt(v + eps);
+    }
+  },
+
+  batchNormForward(x, n, c, hw, mean, invstd, gamma, beta, y) {
+    for (let i = 0; i < n; i++)
+      for (let ch = 0; ch < c; ch++) {
+        const scale = invstd[ch] * (gamma ? gamma[ch] : 1);
+        const shift = beta ? beta[ch] : 0;
+        for (let j = 0; j < hw; j++) {
+          const k = (i * c + ch) * hw + j;
+          y[k] = (x[k] - mean[ch]) * scale + shift;
+        }
+      }
+  },
+
+  batchNormBackward(x, dy, n, c, hw, mean, invstd, gamma, dx, dgamma, dbeta) {
+    const m = n * hw;
+    for (let ch = 0; ch < c; ch++) {
+      let sdy = 0;
+      let sdyx = 0;
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < hw; j++) {
+          const k = (i * c + ch) * hw + j;
+          sdy += dy[k];
+          sdyx += dy[k] * (x[k] - mean[ch]) * invstd[ch];
+        }
+      dbeta[ch] = sdy;
+      dgamma[ch] = sdyx;
+      const g = gamma ? gamma[ch] : 1;
+      // dx = gamma * invstd / m * (m * dy - sum(dy) - xhat * sum(dy * xhat))
+      for (let i = 0; i < n; i++)
+        for (let j = 0; j < hw; j++) {
+          const k = (i * c + ch) * hw + j;
+          const xhat = (x[k] - mean[ch]) * invstd[ch];
+          dx[k] = ((g * invstd[ch]) / m) * (m * dy[k] - sdy - xhat * sdyx);
+        }
+    }
+  },
+
   convForward(g, x, w, y) {
     accumulateInto(y, (acc) => forEachConvTap(g, (xi, wi, yi) => (acc[yi] += x[xi] * w[wi])));
   },

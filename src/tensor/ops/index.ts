@@ -5,3 +5,4 @@ export * from './reduce.js';
 export { sumTo } from './util.js';
 export * from './conv.js';
 export * from './pool.js';
+export * from './norm.js';
