@@ -61,6 +61,8 @@ const binaryCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
   ['matmul 1d 1d', (a, b) => tv.matmul(a, b), () => [uniform([5]), uniform([5])]],
   ['matmul batched', (a, b) => tv.matmul(a, b), () => [uniform([2, 3, 4]), uniform([2, 4, 2])]],
   ['matmul broadcast batch', (a, b) => tv.matmul(a, b), () => [uniform([2, 1, 3, 4]), uniform([3, 4, 2])]],
+  ['linear', (x, w, b) => tv.linear(x, w, b), () => [uniform([2, 3, 4]), uniform([5, 4]), uniform([5])]],
+  ['linear no bias', (x, w) => tv.linear(x, w), () => [uniform([3, 4]), uniform([2, 4])]],
   ['matmul shared weight', (a, b) => tv.matmul(a, b), () => [uniform([3, 2, 4]), uniform([4, 3])]],
 ];
 

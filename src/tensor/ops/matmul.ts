@@ -67,3 +67,43 @@ export function matmul(a: Tensor, b: Tensor): F32 {
   });
 }
 
+
+/**
+ * y = x · weightᵀ + bias for x [..., in], weight [out, in], bias [out]: one SGEMM
+ * with the transpose folded in and the bias as its initial C (no transposed copy
+ * of the weight, no separate bias pass).
+ */
+export function linear(x: Tensor, weight: Tensor, bias?: Tensor | null): F32 {
+  expectFloat('linear', x, weight);
+  if (weight.ndim !== 2) throw new ShapeError(`linear: the weight must be 2-D [out, in], got ${fmtShape(weight.shape)}`);
+  const [outF, inF] = weight.shape;
+  if (x.ndim < 1 || x.shape[x.ndim - 1] !== inF) {
+    throw new ShapeError(`linear: input shape ${fmtShape(x.shape)} does not end in the weight's ${inF} input features (weight ${fmtShape(weight.shape)})`);
+  }
+  if (bias) {
+    expectFloat('linear', bias);
+    if (bias.ndim !== 1 || bias.shape[0] !== outF) throw new ShapeError(`linear: bias shape ${fmtShape(bias.shape)} does not match ${outF} output features`);
+  }
+  const rows = x.size / inF;
+  const be = backend();
+  const y = be.alloc('float32', rows * outF);
+  if (bias) be.copyStrided([rows, outF], bias.data, 0, [0, 1], y, 0, [outF, 1]);
+  be.sgemm(1, false, true, rows, outF, inF, 1, x.data as Float32Array, 0, inF, 0, weight.data as Float32Array, 0, inF, 0, bias ? 1 : 0, y, 0, outF, 0);
+  const out = new Tensor<'float32'>(y, [...x.shape.slice(0, -1), outF]);
+  const inputs = bias ? [x, weight, bias] : [x, weight];
+  return record(out, 'linear', inputs, (g) => {
+    const grads: (Tensor | null)[] = [null, null];
+    if (x.requiresGrad) {
+      const dx = be.alloc('float32', rows * inF);
+      be.sgemm(1, false, false, rows, inF, outF, 1, g.data, 0, outF, 0, weight.data as Float32Array, 0, inF, 0, 0, dx, 0, inF, 0);
+      grads[0] = new Tensor(dx, x.shape);
+    }
+    if (weight.requiresGrad) {
+      const dw = be.alloc('float32', outF * inF);
+      be.sgemm(1, true, false, outF, inF, rows, 1, g.data, 0, outF, 0, x.data as Float32Array, 0, inF, 0, 0, dw, 0, inF, 0);
+      grads[1] = new Tensor(dw, weight.shape);
+    }
+    if (bias) grads.push(bias.requiresGrad ? sumTo(new Tensor<'float32'>(g.data, [rows, outF]), [outF]) : null);
+    return grads;
+  });
+}
