@@ -59,6 +59,26 @@ function opt<V>(v: unknown): V | undefined {
 }
 
 type Axes = number | number[] | undefined;
+type PerAxis = number | number[];
+
+function convOptions(a: Args): tv.ConvOptions {
+  return {
+    stride: opt<PerAxis>(a.stride),
+    padding: opt<PerAxis | 'same' | 'valid'>(a.padding),
+    dilation: opt<PerAxis>(a.dilation),
+    groups: opt<number>(a.groups),
+  };
+}
+
+function maxPoolOptions(a: Args): tv.MaxPoolOptions {
+  return {
+    kernelSize: a.kernelSize as PerAxis,
+    stride: opt<PerAxis>(a.stride),
+    padding: opt<PerAxis>(a.padding),
+    dilation: opt<PerAxis>(a.dilation),
+    ceilMode: opt<boolean>(a.ceilMode),
+  };
+}
 
 /** The op names of tools/make_fixtures.py, mapped to tsvision calls. */
 const OPS: Record<string, OpFn> = {
@@ -135,6 +155,27 @@ const OPS: Record<string, OpFn> = {
 
   // cross-entropy's shape: -mean(logSoftmax(logits, 1).gather(1, labels[:, None]))
   crossEntropy: ([x, y]) => tv.neg(tv.mean(tv.gather(tv.logSoftmax(x, 1), 1, tv.unsqueeze(y, 1)))),
+
+  // convolution: inputs [x, w] or [x, w, bias]; args hold only the options a case sets
+  conv1d: ([x, w, b], a) => tv.conv1d(x, w, b ?? null, convOptions(a)),
+  conv2d: ([x, w, b], a) => tv.conv2d(x, w, b ?? null, convOptions(a)),
+  conv3d: ([x, w, b], a) => tv.conv3d(x, w, b ?? null, convOptions(a)),
+  convTranspose: ([x, w, b], a) =>
+    tv.convTranspose(x, w, b ?? null, { ...convOptions(a), padding: opt<PerAxis>(a.padding), outputPadding: opt<PerAxis>(a.outputPadding) }),
+
+  maxPool1d: ([x], a) => tv.maxPool1d(x, maxPoolOptions(a)),
+  maxPool2d: ([x], a) => tv.maxPool2d(x, maxPoolOptions(a)),
+  maxPool3d: ([x], a) => tv.maxPool3d(x, maxPoolOptions(a)),
+  avgPool2d: ([x], a) =>
+    tv.avgPool2d(x, {
+      kernelSize: a.kernelSize as PerAxis,
+      stride: opt<PerAxis>(a.stride),
+      padding: opt<PerAxis>(a.padding),
+      ceilMode: opt<boolean>(a.ceilMode),
+      countIncludePad: opt<boolean>(a.countIncludePad),
+    }),
+  adaptiveAvgPool2d: ([x], a) => tv.adaptiveAvgPool2d(x, a.outputSize as PerAxis),
+  adaptiveMaxPool2d: ([x], a) => tv.adaptiveMaxPool2d(x, a.outputSize as PerAxis),
 };
 
 /**

@@ -27,6 +27,7 @@ import json
 import math
 import os
 import sys
+import warnings
 
 import torch
 import torch.nn.functional as F
@@ -431,6 +432,143 @@ case('crossEntropy/4x5', 'crossEntropy', lambda x, y: -F.log_softmax(x, 1).gathe
      [uniform((4, 5), -3, 3), ints([3, 0, 4, 3])])
 case('crossEntropy/8x10_large', 'crossEntropy', lambda x, y: -F.log_softmax(x, 1).gather(1, y.unsqueeze(1)).mean(),
      [big_logits((8, 10)), ints([0, 3, 9, 9, 2, 5, 1, 7])])
+
+# ---- convolution -------------------------------------------------------------------------------
+# tsvision's conv1d/2d/3d(x, w, bias, {stride, padding, dilation, groups}) against F.conv*d;
+# args hold only the options a case sets (the rest take tsvision's defaults, which are PyTorch's).
+# Without bias the case has two inputs. Inputs stay small: ops.json carries x, w, out, w_out and
+# every gradient.
+
+CONV_F = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
+# PyTorch warns that padding='same' with an even kernel copies the input (tsvision pads too).
+warnings.filterwarnings('ignore', message="Using padding='same' with even kernel lengths")
+
+
+def conv_kwargs(a):
+    kw = {}
+    for k in ('stride', 'padding', 'dilation', 'groups'):
+        if k in a:
+            v = a[k]
+            kw[k] = tuple(v) if isinstance(v, list) else v
+    return kw
+
+
+CONV = [
+    # (dims, what, x shape, w shape, bias, options)
+    (1, 'basic_bias_n3', (3, 2, 6), (3, 2, 3), True, {}),
+    (1, 'stride2_pad1_n1', (1, 3, 9), (2, 3, 3), False, {'stride': 2, 'padding': 1}),
+    (1, 'dilation2_pad2', (1, 2, 8), (3, 2, 3), True, {'dilation': 2, 'padding': 2}),
+    (1, 'same_even_k4', (2, 2, 7), (3, 2, 4), True, {'padding': 'same'}),
+    (1, 'valid_k5', (1, 2, 9), (2, 2, 5), False, {'padding': 'valid'}),
+    (1, 'groups2', (1, 4, 6), (4, 2, 3), True, {'groups': 2, 'padding': 1}),
+    (1, 'depthwise_c4', (1, 4, 6), (4, 1, 3), False, {'groups': 4}),
+    (1, 'k1_stride2', (2, 3, 7), (2, 3, 1), True, {'stride': 2}),
+    (2, 'basic_bias_n3', (3, 2, 3, 3), (2, 2, 2, 2), True, {}),
+    (2, 'stride2_pad1_n1', (1, 2, 5, 5), (2, 2, 3, 3), False, {'stride': 2, 'padding': 1}),
+    (2, 'stride3_k2_gaps', (1, 1, 7, 7), (2, 1, 2, 2), True, {'stride': 3}),
+    (2, 'dilation2_pad2', (1, 1, 5, 5), (2, 1, 3, 3), True, {'dilation': 2, 'padding': 2}),
+    (2, 'per_axis', (1, 2, 6, 5), (2, 2, 3, 2), True, {'stride': [2, 1], 'padding': [1, 0], 'dilation': [1, 2]}),
+    (2, 'same_even_k4x2', (1, 1, 5, 4), (2, 1, 4, 2), True, {'padding': 'same'}),
+    (2, 'same_dilation2_k3', (1, 1, 5, 5), (2, 1, 3, 3), False, {'padding': 'same', 'dilation': 2}),
+    (2, 'same_dilation3_k2', (2, 1, 4, 4), (2, 1, 2, 2), True, {'padding': 'same', 'dilation': 3}),
+    (2, 'valid_k3', (2, 1, 5, 4), (2, 1, 3, 3), False, {'padding': 'valid'}),
+    (2, 'groups2', (1, 4, 4, 4), (2, 2, 3, 3), True, {'groups': 2, 'padding': 1}),
+    (2, 'groups2_mult2', (1, 4, 3, 3), (8, 2, 2, 2), False, {'groups': 2}),
+    (2, 'depthwise_c3', (1, 3, 4, 4), (3, 1, 3, 3), True, {'groups': 3, 'padding': 1}),
+    (2, 'depthwise_mult2_c2', (1, 2, 5, 5), (4, 1, 3, 3), True, {'groups': 2, 'stride': 2, 'padding': 1}),
+    (2, 'groups2_stride2_dilation2', (1, 4, 5, 5), (2, 2, 3, 3), False, {'groups': 2, 'stride': 2, 'dilation': 2, 'padding': 2}),
+    (2, 'k1_stride1_n3', (3, 3, 2, 2), (2, 3, 1, 1), True, {}),
+    (2, 'k1_stride2', (1, 3, 5, 5), (2, 3, 1, 1), False, {'stride': 2}),
+    (2, 'unbatched', (2, 4, 4), (2, 2, 3, 3), True, {'padding': 1}),
+    (3, 'basic_bias', (1, 1, 3, 3, 3), (2, 1, 3, 3, 3), True, {'padding': 1}),
+    (3, 'stride2_pad1_n3', (3, 1, 3, 3, 3), (1, 1, 2, 2, 2), False, {'stride': 2, 'padding': 1}),
+    (3, 'same_even_k2x3x2', (1, 1, 4, 4, 3), (1, 1, 2, 3, 2), True, {'padding': 'same'}),
+    (3, 'depthwise_c2', (1, 2, 3, 4, 4), (2, 1, 2, 2, 2), False, {'groups': 2, 'stride': [1, 2, 2]}),
+    (3, 'dilation2', (1, 1, 5, 4, 5), (2, 1, 2, 2, 2), True, {'dilation': 2, 'stride': [2, 1, 2]}),
+]
+for dims, what, xs, ws, has_bias, opts in CONV:
+    ins = [uniform(xs), uniform(ws)]
+    if has_bias:
+        ins.append(uniform((ws[0],)))
+    kw = conv_kwargs(opts)
+    fconv = CONV_F[dims]
+    case(f'conv{dims}d/{what}', f'conv{dims}d', lambda x, w, b=None, f=fconv, kw=kw: f(x, w, b, **kw), ins, opts)
+
+# transposed convolution: weight [Cin, Cout / groups, ...kernel]
+CONVT_F = {1: F.conv_transpose1d, 2: F.conv_transpose2d}
+CONVT = [
+    (1, 'stride2_pad1_outpad1', (2, 3, 4), (3, 2, 4), True, {'stride': 2, 'padding': 1, 'outputPadding': 1}),
+    (2, 'basic_n1', (1, 2, 3, 3), (2, 3, 2, 2), False, {}),
+    (2, 'stride2_pad1_outpad1', (1, 2, 3, 3), (2, 2, 3, 3), True, {'stride': 2, 'padding': 1, 'outputPadding': 1}),
+    (2, 'groups2', (1, 4, 2, 2), (4, 1, 3, 3), True, {'groups': 2, 'stride': 2}),
+    (2, 'dilation2_pad1', (1, 2, 3, 3), (2, 2, 3, 3), False, {'dilation': 2, 'padding': 1}),
+    (2, 'stride2_dilation2_outpad1', (1, 2, 3, 3), (2, 1, 2, 2), True, {'stride': 2, 'dilation': 2, 'outputPadding': 1}),
+    (2, 'per_axis', (1, 2, 3, 4), (2, 2, 3, 2), True, {'stride': [2, 1], 'padding': [1, 0], 'outputPadding': [1, 0]}),
+]
+for dims, what, xs, ws, has_bias, opts in CONVT:
+    ins = [uniform(xs), uniform(ws)]
+    if has_bias:
+        ins.append(uniform((ws[1] * opts.get('groups', 1),)))
+    kw = {{'outputPadding': 'output_padding'}.get(k, k): (tuple(v) if isinstance(v, list) else v) for k, v in opts.items()}
+    fct = CONVT_F[dims]
+    case(f'convTranspose/{dims}d_{what}', 'convTranspose', lambda x, w, b=None, f=fct, kw=kw: f(x, w, b, **kw), ins, opts)
+
+# ---- pooling -----------------------------------------------------------------------------------
+# Max-pool inputs are tie-free (distinct) so every window has one argmax and the gradient is defined.
+
+def tup(v):
+    return tuple(v) if isinstance(v, list) else v
+
+
+MAXPOOL_F = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+MAXPOOL = [
+    (1, 'k3_s2', (2, 2, 9), {'kernelSize': 3, 'stride': 2}),
+    (1, 'k3_s1_p1_dilation2', (1, 2, 10), {'kernelSize': 3, 'stride': 1, 'padding': 1, 'dilation': 2}),
+    (1, 'k2_ceil_odd', (2, 2, 9), {'kernelSize': 2, 'ceilMode': True}),
+    (2, 'k2_default_stride', (2, 2, 4, 4), {'kernelSize': 2}),
+    (2, 'k3_s2_p1', (1, 1, 7, 7), {'kernelSize': 3, 'stride': 2, 'padding': 1}),
+    (2, 'k3_s2_ceil', (1, 1, 8, 8), {'kernelSize': 3, 'stride': 2, 'ceilMode': True}),
+    (2, 'k2_s2_p1_ceil_drops_last', (1, 2, 5, 5), {'kernelSize': 2, 'stride': 2, 'padding': 1, 'ceilMode': True}),
+    (2, 'per_axis_dilation', (1, 2, 6, 6), {'kernelSize': [2, 3], 'stride': [1, 2], 'padding': [1, 1], 'dilation': [2, 1]}),
+    (2, 'unbatched_k2_s1', (2, 4, 4), {'kernelSize': 2, 'stride': 1}),
+    (3, 'k2', (1, 1, 4, 4, 4), {'kernelSize': 2}),
+    (3, 'k3_s2_p1', (1, 1, 5, 4, 4), {'kernelSize': 3, 'stride': 2, 'padding': 1}),
+    (3, 'k2_ceil', (1, 1, 5, 5, 3), {'kernelSize': 2, 'stride': 2, 'ceilMode': True}),
+]
+for dims, what, xs, opts in MAXPOOL:
+    f = MAXPOOL_F[dims]
+    kw = dict(kernel_size=tup(opts['kernelSize']), stride=tup(opts.get('stride')), padding=tup(opts.get('padding', 0)),
+              dilation=tup(opts.get('dilation', 1)), ceil_mode=opts.get('ceilMode', False))
+    case(f'maxPool{dims}d/{what}', f'maxPool{dims}d', lambda x, f=f, kw=kw: f(x, **kw), [distinct(xs)], opts)
+
+AVGPOOL = [
+    ('k2_default_stride', (2, 2, 4, 4), {'kernelSize': 2}),
+    ('k3_s2_p1_include_pad', (1, 1, 7, 7), {'kernelSize': 3, 'stride': 2, 'padding': 1, 'countIncludePad': True}),
+    ('k3_s2_p1_exclude_pad', (1, 1, 7, 7), {'kernelSize': 3, 'stride': 2, 'padding': 1, 'countIncludePad': False}),
+    ('k3_s2_ceil', (1, 1, 8, 8), {'kernelSize': 3, 'stride': 2, 'ceilMode': True}),
+    ('k3_s2_p1_ceil_include_pad', (1, 1, 6, 6), {'kernelSize': 3, 'stride': 2, 'padding': 1, 'ceilMode': True, 'countIncludePad': True}),
+    ('k3_s2_p1_ceil_exclude_pad', (1, 1, 6, 6), {'kernelSize': 3, 'stride': 2, 'padding': 1, 'ceilMode': True, 'countIncludePad': False}),
+    ('per_axis_p1_include_pad', (2, 1, 5, 6), {'kernelSize': [3, 2], 'stride': [2, 1], 'padding': [1, 0], 'countIncludePad': True}),
+    ('per_axis_p1_exclude_pad', (2, 1, 5, 6), {'kernelSize': [2, 3], 'stride': [1, 2], 'padding': [1, 1], 'countIncludePad': False}),
+]
+for what, xs, opts in AVGPOOL:
+    kw = dict(kernel_size=tup(opts['kernelSize']), stride=tup(opts.get('stride')), padding=tup(opts.get('padding', 0)),
+              ceil_mode=opts.get('ceilMode', False), count_include_pad=opts.get('countIncludePad', True))
+    case(f'avgPool2d/{what}', 'avgPool2d', lambda x, kw=kw: F.avg_pool2d(x, **kw), [uniform(xs)], opts)
+
+ADAPTIVE = [
+    ('7_to_3', (1, 1, 7, 7), 3),
+    ('5_to_4', (2, 1, 5, 5), 4),
+    ('7x5_to_3x4', (1, 1, 7, 5), [3, 4]),
+    ('global', (2, 2, 3, 4), 1),
+    ('identity_4', (1, 1, 4, 4), 4),
+    ('3_to_5_upsample', (1, 1, 3, 3), 5),
+]
+for what, xs, size in ADAPTIVE:
+    case(f'adaptiveAvgPool2d/{what}', 'adaptiveAvgPool2d', lambda x, s=tup(size): F.adaptive_avg_pool2d(x, s),
+         [uniform(xs)], {'outputSize': size})
+    case(f'adaptiveMaxPool2d/{what}', 'adaptiveMaxPool2d', lambda x, s=tup(size): F.adaptive_max_pool2d(x, s),
+         [distinct(xs)], {'outputSize': size})
 
 
 def main():
