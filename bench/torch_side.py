@@ -24,7 +24,91 @@ def gemm(size, seconds):
     return {"gflops": 2.0 * size ** 3 * iters / elapsed / 1e9}
 
 
-WORKLOADS = {"gemm": gemm}
+def timed(step, seconds, min_iters=3, warmup=2):
+    """Runs step() until `seconds` have passed (and at least min_iters times); returns seconds per call."""
+    for _ in range(warmup):
+        step()
+    iters = 0
+    start = time.perf_counter()
+    while True:
+        step()
+        iters += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= seconds and iters >= min_iters:
+            return elapsed / iters
+
+
+def seed_cnn():
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Conv2d(32, 128, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(4608, 2048), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(2048, 1024), nn.ReLU(), nn.Dropout(0.5), nn.Linear(1024, 10))
+
+
+def small_net():
+    nn = torch.nn
+    return nn.Sequential(
+        nn.Conv2d(3, 16, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
+        nn.Conv2d(16, 8, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(512, 32), nn.Tanh(), nn.Linear(32, 2))
+
+
+def mlp():
+    nn = torch.nn
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.2), nn.Linear(512, 10))
+
+
+NETS = {"seed-cnn-train": (seed_cnn, (3, 32, 32), 10), "small-net-train": (small_net, (3, 32, 32), 2),
+        "mlp-train": (mlp, (1, 28, 28), 10)}
+
+
+def train(net, batch, seconds):
+    """One whole training step (forward, cross-entropy, backward, Adam) per call; images per second."""
+    make, shape, classes = NETS[net]
+    torch.manual_seed(0)
+    model = make()
+    model.train()
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x = torch.randn(batch, *shape)
+    y = torch.randint(0, classes, (batch,))
+
+    def step():
+        opt.zero_grad()
+        loss = loss_fn(model(x), y)
+        loss.backward()
+        opt.step()
+
+    return {"images_per_s": batch / timed(step, seconds)}
+
+
+def conv_layer(kind, seconds):
+    """Forward and backward (input and weight gradients) of one convolution; calls per second."""
+    nn = torch.nn
+    if kind == "3x3":
+        layer, shape = nn.Conv2d(64, 64, 3, padding=1, bias=False), (16, 64, 56, 56)
+    elif kind == "depthwise":
+        layer, shape = nn.Conv2d(144, 144, 3, padding=1, groups=144, bias=False), (16, 144, 56, 56)
+    else:
+        layer, shape = nn.Conv2d(96, 576, 1, bias=False), (16, 96, 28, 28)
+    x = torch.randn(*shape, requires_grad=True)
+    gy = None
+
+    def step():
+        nonlocal gy
+        y = layer(x)
+        if gy is None:
+            gy = torch.randn_like(y)
+        y.backward(gy)
+        x.grad = None
+        layer.weight.grad = None
+
+    return {"calls_per_s": 1.0 / timed(step, seconds)}
+
+
+WORKLOADS = {"gemm": gemm, "train": train, "conv_layer": conv_layer}
 
 
 def main():

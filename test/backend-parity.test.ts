@@ -252,8 +252,11 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
   });
 
   test('convolution forward and both gradients over strides, paddings, dilations and groups', () => {
-    const cases: [number[], number[], number[], number[], number[], number][] = [
-      // [x shape], [kernel], stride, padding, dilation, groups
+    const cases: [number[], number[], number[], number[], number[], number, number?][] = [
+      // [x shape], [kernel], stride, padding, dilation, groups, output channels (default 2 x groups)
+      [[3, 8, 11, 9], [3, 3], [1, 1], [1, 1], [1, 1], 8, 8], // depthwise: the direct kernel
+      [[2, 5, 12, 13], [5, 3], [2, 2], [2, 1], [1, 2], 5, 5],
+      [[2, 4, 33], [3], [1], [1], [1], 4, 4],
       [[2, 3, 9, 8], [3, 3], [1, 1], [1, 1], [1, 1], 1],
       [[3, 4, 10, 7], [3, 2], [2, 1], [1, 0], [1, 2], 2],
       [[4, 6, 6, 6], [3, 3], [2, 2], [1, 1], [1, 1], 6],
@@ -263,8 +266,8 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
       [[2, 2, 4, 5, 6], [2, 3, 2], [1, 2, 1], [1, 0, 1], [1, 1, 2], 1],
       [[1, 16, 14, 14], [3, 3], [1, 1], [2, 2], [2, 2], 4],
     ];
-    for (const [xs, k, stride, padding, dilation, groups] of cases) {
-      const cOut = 2 * groups;
+    for (const [xs, k, stride, padding, dilation, groups, outChannels] of cases) {
+      const cOut = outChannels ?? 2 * groups;
       const inSize = xs.slice(2);
       const outSize = inSize.map((n, i) => Math.floor((n + 2 * padding[i] - dilation[i] * (k[i] - 1) - 1) / stride[i]) + 1);
       const g = { n: xs[0], cIn: xs[1], cOut, groups, inSize, kernel: k, stride, padding, dilation, outSize };

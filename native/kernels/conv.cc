@@ -14,10 +14,15 @@
 #include <vector>
 
 #include "../threadpool.h"
+#include "../cpu.h"
 #include "gemm.h"
+#include "isa_kernels.h"
 
 namespace tsv {
 namespace {
+
+// Multiply-adds below which a depthwise pass stays on the calling thread.
+constexpr int64_t kElementwiseGrainConv = 65536;
 
 struct Dims {
   int64_t cin_g, cout_g, kvol, invol, outvol, krows;
@@ -121,10 +126,35 @@ void for_items(int64_t items, Item&& item) {
   }
 }
 
+// Depthwise (one filter per channel) 1-D or 2-D convolutions run a direct
+// kernel: as a GEMM each would be a single row, far from the tiles' shape.
+bool is_depthwise(const ConvGeom& g) {
+  return g.groups == g.cin && g.cout == g.cin && g.groups > 1 && g.in[0] == 1 && g.k[0] == 1;
+}
+
+DwPlane dw_plane(const ConvGeom& g) {
+  return {g.in[1], g.in[2], g.out[1], g.out[2], g.k[1], g.k[2], g.s[1], g.s[2], g.p[1], g.p[2], g.d[1], g.d[2]};
+}
+
+// Runs fn(plane) for each (image, channel) plane, planes split across threads.
+template <typename Fn>
+void for_planes(const ConvGeom& g, Fn&& fn) {
+  int64_t work = g.in[1] * g.in[2] * g.k[1] * g.k[2];
+  parallel_for(g.n * g.cin, 1 + kElementwiseGrainConv / (work + 1), fn);
+}
+
 }  // namespace
 
 void conv_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
   Dims d = dims_of(g);
+  if (is_depthwise(g)) {
+    const IsaKernels& k = isa_kernels();
+    DwPlane p = dw_plane(g);
+    for_planes(g, [&](int64_t b, int64_t e) {
+      for (int64_t pl = b; pl < e; pl++) k.dw_forward(p, x + pl * d.invol, w + (pl % g.cin) * d.kvol, y + pl * d.outvol);
+    });
+    return;
+  }
   for_items(g.n * g.groups, [&](int64_t item, int) {
     int64_t n = item / g.groups, gr = item % g.groups;
     const float* xg = x + (n * g.cin + gr * d.cin_g) * d.invol;
@@ -141,6 +171,15 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
 
 void conv_backward_input(const ConvGeom& g, const float* w, const float* dy, float* dx) {
   Dims d = dims_of(g);
+  if (is_depthwise(g)) {
+    const IsaKernels& k = isa_kernels();
+    DwPlane p = dw_plane(g);
+    for_planes(g, [&](int64_t b, int64_t e) {
+      for (int64_t pl = b; pl < e; pl++)
+        k.dw_backward_input(p, w + (pl % g.cin) * d.kvol, dy + pl * d.outvol, dx + pl * d.invol);
+    });
+    return;
+  }
   for_items(g.n * g.groups, [&](int64_t item, int) {
     int64_t n = item / g.groups, gr = item % g.groups;
     float* dxg = dx + (n * g.cin + gr * d.cin_g) * d.invol;
@@ -159,6 +198,20 @@ void conv_backward_input(const ConvGeom& g, const float* w, const float* dy, flo
 
 void conv_backward_weight(const ConvGeom& g, const float* x, const float* dy, float* dw) {
   Dims d = dims_of(g);
+  if (is_depthwise(g)) {
+    // Split over channels, so each thread owns its filters and needs no reduction.
+    const IsaKernels& k = isa_kernels();
+    DwPlane p = dw_plane(g);
+    std::memset(dw, 0, g.cout * d.kvol * sizeof(float));
+    parallel_for(g.cin, 1 + kElementwiseGrainConv / (g.n * d.invol * d.kvol + 1), [&](int64_t b, int64_t e) {
+      for (int64_t c = b; c < e; c++)
+        for (int64_t n = 0; n < g.n; n++) {
+          int64_t pl = n * g.cin + c;
+          k.dw_backward_weight(p, x + pl * d.invol, dy + pl * d.outvol, dw + c * d.kvol);
+        }
+    });
+    return;
+  }
   int64_t wsize = g.cout * d.krows;
   int nt = num_threads();
   bool parallel_items = g.n * g.groups >= 2 * nt;

@@ -9,6 +9,11 @@
 
 namespace tsv {
 
+// One 2-D plane of a depthwise convolution (one channel, one image).
+struct DwPlane {
+  int64_t ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw;
+};
+
 struct IsaKernels {
   // y[i] = f(x[i]) over a contiguous run.
   void (*unary)(UnaryOp op, const float* x, float* y, int64_t n, float p0, float p1);
@@ -25,6 +30,11 @@ struct IsaKernels {
   // Softmax or log-softmax of one contiguous row, and its backward.
   void (*softmax_row)(const float* x, float* y, int64_t n, bool log);
   void (*softmax_backward_row)(const float* y, const float* gy, float* dx, int64_t n, bool log);
+  // Depthwise convolution of one plane: y = conv(x, w) (overwritten), dx (overwritten),
+  // and dw += the plane's weight gradient.
+  void (*dw_forward)(const DwPlane& g, const float* x, const float* w, float* y);
+  void (*dw_backward_input)(const DwPlane& g, const float* w, const float* dy, float* dx);
+  void (*dw_backward_weight)(const DwPlane& g, const float* x, const float* dy, float* dw);
 };
 
 // The loops for the active instruction set (cpu.h).

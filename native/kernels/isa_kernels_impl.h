@@ -199,6 +199,102 @@ void softmax_backward_row(const float* y, const float* gy, float* dx, int64_t n,
   }
 }
 
+// ---- depthwise convolution, one plane -------------------------------------
+// Each output row is the sum over kernel taps of a shifted (strided) input row
+// times one weight: the inner loops run along the row and vectorise for stride 1.
+
+// Outputs [lo, hi) of a row whose input column o*s + off lies inside [0, n).
+inline void dw_cols(int64_t off, int64_t s, int64_t n, int64_t out, int64_t* lo, int64_t* hi) {
+  int64_t a = off >= 0 ? 0 : (-off + s - 1) / s;
+  int64_t b = n - off <= 0 ? 0 : (n - off + s - 1) / s;
+  *lo = a < out ? a : out;
+  *hi = b < out ? b : out;
+  if (*hi < *lo) *hi = *lo;
+}
+
+void dw_forward(const DwPlane& g, const float* x, const float* w, float* y) {
+  for (int64_t oy = 0; oy < g.oh; oy++) {
+    float* yr = y + oy * g.ow;
+    for (int64_t o = 0; o < g.ow; o++) yr[o] = 0.0f;
+    for (int64_t ky = 0; ky < g.kh; ky++) {
+      int64_t iy = oy * g.sh - g.ph + ky * g.dh;
+      if (iy < 0 || iy >= g.ih) continue;
+      const float* xr = x + iy * g.iw;
+      for (int64_t kx = 0; kx < g.kw; kx++) {
+        float wv = w[ky * g.kw + kx];
+        int64_t off = kx * g.dw - g.pw, lo, hi;
+        dw_cols(off, g.sw, g.iw, g.ow, &lo, &hi);
+        if (g.sw == 1) {
+          const float* xs = xr + off;
+          for (int64_t o = lo; o < hi; o++) yr[o] += wv * xs[o];
+        } else {
+          for (int64_t o = lo; o < hi; o++) yr[o] += wv * xr[o * g.sw + off];
+        }
+      }
+    }
+  }
+}
+
+void dw_backward_input(const DwPlane& g, const float* w, const float* dy, float* dx) {
+  for (int64_t i = 0; i < g.ih * g.iw; i++) dx[i] = 0.0f;
+  for (int64_t oy = 0; oy < g.oh; oy++) {
+    const float* gr = dy + oy * g.ow;
+    for (int64_t ky = 0; ky < g.kh; ky++) {
+      int64_t iy = oy * g.sh - g.ph + ky * g.dh;
+      if (iy < 0 || iy >= g.ih) continue;
+      float* xr = dx + iy * g.iw;
+      for (int64_t kx = 0; kx < g.kw; kx++) {
+        float wv = w[ky * g.kw + kx];
+        int64_t off = kx * g.dw - g.pw, lo, hi;
+        dw_cols(off, g.sw, g.iw, g.ow, &lo, &hi);
+        if (g.sw == 1) {
+          float* xs = xr + off;
+          for (int64_t o = lo; o < hi; o++) xs[o] += wv * gr[o];
+        } else {
+          for (int64_t o = lo; o < hi; o++) xr[o * g.sw + off] += wv * gr[o];
+        }
+      }
+    }
+  }
+}
+
+// Dot product with 16 independent partial sums, so it vectorises without
+// reassociation flags.
+inline float dot(const float* a, const float* b, int64_t n) {
+  float acc[16] = {0};
+  int64_t i = 0;
+  for (; i + 16 <= n; i += 16)
+    for (int k = 0; k < 16; k++) acc[k] += a[i + k] * b[i + k];
+  float s = 0.0f;
+  for (; i < n; i++) s += a[i] * b[i];
+  for (int k = 0; k < 16; k++) s += acc[k];
+  return s;
+}
+
+void dw_backward_weight(const DwPlane& g, const float* x, const float* dy, float* dw) {
+  for (int64_t ky = 0; ky < g.kh; ky++)
+    for (int64_t kx = 0; kx < g.kw; kx++) {
+      int64_t off = kx * g.dw - g.pw, lo, hi;
+      dw_cols(off, g.sw, g.iw, g.ow, &lo, &hi);
+      float acc = 0.0f;
+      for (int64_t oy = 0; oy < g.oh; oy++) {
+        int64_t iy = oy * g.sh - g.ph + ky * g.dh;
+        if (iy < 0 || iy >= g.ih) continue;
+        const float* xr = x + iy * g.iw;
+        const float* gr = dy + oy * g.ow;
+        float row = 0.0f;
+        if (g.sw == 1) {
+          row = dot(gr + lo, xr + off + lo, hi - lo);
+        } else {
+          for (int64_t o = lo; o < hi; o++) row += gr[o] * xr[o * g.sw + off];
+        }
+        acc += row;
+      }
+      dw[ky * g.kw + kx] += acc;
+    }
+}
+
 }  // namespace
 
-const IsaKernels kKernels = {unary, unary_backward, binary, sum, accumulate, softmax_row, softmax_backward_row};
+const IsaKernels kKernels = {unary, unary_backward, binary, sum, accumulate, softmax_row, softmax_backward_row,
+                             dw_forward, dw_backward_input, dw_backward_weight};
