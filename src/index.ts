@@ -13,3 +13,4 @@ export * from './tensor/creation.js';
 export * from './tensor/random.js';
 export * from './tensor/ops/index.js';
 export { backend, setBackend, getNumThreads, setNumThreads, emptyCache, memoryStats } from './backend/index.js';
+export * as nn from './nn/index.js';
