@@ -155,6 +155,25 @@ describe('errors', () => {
     assert.throws(() => tv.where(tv.ones([2]), 1, 0), /where: the condition must be a uint8 mask, got float32/);
   });
 
+  test('bad shapes are named', () => {
+    assert.throws(() => tv.zeros([2.5]), /zeros|full: a shape is a list of non-negative integers, got \[2.5\]/);
+    assert.throws(() => tv.ones([-1]), /non-negative integers, got \[-1\]/);
+    assert.throws(() => tv.randn([undefined as unknown as number]), /non-negative integers/);
+  });
+
+  test('comparisons and sums accept int32 labels and uint8 masks', () => {
+    const labels = tv.tensor([0, 2, 1, 2], { dtype: 'int32' });
+    const pred = tv.argmax(tv.tensor([[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 0, 1]]), 1);
+    const hits = tv.eq(pred, labels);
+    assert.deepEqual(hits.toFlatArray(), [1, 1, 0, 1]);
+    assert.equal(tv.sum(hits).item(), 3);
+    assert.equal(tv.sum(labels).item(), 5);
+  });
+
+  test('toString shows NaN and Infinity', () => {
+    assert.equal(String(tv.tensor([NaN, Infinity, 1])), 'Tensor([NaN, Infinity, 1], shape=[3], dtype=float32)');
+  });
+
   test('out-of-range indices are refused before any kernel runs', () => {
     assert.throws(() => tv.indexSelect(tv.ones([3]), 0, tv.tensor([3], { dtype: 'int32' })), /index 3 is out of range for a dimension of size 3/);
   });

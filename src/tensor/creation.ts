@@ -2,7 +2,7 @@
 import { backend } from '../backend/index.js';
 import { newTypedArray, type DType, type DTypeMap, type TypedArray } from './dtype.js';
 import { fmtShape, ShapeError } from './errors.js';
-import { numel, type Shape } from './shape.js';
+import { checkShape, numel, type Shape } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';
 
 export interface CreateOptions<D extends DType = DType> {
@@ -59,6 +59,7 @@ export function scalar(value: number, options: CreateOptions<'float32'> = {}): T
 }
 
 export function full<D extends DType = 'float32'>(shape: Shape, value: number, options: CreateOptions<D> = {}): Tensor<D> {
+  checkShape('full', shape);
   const dtype = (options.dtype ?? 'float32') as D;
   const data = backend().alloc(dtype, numel(shape));
   if (dtype === 'float32') backend().fill(data as Float32Array, value);

@@ -4,7 +4,7 @@
  * repeatable; a `Generator` can also be passed explicitly.
  */
 import { backend } from '../backend/index.js';
-import { numel, type Shape } from './shape.js';
+import { checkShape, numel, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
 export class Generator {
@@ -91,6 +91,7 @@ export interface RandomOptions {
 }
 
 function filled(shape: Shape, options: RandomOptions, sample: (g: Generator) => number): Tensor<'float32'> {
+  checkShape('random', shape);
   const g = options.generator ?? globalGenerator;
   const data = backend().alloc('float32', numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = sample(g);
@@ -112,6 +113,7 @@ export function randn(shape: Shape, options: RandomOptions = {}): Tensor<'float3
 /** Uniform integers in [low, high) as int32. */
 export function randint(low: number, high: number, shape: Shape, options: RandomOptions = {}): Tensor<'int32'> {
   if (!(high > low)) throw new RangeError(`randint: high (${high}) must be greater than low (${low})`);
+  checkShape('randint', shape);
   const g = options.generator ?? globalGenerator;
   const data = backend().alloc('int32', numel(shape));
   for (let i = 0; i < data.length; i++) data[i] = g.int(low, high);

@@ -13,6 +13,13 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
   return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
+/** Throws naming `op` unless every dimension is a non-negative integer. */
+export function checkShape(op: string, shape: Shape): void {
+  if (!Array.isArray(shape) || shape.some((d) => !Number.isInteger(d) || d < 0)) {
+    throw new ShapeError(`${op}: a shape is a list of non-negative integers, got ${JSON.stringify(shape)}`);
+  }
+}
+
 /** Row-major strides of a contiguous tensor. */
 export function contiguousStrides(shape: Shape): number[] {
   const s = new Array<number>(shape.length);

@@ -8,7 +8,7 @@
 import { backend } from '../backend/index.js';
 import { dtypeOf, type DType, type DTypeMap, type TypedArray } from './dtype.js';
 import { fmtShape } from './errors.js';
-import { numel, type Shape } from './shape.js';
+import { checkShape, numel, type Shape } from './shape.js';
 
 /** One recorded op on the tape: its inputs and how to turn the output's gradient into theirs. */
 export interface GradNode {
@@ -32,6 +32,7 @@ export class Tensor<D extends DType = DType> {
   gradFn: GradNode | null = null;
 
   constructor(data: DTypeMap[D], shape: Shape) {
+    checkShape('Tensor', shape);
     if (data.length !== numel(shape)) {
       throw new RangeError(`Tensor: ${data.length} elements do not fill shape ${fmtShape(shape)}`);
     }
@@ -89,13 +90,17 @@ export class Tensor<D extends DType = DType> {
     return Array.from(this.data);
   }
 
+  /** Up to 1000 values, nested like the shape (NaN and Infinity printed as such). */
   toString(): string {
-    return `Tensor(${JSON.stringify(this.toArray())}, shape=${fmtShape(this.shape)}, dtype=${this.dtype})`;
+    const fmt = (v: NestedArray): string => (Array.isArray(v) ? `[${v.map(fmt).join(', ')}]` : String(v));
+    const body = this.size <= 1000 ? fmt(this.toArray()) : `[${this.size} values]`;
+    return `Tensor(${body}, shape=${fmtShape(this.shape)}, dtype=${this.dtype})`;
   }
 }
 
 /** A fresh tensor with uninitialised storage from the current backend. */
 export function empty<D extends DType = 'float32'>(shape: Shape, dtype: D = 'float32' as D): Tensor<D> {
+  checkShape('empty', shape);
   return new Tensor(backend().alloc(dtype, numel(shape)), shape);
 }
 

@@ -156,10 +156,13 @@ function operand(t: Operand): Tensor {
 
 // ---- comparisons and where --------------------------------------------------
 
+/**
+ * Comparisons accept any dtype: int32 and uint8 operands (labels, predictions,
+ * masks) are compared through float32, which is exact below 2^24.
+ */
 function comparison(op: CompareOp, a: Operand, b: Operand): Tensor<'uint8'> {
-  const ta = operand(a);
-  const tb = operand(b);
-  expectFloat(op, ta, tb);
+  const ta = toFloat(operand(a));
+  const tb = toFloat(operand(b));
   const shape = broadcastShapes(op, ta.shape, tb.shape);
   const out = new Tensor<'uint8'>(backend().alloc('uint8', shape.reduce((x, d) => x * d, 1)), shape);
   backend().compare(op, shape, ta.data as Float32Array, broadcastStrides(ta.shape, shape), tb.data as Float32Array, broadcastStrides(tb.shape, shape), out.data);

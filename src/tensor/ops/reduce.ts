@@ -47,9 +47,9 @@ function countOf(shape: readonly number[], axes: number[]): number {
   return axes.reduce((a, d) => a * shape[d], 1);
 }
 
-/** Sum over the given axes (all by default). */
+/** Sum over the given axes (all by default). int32 and uint8 inputs (counts of labels or masks) are summed as float32. */
 export function sum(x: Tensor, axes?: Axes, { keepdim = false }: ReduceOptions = {}): F32 {
-  expectFloat('sum', x);
+  if (x.dtype !== 'float32') return sum(toFloat(x), axes, { keepdim });
   const ax = normAxes('sum', axes, x.ndim);
   const kept = reduceRaw('sum', x as F32, ax);
   const out = new Tensor<'float32'>(kept.data, reducedShape(x.shape, ax, keepdim));
