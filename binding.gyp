@@ -17,6 +17,7 @@
         "native/kernels/isa_portable.cc",
         "native/kernels/movement.cc",
         "native/kernels/norm.cc",
+        "native/kernels/optim.cc",
         "native/kernels/pool.cc",
         "native/kernels/reduce.cc"
       ],

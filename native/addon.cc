@@ -14,6 +14,7 @@
 #include "kernels/gemm.h"
 #include "kernels/movement.h"
 #include "kernels/norm.h"
+#include "kernels/optim.h"
 #include "kernels/pool.h"
 #include "kernels/reduce.h"
 #include "kernels/strided.h"
@@ -332,6 +333,41 @@ void BatchNormBackward(const Napi::CallbackInfo& info) {
                       data<float>(info[8]), data<float>(info[9]), data<float>(info[10]));
 }
 
+double num(const Napi::Object& o, const char* key) { return o.Get(key).As<Napi::Number>().DoubleValue(); }
+bool flag(const Napi::Object& o, const char* key) { return o.Get(key).As<Napi::Boolean>().Value(); }
+
+// adamStep(h, param, grad, expAvg, expAvgSq, maxExpAvgSq | null)
+void AdamStepJs(const Napi::CallbackInfo& info) {
+  Napi::Object h = info[0].As<Napi::Object>();
+  AdamParams p{num(h, "lr"), num(h, "beta1"), num(h, "beta2"), num(h, "eps"), num(h, "weightDecay"),
+               int64_t(num(h, "step")), flag(h, "decoupled"), flag(h, "amsgrad")};
+  Napi::TypedArray param = info[1].As<Napi::TypedArray>();
+  DenormalScope ds;
+  adam_step(p, int64_t(param.ElementLength()), data<float>(info[1]), data<float>(info[2]), data<float>(info[3]),
+            data<float>(info[4]), data_or_null<float>(info[5]));
+}
+
+// sgdStep(h, param, grad, buf | null)
+void SgdStepJs(const Napi::CallbackInfo& info) {
+  Napi::Object h = info[0].As<Napi::Object>();
+  SgdParams p{num(h, "lr"), num(h, "momentum"), num(h, "dampening"), num(h, "weightDecay"), flag(h, "nesterov"),
+              flag(h, "first")};
+  Napi::TypedArray param = info[1].As<Napi::TypedArray>();
+  DenormalScope ds;
+  sgd_step(p, int64_t(param.ElementLength()), data<float>(info[1]), data<float>(info[2]), data_or_null<float>(info[3]));
+}
+
+// rmspropStep(h, param, grad, squareAvg, gradAvg | null, buf | null)
+void RmspropStepJs(const Napi::CallbackInfo& info) {
+  Napi::Object h = info[0].As<Napi::Object>();
+  RmspropParams p{num(h, "lr"), num(h, "alpha"), num(h, "eps"), num(h, "weightDecay"), num(h, "momentum"),
+                  flag(h, "centered")};
+  Napi::TypedArray param = info[1].As<Napi::TypedArray>();
+  DenormalScope ds;
+  rmsprop_step(p, int64_t(param.ElementLength()), data<float>(info[1]), data<float>(info[2]), data<float>(info[3]),
+               data_or_null<float>(info[4]), data_or_null<float>(info[5]));
+}
+
 // sgemm(batch, transA, transB, M, N, K, alpha, A, aOffset, lda, strideA,
 //       B, bOffset, ldb, strideB, beta, C, cOffset, ldc, strideC)
 void Sgemm(const Napi::CallbackInfo& info) {
@@ -377,6 +413,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("batchNormStats", BatchNormStats);
   fn("batchNormForward", BatchNormForward);
   fn("batchNormBackward", BatchNormBackward);
+  fn("adamStep", AdamStepJs);
+  fn("sgdStep", SgdStepJs);
+  fn("rmspropStep", RmspropStepJs);
   fn("convForward", Conv<conv_forward>);
   fn("convBackwardInput", Conv<conv_backward_input>);
   fn("convBackwardWeight", Conv<conv_backward_weight>);

@@ -374,6 +374,33 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     }
   });
 
+  test('optimizer steps (Adam, AdamW, AMSGrad, SGD variants, RMSprop variants) over several steps', () => {
+    const n = 70001; // above the threading grain, not a multiple of the SIMD width
+    const run = (label: string, steps: (b: typeof nat, state: Float32Array[], t: number) => void, stateCount: number) => {
+      const init = [randArray(n), ...Array.from({ length: stateCount }, () => new Float32Array(n))];
+      const sn = init.map((a) => Float32Array.from(a));
+      const sr = init.map((a) => Float32Array.from(a));
+      for (let t = 1; t <= 5; t++) {
+        const grad = randArray(n);
+        steps(nat, [sn[0], grad, ...sn.slice(1)], t);
+        steps(ref, [sr[0], grad, ...sr.slice(1)], t);
+      }
+      sn.forEach((a, i) => assertClose(a, sr[i], { rtol: 1e-6, atol: 1e-7, label: `${label} state ${i}` }));
+    };
+    for (const [decoupled, amsgrad, weightDecay] of [[false, false, 0], [false, true, 0.1], [true, false, 0.01]] as const) {
+      run(`adam ${decoupled} ${amsgrad}`, (b, [p, g, m, v, vmax], step) =>
+        b.adamStep({ lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, step, decoupled, amsgrad }, p, g, m, v, amsgrad ? vmax : null), 3);
+    }
+    for (const [momentum, dampening, nesterov, weightDecay] of [[0, 0, false, 0], [0.9, 0, true, 1e-4], [0.5, 0.3, false, 0]] as const) {
+      run(`sgd ${momentum} ${nesterov}`, (b, [p, g, buf], step) =>
+        b.sgdStep({ lr: 0.1, momentum, dampening, weightDecay, nesterov, first: step === 1 }, p, g, momentum ? buf : null), 1);
+    }
+    for (const [centered, momentum] of [[false, 0], [true, 0.9]] as const) {
+      run(`rmsprop ${centered}`, (b, [p, g, sq, ga, buf], _step) =>
+        b.rmspropStep({ lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0.01, momentum, centered }, p, g, sq, centered ? ga : null, momentum ? buf : null), 3);
+    }
+  });
+
   test('the allocator reuses freed blocks and never hands out a live one', () => {
     const a = nat.alloc('float32', 100000);
     a.fill(7);

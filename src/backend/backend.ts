@@ -22,6 +22,38 @@ export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ReduceOp = (typeof REDUCE_OPS)[number];
 type Dims = readonly number[];
 
+/** Adam / AdamW hyper-parameters for one update (step counts from 1). */
+export interface AdamStep {
+  readonly lr: number;
+  readonly beta1: number;
+  readonly beta2: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly step: number;
+  /** AdamW: decay the parameter (param *= 1 - lr·wd) instead of adding wd·param to the gradient. */
+  readonly decoupled: boolean;
+  readonly amsgrad: boolean;
+}
+
+export interface SgdStep {
+  readonly lr: number;
+  readonly momentum: number;
+  readonly dampening: number;
+  readonly weightDecay: number;
+  readonly nesterov: boolean;
+  /** The first update with momentum: the buffer starts as the gradient. */
+  readonly first: boolean;
+}
+
+export interface RmspropStep {
+  readonly lr: number;
+  readonly alpha: number;
+  readonly eps: number;
+  readonly weightDecay: number;
+  readonly momentum: number;
+  readonly centered: boolean;
+}
+
 /**
  * The windows of a pooling op over 1 to 3 spatial dimensions, for x [planes, ...inSize]
  * and y [planes, ...outSize] (planes = batch * channels). Regular windows start at
@@ -117,6 +149,13 @@ export interface Backend {
    * per-channel dgamma = sum(dy * xhat), dbeta = sum(dy). All outputs overwritten.
    */
   batchNormBackward(x: Float32Array, dy: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invstd: Float32Array, gamma: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+
+  /** One in-place Adam/AdamW update of param and its state (PyTorch 1.13's arithmetic); maxExpAvgSq only with amsgrad. */
+  adamStep(h: AdamStep, param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array | null): void;
+  /** One in-place SGD update; buf (the momentum buffer) only with momentum. */
+  sgdStep(h: SgdStep, param: Float32Array, grad: Float32Array, buf: Float32Array | null): void;
+  /** One in-place RMSprop update; gradAvg only when centered, buf only with momentum. */
+  rmspropStep(h: RmspropStep, param: Float32Array, grad: Float32Array, squareAvg: Float32Array, gradAvg: Float32Array | null, buf: Float32Array | null): void;
 
   /** y = conv(x, w) (no bias), y overwritten. */
   convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, y: Float32Array): void;

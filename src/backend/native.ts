@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DTYPE_CODE, newTypedArray, type DType, type DTypeMap, type TypedArray } from '../tensor/dtype.js';
-import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, type Backend, type ConvGeometry, type PoolGeometry } from './backend.js';
+import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, type AdamStep, type Backend, type ConvGeometry, type PoolGeometry, type RmspropStep, type SgdStep } from './backend.js';
 
 type Dims = readonly number[];
 
@@ -45,6 +45,9 @@ export interface Addon {
   batchNormStats(x: Float32Array, n: number, c: number, hw: number, eps: number, mean: Float32Array, variance: Float32Array, invstd: Float32Array): void;
   batchNormForward(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invstd: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array): void;
   batchNormBackward(x: Float32Array, dy: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invstd: Float32Array, gamma: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  adamStep(h: AdamStep, param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array | null): void;
+  sgdStep(h: SgdStep, param: Float32Array, grad: Float32Array, buf: Float32Array | null): void;
+  rmspropStep(h: RmspropStep, param: Float32Array, grad: Float32Array, squareAvg: Float32Array, gradAvg: Float32Array | null, buf: Float32Array | null): void;
   maxPool(g: PoolGeometry, x: Float32Array, y: Float32Array, indices: Int32Array): void;
   maxPoolBackward(planes: number, inPlane: number, outPlane: number, indices: Int32Array, dy: Float32Array, dx: Float32Array): void;
   avgPool(g: PoolGeometry, x: Float32Array, y: Float32Array): void;
@@ -125,6 +128,9 @@ export function makeNativeBackend(addon: Addon): Backend {
     batchNormStats: (x, n, c, hw, eps, mean, variance, invstd) => addon.batchNormStats(x, n, c, hw, eps, mean, variance, invstd),
     batchNormForward: (x, n, c, hw, mean, invstd, gamma, beta, y) => addon.batchNormForward(x, n, c, hw, mean, invstd, gamma, beta, y),
     batchNormBackward: (x, dy, n, c, hw, mean, invstd, gamma, dx, dgamma, dbeta) => addon.batchNormBackward(x, dy, n, c, hw, mean, invstd, gamma, dx, dgamma, dbeta),
+    adamStep: (h, param, grad, m, v, vmax) => addon.adamStep(h, param, grad, m, v, vmax),
+    sgdStep: (h, param, grad, buf) => addon.sgdStep(h, param, grad, buf),
+    rmspropStep: (h, param, grad, sq, ga, buf) => addon.rmspropStep(h, param, grad, sq, ga, buf),
     maxPool: (g, x, y, indices) => addon.maxPool(g, x, y, indices),
     maxPoolBackward: (planes, inPlane, outPlane, indices, dy, dx) => addon.maxPoolBackward(planes, inPlane, outPlane, indices, dy, dx),
     avgPool: (g, x, y) => addon.avgPool(g, x, y),

@@ -485,6 +485,69 @@ export const referenceBackend: Backend = {
     }
   },
 
+  adamStep(h, param, grad, expAvg, expAvgSq, maxExpAvgSq) {
+    const f = Math.fround;
+    const stepSize = f(h.lr / (1 - h.beta1 ** h.step));
+    const bc2Sqrt = f(Math.sqrt(1 - h.beta2 ** h.step));
+    const decay = f(1 - h.lr * h.weightDecay);
+    for (let i = 0; i < param.length; i++) {
+      let g = grad[i];
+      if (h.weightDecay !== 0) {
+        if (h.decoupled) param[i] = f(param[i] * decay);
+        else g = f(g + f(f(h.weightDecay) * param[i]));
+      }
+      const m = f(f(expAvg[i] * f(h.beta1)) + f(f(1 - h.beta1) * g));
+      let v = f(f(expAvgSq[i] * f(h.beta2)) + f(f(f(1 - h.beta2) * g) * g));
+      expAvg[i] = m;
+      expAvgSq[i] = v;
+      if (h.amsgrad && maxExpAvgSq) {
+        v = Math.max(maxExpAvgSq[i], v);
+        maxExpAvgSq[i] = v;
+      }
+      const denom = f(f(Math.sqrt(v) / bc2Sqrt) + f(h.eps));
+      param[i] = f(param[i] - f(stepSize * f(m / denom)));
+    }
+  },
+
+  sgdStep(h, param, grad, buf) {
+    const f = Math.fround;
+    for (let i = 0; i < param.length; i++) {
+      let d = grad[i];
+      if (h.weightDecay !== 0) d = f(d + f(f(h.weightDecay) * param[i]));
+      if (h.momentum !== 0 && buf) {
+        const b = h.first ? d : f(f(buf[i] * f(h.momentum)) + f(f(1 - h.dampening) * d));
+        buf[i] = b;
+        d = h.nesterov ? f(d + f(f(h.momentum) * b)) : b;
+      }
+      param[i] = f(param[i] - f(f(h.lr) * d));
+    }
+  },
+
+  rmspropStep(h, param, grad, squareAvg, gradAvg, buf) {
+    const f = Math.fround;
+    for (let i = 0; i < param.length; i++) {
+      let g = grad[i];
+      if (h.weightDecay !== 0) g = f(g + f(f(h.weightDecay) * param[i]));
+      const sq = f(f(squareAvg[i] * f(h.alpha)) + f(f(f(1 - h.alpha) * g) * g));
+      squareAvg[i] = sq;
+      let avg: number;
+      if (h.centered && gradAvg) {
+        const ga = f(f(gradAvg[i] * f(h.alpha)) + f(f(1 - h.alpha) * g));
+        gradAvg[i] = ga;
+        avg = f(f(Math.sqrt(f(sq - f(ga * ga)))) + f(h.eps));
+      } else {
+        avg = f(f(Math.sqrt(sq)) + f(h.eps));
+      }
+      if (h.momentum > 0 && buf) {
+        const b = f(f(buf[i] * f(h.momentum)) + f(g / avg));
+        buf[i] = b;
+        param[i] = f(param[i] - f(f(h.lr) * b));
+      } else {
+        param[i] = f(param[i] - f(f(h.lr) * f(g / avg)));
+      }
+    }
+  },
+
   convForward(g, x, w, y) {
     accumulateInto(y, (acc) => forEachConvTap(g, (xi, wi, yi) => (acc[yi] += x[xi] * w[wi])));
   },
