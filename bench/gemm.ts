@@ -2,20 +2,12 @@
 import * as tv from '../src/index.js';
 import { runTorchBest, torchPython } from './torch.js';
 import type { Row } from './report.js';
+import { timed } from './timing.js';
 
 function tsvisionGflops(size: number, seconds: number): number {
   const a = tv.randn([size, size]);
   const b = tv.randn([size, size]);
-  for (let i = 0; i < 2; i++) tv.matmul(a, b);
-  let iters = 0;
-  const start = performance.now();
-  let elapsed = 0;
-  do {
-    tv.matmul(a, b);
-    iters++;
-    elapsed = (performance.now() - start) / 1000;
-  } while (elapsed < seconds || iters < 3);
-  return (2 * size ** 3 * iters) / elapsed / 1e9;
+  return (2 * size ** 3) / timed(() => tv.matmul(a, b), seconds) / 1e9;
 }
 
 export function gemm(reps: number): Row[] {

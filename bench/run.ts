@@ -4,11 +4,12 @@
  * one table row and one JSON line per case with the ratio tsvision / PyTorch.
  */
 import { getNumThreads } from '../src/index.js';
+import { convLayer } from './conv.js';
 import { gemm } from './gemm.js';
 import { printHeader, printRow, type Row } from './report.js';
 import { torchPython } from './torch.js';
 
-const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm };
+const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, 'conv-layer': convLayer };
 
 function main(): void {
   const args = process.argv.slice(2);
