@@ -116,6 +116,24 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     }
   }));
 
+  test('large binary ops split single rows across threads', () => {
+    for (const [sa, sb] of [[[200003], [200003]], [[200003], [1]], [[1], [200003]], [[3, 70001], [70001]], [[70001, 1], [70001, 2]]]) {
+      const shape = sa.length >= sb.length ? sa.map((d, i) => Math.max(d, sb[i - (sa.length - sb.length)] ?? 1)) : sb.map((d, i) => Math.max(d, sa[i - (sb.length - sa.length)] ?? 1));
+      const a = randArray(size(sa));
+      const b = randArray(size(sb));
+      const on = new Float32Array(size(shape));
+      const or = new Float32Array(size(shape));
+      nat.binary('mul', shape, a, broadcastStrides(sa, shape), b, broadcastStrides(sb, shape), on);
+      ref.binary('mul', shape, a, broadcastStrides(sa, shape), b, broadcastStrides(sb, shape), or);
+      assertClose(on, or, { rtol: 1e-7, label: JSON.stringify([sa, sb]) });
+      const cn = new Float32Array(size(shape));
+      nat.copyStrided(shape, a, 0, broadcastStrides(sa, shape), cn, 0, contiguousStrides(shape));
+      const cr = new Float32Array(size(shape));
+      ref.copyStrided(shape, a, 0, broadcastStrides(sa, shape), cr, 0, contiguousStrides(shape));
+      assert.deepEqual(cn, cr);
+    }
+  });
+
   test('binary propagates NaN and Inf', () => {
     const a = new Float32Array([NaN, 1, Infinity, -Infinity, 0]);
     const b = new Float32Array([1, NaN, 1, Infinity, 0]);

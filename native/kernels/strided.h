@@ -81,12 +81,29 @@ struct Strided {
     }
   }
 
-  // Runs for_rows over all rows, split across the pool in chunks of ~grain elements.
+  // Runs for_rows over all rows, split across the pool in chunks of ~grain
+  // elements. When there are fewer rows than threads (a fully contiguous
+  // operation collapses to one row), the rows themselves are cut into pieces.
   template <typename Fn>
   void parallel_rows(int64_t grain_elems, Fn&& fn) const {
-    int64_t in = inner();
+    int64_t in = inner(), nrows = rows();
+    if (nrows < num_threads() && in >= 2 * grain_elems) {
+      int64_t pieces = (in + grain_elems - 1) / grain_elems;
+      parallel_for(nrows * pieces, 1, [&](int64_t b, int64_t e) {
+        for (int64_t t = b; t < e; t++) {
+          int64_t row = t / pieces, piece = t % pieces;
+          int64_t lo = in * piece / pieces, hi = in * (piece + 1) / pieces;
+          for_rows(row, row + 1, [&](const int64_t* off, int64_t, const int64_t* st) {
+            int64_t shifted[N];
+            for (int k = 0; k < N; k++) shifted[k] = off[k] + lo * st[k];
+            fn(shifted, hi - lo, st);
+          });
+        }
+      });
+      return;
+    }
     int64_t row_grain = in >= grain_elems ? 1 : grain_elems / (in == 0 ? 1 : in);
-    parallel_for(rows(), row_grain, [&](int64_t b, int64_t e) { for_rows(b, e, fn); });
+    parallel_for(nrows, row_grain, [&](int64_t b, int64_t e) { for_rows(b, e, fn); });
   }
 };
 
