@@ -4,17 +4,7 @@
  * Errors name the layer and the argument.
  */
 
-/** One value for every spatial axis, or a list with one per axis. */
-export type PerAxis = number | readonly number[];
-
-/** Expands a per-axis argument to `dims` integers >= min, or throws naming the layer. */
-export function perAxis(layer: string, name: string, v: PerAxis, dims: number, min: number): number[] {
-  const list = typeof v === 'number' ? new Array<number>(dims).fill(v) : Array.isArray(v) ? [...v] : [];
-  if (list.length !== dims || list.some((x) => !Number.isInteger(x) || x < min)) {
-    throw new RangeError(`${layer}: ${name} must be an integer >= ${min} or a list of ${dims}, got ${JSON.stringify(v)}`);
-  }
-  return list;
-}
+export { perAxis, type PerAxis } from '../tensor/shape.js';
 
 /** Throws unless v is an integer >= min. */
 export function checkInt(layer: string, name: string, v: number, min: number): void {

@@ -113,3 +113,15 @@ export function convOutputSize(input: number, kernel: number, stride: number, pa
   if ((out - 1) * stride >= input + padding) out--;
   return out;
 }
+
+/** One value for every spatial axis, or a list with one per axis (PyTorch's _pair/_triple). */
+export type PerAxis = number | readonly number[];
+
+/** Expands a per-axis argument to `dims` integers >= min, or throws naming the op and the argument. */
+export function perAxis(op: string, name: string, v: PerAxis, dims: number, min: number): number[] {
+  const list = typeof v === 'number' ? new Array<number>(dims).fill(v) : Array.isArray(v) ? [...v] : [];
+  if (list.length !== dims || list.some((x) => !Number.isInteger(x) || x < min)) {
+    throw new RangeError(`${op}: ${name} must be an integer >= ${min} or a list of ${dims}, got ${JSON.stringify(v)}`);
+  }
+  return list;
+}

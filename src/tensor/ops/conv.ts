@@ -7,13 +7,11 @@
 import { backend, type ConvGeometry } from '../../backend/index.js';
 import { record } from '../autograd.js';
 import { fmtShape, ShapeError } from '../errors.js';
-import { convOutputSize } from '../shape.js';
+import { convOutputSize, perAxis, type PerAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { add } from './elementwise.js';
 import { pad, reshape, squeeze, unsqueeze } from './movement.js';
 import { expectFloat, newFloat, type F32 } from './util.js';
-
-type PerAxis = number | readonly number[];
 
 export interface ConvOptions {
   stride?: PerAxis;
@@ -32,13 +30,6 @@ export interface ConvTransposeOptions {
   groups?: number;
 }
 
-function perAxis(op: string, name: string, v: PerAxis, dims: number, min: number): number[] {
-  const list = typeof v === 'number' ? new Array<number>(dims).fill(v) : [...v];
-  if (list.length !== dims || list.some((x) => !Number.isInteger(x) || x < min)) {
-    throw new RangeError(`${op}: ${name} must be an integer >= ${min} or a list of ${dims}, got ${JSON.stringify(v)}`);
-  }
-  return list;
-}
 
 /** Accepts an unbatched input ([C, ...spatial]) as PyTorch does, by adding a batch of one. */
 function batched(op: string, x: Tensor, dims: number): [Tensor, boolean] {

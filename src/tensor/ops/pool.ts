@@ -6,11 +6,9 @@
 import { backend, type PoolGeometry } from '../../backend/index.js';
 import { record } from '../autograd.js';
 import { fmtShape, ShapeError } from '../errors.js';
-import { convOutputSize, numel } from '../shape.js';
+import { convOutputSize, perAxis, type PerAxis, numel } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { expectFloat, newFloat, type F32 } from './util.js';
-
-type PerAxis = number | readonly number[];
 
 export interface MaxPoolOptions {
   kernelSize: PerAxis;
@@ -31,13 +29,6 @@ export interface AvgPoolOptions {
   countIncludePad?: boolean;
 }
 
-function perAxis(op: string, name: string, v: PerAxis, dims: number, min: number): number[] {
-  const list = typeof v === 'number' ? new Array<number>(dims).fill(v) : [...v];
-  if (list.length !== dims || list.some((x) => !Number.isInteger(x) || x < min)) {
-    throw new RangeError(`${op}: ${name} must be an integer >= ${min} or a list of ${dims}, got ${JSON.stringify(v)}`);
-  }
-  return list;
-}
 
 /** [planes, spatial] of x for a pool over its last `dims` axes (x has one or two leading axes). */
 function split(op: string, x: Tensor, dims: number): [number, number[]] {
