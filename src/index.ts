@@ -14,3 +14,5 @@ export * from './tensor/random.js';
 export * from './tensor/ops/index.js';
 export { backend, setBackend, getNumThreads, setNumThreads, emptyCache, memoryStats } from './backend/index.js';
 export * as nn from './nn/index.js';
+export * as data from './data/index.js';
+export * as transforms from './transforms/index.js';

@@ -1,0 +1,240 @@
+/**
+ * Datasets: the `Dataset<T>` interface and the combinators over it (Subset,
+ * ConcatDataset, randomSplit, withTransform, filterClasses).
+ *
+ * A dataset has a `length` and `getItem(i, { generator })`, which may return a
+ * promise (an image decoded off the main thread). The generator is the one
+ * random transforms should draw from; the DataLoader passes one per sample so
+ * that augmentation does not depend on the order in which decodes finish.
+ */
+import { permutation, type Generator } from '../tensor/random.js';
+import { applyTransform, type TransformLike } from '../transforms/basic.js';
+
+export interface GetItemOptions {
+  /** the generator random transforms draw from for this sample */
+  generator?: Generator;
+}
+
+export interface Dataset<T> {
+  readonly length: number;
+  getItem(index: number, options?: GetItemOptions): T | Promise<T>;
+}
+
+/**
+ * A dataset of (input, class index) pairs that knows its class names and every
+ * sample's label without loading the sample (what filterClasses and stratified
+ * tools need).
+ */
+export interface ClassificationDataset<X = unknown> extends Dataset<[X, number]> {
+  readonly classes: readonly string[];
+  readonly targets: ArrayLike<number>;
+}
+
+/** A dataset that may carry class names and labels (combinators pass them on when they can). */
+export type MaybeLabeled<T> = Dataset<T> & { readonly classes?: readonly string[]; readonly targets?: ArrayLike<number> };
+
+/** Throws a RangeError naming `op` unless i is an integer in [0, length). */
+export function checkIndex(i: number, length: number, op: string): void {
+  if (!Number.isInteger(i) || i < 0 || i >= length) {
+    throw new RangeError(`${op}: index ${i} is out of range for a dataset of length ${length}`);
+  }
+}
+
+/** The samples of `dataset` at `indices`, in that order. */
+export class Subset<T> implements Dataset<T> {
+  readonly indices: readonly number[];
+
+  constructor(readonly dataset: MaybeLabeled<T>, indices: ArrayLike<number>) {
+    this.indices = Array.from(indices);
+    this.indices.forEach((i) => checkIndex(i, dataset.length, 'Subset'));
+  }
+
+  get length(): number {
+    return this.indices.length;
+  }
+
+  get classes(): readonly string[] | undefined {
+    return this.dataset.classes;
+  }
+
+  /** The labels of the subset's samples, when the underlying dataset knows them. */
+  get targets(): number[] | undefined {
+    const t = this.dataset.targets;
+    return t === undefined ? undefined : this.indices.map((i) => t[i]);
+  }
+
+  getItem(index: number, options?: GetItemOptions): T | Promise<T> {
+    checkIndex(index, this.length, 'Subset');
+    return this.dataset.getItem(this.indices[index], options);
+  }
+}
+
+/** Datasets one after another. */
+export class ConcatDataset<T> implements Dataset<T> {
+  readonly datasets: readonly MaybeLabeled<T>[];
+  private readonly ends: number[] = [];
+
+  constructor(datasets: readonly MaybeLabeled<T>[]) {
+    if (datasets.length === 0) throw new RangeError('ConcatDataset: expected at least one dataset');
+    this.datasets = [...datasets];
+    let total = 0;
+    for (const d of datasets) this.ends.push((total += d.length));
+  }
+
+  get length(): number {
+    return this.ends[this.ends.length - 1];
+  }
+
+  /** The class names, when every part has the same ones. */
+  get classes(): readonly string[] | undefined {
+    const first = this.datasets[0].classes;
+    if (!first) return undefined;
+    const same = this.datasets.every((d) => d.classes && d.classes.length === first.length && d.classes.every((c, i) => c === first[i]));
+    return same ? first : undefined;
+  }
+
+  get targets(): number[] | undefined {
+    if (this.datasets.some((d) => d.targets === undefined)) return undefined;
+    return this.datasets.flatMap((d) => Array.from(d.targets!));
+  }
+
+  getItem(index: number, options?: GetItemOptions): T | Promise<T> {
+    checkIndex(index, this.length, 'ConcatDataset');
+    let lo = 0;
+    let hi = this.ends.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (index < this.ends[mid]) hi = mid;
+      else lo = mid + 1;
+    }
+    const start = lo === 0 ? 0 : this.ends[lo - 1];
+    return this.datasets[lo].getItem(index - start, options);
+  }
+}
+
+/**
+ * Splits a dataset into non-overlapping random subsets, as torch.utils.data.random_split:
+ * `lengths` are counts summing to the dataset's length, or fractions summing
+ * to 1 (each floor(n * f), the remainder handed out one by one from the first).
+ * The permutation comes from `generator` (default: the global generator).
+ */
+export function randomSplit<T>(dataset: MaybeLabeled<T>, lengths: readonly number[], { generator }: { generator?: Generator } = {}): Subset<T>[] {
+  const n = dataset.length;
+  let counts = [...lengths];
+  const sum = counts.reduce((a, b) => a + b, 0);
+  if (Math.abs(sum - 1) <= 1e-9 && sum <= 1) {
+    counts = lengths.map((f) => {
+      if (!(f >= 0 && f <= 1)) throw new RangeError(`randomSplit: fraction ${f} is not between 0 and 1`);
+      return Math.floor(n * f);
+    });
+    const remainder = n - counts.reduce((a, b) => a + b, 0);
+    for (let i = 0; i < remainder; i++) counts[i % counts.length] += 1;
+  }
+  if (counts.some((c) => !Number.isInteger(c) || c < 0)) {
+    throw new RangeError(`randomSplit: lengths must be non-negative integers or fractions summing to 1, received ${JSON.stringify(lengths)}`);
+  }
+  if (counts.reduce((a, b) => a + b, 0) !== n) {
+    throw new RangeError(`randomSplit: the lengths ${JSON.stringify(lengths)} sum to ${counts.reduce((a, b) => a + b, 0)}, not the dataset's length ${n}`);
+  }
+  const perm = permutation(n, { generator }).data;
+  const out: Subset<T>[] = [];
+  let offset = 0;
+  for (const c of counts) {
+    out.push(new Subset(dataset, perm.subarray(offset, offset + c)));
+    offset += c;
+  }
+  return out;
+}
+
+/**
+ * A view of a dataset of [x, y] pairs with a transform of x (and optionally y)
+ * on top: the usual way to give a training split augmentation and a
+ * validation split none after randomSplit.
+ */
+export class TransformedDataset<X, Y, X2, Y2 = Y> implements Dataset<[X2, Y2]> {
+  constructor(
+    readonly dataset: MaybeLabeled<[X, Y]>,
+    readonly transform?: TransformLike<X, X2>,
+    readonly targetTransform?: (target: Y) => Y2,
+  ) {}
+
+  get length(): number {
+    return this.dataset.length;
+  }
+
+  get classes(): readonly string[] | undefined {
+    return this.dataset.classes;
+  }
+
+  get targets(): ArrayLike<number> | undefined {
+    return this.targetTransform ? undefined : this.dataset.targets;
+  }
+
+  async getItem(index: number, options: GetItemOptions = {}): Promise<[X2, Y2]> {
+    const [x, y] = await this.dataset.getItem(index, options);
+    const x2 = this.transform ? applyTransform(this.transform, x, options.generator) : (x as unknown as X2);
+    const y2 = this.targetTransform ? this.targetTransform(y) : (y as unknown as Y2);
+    return [x2, y2];
+  }
+}
+
+/** withTransform(dataset, transform, targetTransform?): see TransformedDataset. */
+export function withTransform<X, Y, X2, Y2 = Y>(
+  dataset: MaybeLabeled<[X, Y]>, transform?: TransformLike<X, X2>, targetTransform?: (target: Y) => Y2,
+): TransformedDataset<X, Y, X2, Y2> {
+  return new TransformedDataset(dataset, transform, targetTransform);
+}
+
+/**
+ * The samples of the named classes only, relabelled 0..k-1 in the order given
+ * (filterClasses(cifar, ['bird', 'airplane']): bird = 0, airplane = 1). The
+ * dataset must know its `classes` and `targets`; the label returned is the new
+ * index (a targetTransform of the underlying dataset is not applied to it).
+ */
+export class ClassFilter<X> implements ClassificationDataset<X> {
+  readonly classes: readonly string[];
+  readonly targets: Int32Array;
+  readonly indices: Int32Array;
+
+  constructor(readonly dataset: MaybeLabeled<[X, number]>, classNames: readonly string[]) {
+    const { classes, targets } = dataset;
+    if (!classes || !targets) {
+      throw new TypeError('filterClasses: the dataset must have `classes` and `targets` (ImageFolder, MNIST, CIFAR10 and their subsets do)');
+    }
+    if (classNames.length === 0) throw new RangeError('filterClasses: expected at least one class name');
+    const remap = new Map<number, number>();
+    classNames.forEach((name, k) => {
+      const idx = classes.indexOf(name);
+      if (idx < 0) throw new RangeError(`filterClasses: no class '${name}'; the dataset's classes are ${classes.map((c) => `'${c}'`).join(', ')}`);
+      if (remap.has(idx)) throw new RangeError(`filterClasses: class '${name}' is listed twice`);
+      remap.set(idx, k);
+    });
+    const keep: number[] = [];
+    const labels: number[] = [];
+    for (let i = 0; i < targets.length; i++) {
+      const k = remap.get(targets[i]);
+      if (k !== undefined) {
+        keep.push(i);
+        labels.push(k);
+      }
+    }
+    this.classes = [...classNames];
+    this.indices = Int32Array.from(keep);
+    this.targets = Int32Array.from(labels);
+  }
+
+  get length(): number {
+    return this.indices.length;
+  }
+
+  async getItem(index: number, options?: GetItemOptions): Promise<[X, number]> {
+    checkIndex(index, this.length, 'filterClasses');
+    const [x] = await this.dataset.getItem(this.indices[index], options);
+    return [x, this.targets[index]];
+  }
+}
+
+/** See ClassFilter. */
+export function filterClasses<X>(dataset: MaybeLabeled<[X, number]>, classNames: readonly string[]): ClassFilter<X> {
+  return new ClassFilter(dataset, classNames);
+}

@@ -1,0 +1,16 @@
+/**
+ * tsvision.data: datasets (ImageFolder, MNIST, FashionMNIST, CIFAR10, CIFAR100),
+ * combinators (Subset, ConcatDataset, randomSplit, withTransform, filterClasses)
+ * and the DataLoader. See docs/data.md.
+ */
+export {
+  Subset, ConcatDataset, randomSplit, TransformedDataset, withTransform, ClassFilter, filterClasses,
+  type Dataset, type ClassificationDataset, type GetItemOptions, type MaybeLabeled,
+} from './dataset.js';
+export { DataLoader, type DataLoaderOptions } from './loader.js';
+export { defaultCollate, type Batch } from './collate.js';
+export { SampleError } from './errors.js';
+export { loadImage, configureDecoding, type LoadImageOptions } from './decode.js';
+export { ImageFolder, IMAGE_EXTENSIONS, type ImageFolderOptions } from './image-folder.js';
+export { MNIST, FashionMNIST, readIdx, type MNISTOptions } from './mnist.js';
+export { CIFAR10, CIFAR100, type CIFAROptions, type CIFAR100Options } from './cifar.js';

@@ -1,0 +1,15 @@
+/**
+ * tsvision.transforms: torchvision's image transforms. An image is a uint8
+ * [H, W, C] tensor (bytes, as decoded) or a float32 [C, H, W] tensor (after
+ * ToTensor); see ./image.ts. The functions behind the classes are exported as
+ * `functional`, for transforms with fixed parameters.
+ */
+export { Compose, Lambda, ToTensor, Normalize, applyTransform, type TransformLike } from './basic.js';
+export {
+  Resize, CenterCrop, Pad, RandomCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip, RandomRotation, Letterbox,
+  type RandomOptions, type RandomCropOptions, type RandomResizedCropOptions, type RandomRotationOptions,
+} from './geometric.js';
+export { ColorJitter, Grayscale, RandomGrayscale, type ColorJitterOptions, type ColorJitterParams } from './photometric.js';
+export type { ImageTensor, Transform } from './image.js';
+export type { Interpolation, PaddingMode, Fill, RotateOptions } from './geometry.js';
+export * as functional from './functional.js';
