@@ -16,6 +16,10 @@ describe('creation', () => {
     assert.equal(tv.scalar(3).item(), 3);
     assertShape(tv.scalar(3), []);
     assert.throws(() => tv.tensor([[1, 2], [3]]), /do not fill shape/);
+    const f64 = tv.tensor(new Float64Array([1.5, 2]));
+    assert.equal(f64.dtype, 'float32');
+    assert.deepEqual(f64.toFlatArray(), [1.5, 2]);
+    assert.throws(() => new tv.Tensor(new Float64Array(2) as never, [2]), /Float32Array, Int32Array or Uint8Array, got Float64Array/);
   });
 
   test('zeros, ones, full, arange, linspace, eye', () => {
@@ -51,6 +55,9 @@ describe('random', () => {
     a.forEach((t, i) => assert.deepEqual(t.toFlatArray(), b[i].toFlatArray()));
     tv.manualSeed(43);
     assert.notDeepEqual(tv.rand([5]).toFlatArray(), a[0].toFlatArray());
+    const saved = tv.defaultGenerator();
+    tv.manualSeed(42);
+    assert.deepEqual(Array.from({ length: 5 }, () => Math.fround(saved.random())), a[0].toFlatArray(), 'a saved reference follows manualSeed');
   });
 
   test('distributions have the right moments and ranges', () => {

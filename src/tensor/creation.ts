@@ -31,15 +31,16 @@ function inferNestedShape(value: NestedArray): number[] {
  * (copied). The dtype defaults to float32 (int32 and uint8 typed arrays keep theirs).
  */
 export function tensor<D extends DType = 'float32'>(
-  value: NestedArray | TypedArray | readonly number[],
+  value: NestedArray | TypedArray | Float64Array | readonly number[],
   options: CreateOptions<D> & { shape?: Shape } = {},
 ): Tensor<D> {
   const isTyped = ArrayBuffer.isView(value);
-  const dtype = (options.dtype ?? (isTyped && !(value instanceof Float32Array) ? (value instanceof Int32Array ? 'int32' : 'uint8') : 'float32')) as D;
+  // Int32Array and Uint8Array keep their dtype; every other input (numbers, Float64Array, ...) becomes float32.
+  const dtype = (options.dtype ?? (value instanceof Int32Array ? 'int32' : value instanceof Uint8Array ? 'uint8' : 'float32')) as D;
   let flat: ArrayLike<number>;
   let shape: number[];
   if (isTyped) {
-    flat = value as TypedArray;
+    flat = value as ArrayLike<number>;
     shape = options.shape ? [...options.shape] : [flat.length];
   } else {
     shape = options.shape ? [...options.shape] : inferNestedShape(value as NestedArray);

@@ -12,10 +12,12 @@ export type TypedArray = Float32Array | Int32Array | Uint8Array;
 /** The numeric code the native kernels use for a dtype. */
 export const DTYPE_CODE: Record<DType, 0 | 1 | 2> = { float32: 0, int32: 1, uint8: 2 };
 
+/** The dtype of a tensor's storage; any other typed array is refused (convert it with tensor() first). */
 export function dtypeOf(a: TypedArray): DType {
   if (a instanceof Float32Array) return 'float32';
   if (a instanceof Int32Array) return 'int32';
-  return 'uint8';
+  if (a instanceof Uint8Array) return 'uint8';
+  throw new TypeError(`Tensor: storage must be a Float32Array, Int32Array or Uint8Array, got ${(a as object)?.constructor?.name ?? typeof a}`);
 }
 
 export function newTypedArray<D extends DType>(dtype: D, n: number): DTypeMap[D] {

@@ -74,11 +74,11 @@ function rotl(x: number, k: number): number {
   return ((x << k) | (x >>> (32 - k))) >>> 0;
 }
 
-let globalGenerator = new Generator(0x5eed);
+const globalGenerator = new Generator(0x5eed);
 
-/** Seeds the global generator, so every later random op repeats. */
+/** Reseeds the global generator (in place, so references to it stay valid): every later random op repeats. */
 export function manualSeed(seed: number): void {
-  globalGenerator = new Generator(seed);
+  globalGenerator.seed(seed);
 }
 
 export function defaultGenerator(): Generator {
