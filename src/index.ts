@@ -16,3 +16,4 @@ export { backend, setBackend, getNumThreads, setNumThreads, emptyCache, memorySt
 export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export * as transforms from './transforms/index.js';
+export * as optim from './optim/index.js';
