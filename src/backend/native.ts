@@ -102,6 +102,17 @@ const BINARY = code(BINARY_OPS);
 const COMPARE = code(COMPARE_OPS);
 const REDUCE = code(REDUCE_OPS);
 
+function required<T>(op: string, name: string, v: T | null): T {
+  if (!v) throw new TypeError(`${op}: ${name} is required with these options`);
+  return v;
+}
+
+function sameLength(op: string, param: Float32Array, ...others: (Float32Array | null)[]): void {
+  for (const o of others) {
+    if (o && o.length !== param.length) throw new RangeError(`${op}: an array of ${o.length} elements given for a parameter of ${param.length}`);
+  }
+}
+
 export function makeNativeBackend(addon: Addon): Backend {
   return {
     name: 'native',
@@ -128,9 +139,20 @@ export function makeNativeBackend(addon: Addon): Backend {
     batchNormStats: (x, n, c, hw, eps, mean, variance, invstd) => addon.batchNormStats(x, n, c, hw, eps, mean, variance, invstd),
     batchNormForward: (x, n, c, hw, mean, invstd, gamma, beta, y) => addon.batchNormForward(x, n, c, hw, mean, invstd, gamma, beta, y),
     batchNormBackward: (x, dy, n, c, hw, mean, invstd, gamma, dx, dgamma, dbeta) => addon.batchNormBackward(x, dy, n, c, hw, mean, invstd, gamma, dx, dgamma, dbeta),
-    adamStep: (h, param, grad, m, v, vmax) => addon.adamStep(h, param, grad, m, v, vmax),
-    sgdStep: (h, param, grad, buf) => addon.sgdStep(h, param, grad, buf),
-    rmspropStep: (h, param, grad, sq, ga, buf) => addon.rmspropStep(h, param, grad, sq, ga, buf),
+    // The update kernels index every array by the parameter's length, so lengths
+    // and the presence of optional buffers are checked here, before C++ sees them.
+    adamStep: (h, param, grad, m, v, vmax) => {
+      sameLength('adamStep', param, grad, m, v, h.amsgrad ? required('adamStep', 'maxExpAvgSq', vmax) : null);
+      addon.adamStep(h, param, grad, m, v, vmax);
+    },
+    sgdStep: (h, param, grad, buf) => {
+      sameLength('sgdStep', param, grad, h.momentum !== 0 ? required('sgdStep', 'buf', buf) : null);
+      addon.sgdStep(h, param, grad, buf);
+    },
+    rmspropStep: (h, param, grad, sq, ga, buf) => {
+      sameLength('rmspropStep', param, grad, sq, h.centered ? required('rmspropStep', 'gradAvg', ga) : null, h.momentum > 0 ? required('rmspropStep', 'buf', buf) : null);
+      addon.rmspropStep(h, param, grad, sq, ga, buf);
+    },
     maxPool: (g, x, y, indices) => addon.maxPool(g, x, y, indices),
     maxPoolBackward: (planes, inPlane, outPlane, indices, dy, dx) => addon.maxPoolBackward(planes, inPlane, outPlane, indices, dy, dx),
     avgPool: (g, x, y) => addon.avgPool(g, x, y),
