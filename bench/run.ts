@@ -7,9 +7,10 @@ import { getNumThreads } from '../src/index.js';
 import { convLayer } from './conv.js';
 import { gemm } from './gemm.js';
 import { printHeader, printRow, type Row } from './report.js';
+import { trainWorkloads } from './train.js';
 import { torchPython } from './torch.js';
 
-const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, 'conv-layer': convLayer };
+const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, ...trainWorkloads, 'conv-layer': convLayer };
 
 function main(): void {
   const args = process.argv.slice(2);

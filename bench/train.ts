@@ -1,0 +1,82 @@
+/**
+ * Training workloads (images per second of a whole step: forward, cross-entropy,
+ * backward, Adam), each beside the same network in PyTorch:
+ *   seed-cnn-train   the seeds' CIFAR-10 CNN, batch 256
+ *   small-net-train  the seeds' bird-vs-airplane Net, batch 64
+ *   mlp-train        784-512-10 MLP with dropout, batch 64
+ */
+import * as tv from '../src/index.js';
+import * as nn from '../src/nn/index.js';
+import { Adam } from '../src/optim/index.js';
+import type { Row } from './report.js';
+import { timed } from './timing.js';
+import { runTorchBest, torchPython } from './torch.js';
+
+interface Net {
+  name: string;
+  make: () => nn.Module;
+  input: number[];
+  classes: number;
+  batch: number;
+}
+
+const NETS: Net[] = [
+  {
+    name: 'seed-cnn-train', input: [3, 32, 32], classes: 10, batch: 256,
+    make: () => new nn.Sequential(
+      new nn.Conv2d(3, 32, 3), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Dropout(0.25),
+      new nn.Conv2d(32, 128, 3), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Dropout(0.25),
+      new nn.Flatten(), new nn.Linear(4608, 2048), new nn.ReLU(), new nn.Dropout(0.5),
+      new nn.Linear(2048, 1024), new nn.ReLU(), new nn.Dropout(0.5), new nn.Linear(1024, 10)),
+  },
+  {
+    name: 'small-net-train', input: [3, 32, 32], classes: 2, batch: 64,
+    make: () => new nn.Sequential(
+      new nn.Conv2d(3, 16, 3, { padding: 1 }), new nn.Tanh(), new nn.MaxPool2d(2),
+      new nn.Conv2d(16, 8, 3, { padding: 1 }), new nn.Tanh(), new nn.MaxPool2d(2),
+      new nn.Flatten(), new nn.Linear(512, 32), new nn.Tanh(), new nn.Linear(32, 2)),
+  },
+  {
+    name: 'mlp-train', input: [1, 28, 28], classes: 10, batch: 64,
+    make: () => new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 512), new nn.ReLU(), new nn.Dropout(0.2), new nn.Linear(512, 10)),
+  },
+];
+
+function tsvisionImagesPerSecond(net: Net, seconds: number): number {
+  tv.manualSeed(0);
+  const model = net.make();
+  model.train();
+  const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
+  const lossFn = new nn.CrossEntropyLoss();
+  const x = tv.randn([net.batch, ...net.input]);
+  const y = tv.randint(0, net.classes, [net.batch]);
+  const step = () => {
+    optimizer.zeroGrad();
+    const loss = lossFn.call(model.call(x) as tv.Tensor, y);
+    loss.backward();
+    optimizer.step();
+  };
+  return net.batch / timed(step, seconds);
+}
+
+function trainWorkload(net: Net) {
+  return (reps: number): Row[] => {
+    const withTorch = torchPython() !== null;
+    let ours = 0;
+    let theirs = 0;
+    let theirThreads = 0;
+    for (let r = 0; r < reps; r++) {
+      ours = Math.max(ours, tsvisionImagesPerSecond(net, 2));
+      if (withTorch) {
+        const t = runTorchBest('train', { net: net.name, batch: net.batch, seconds: 2 }, 'images_per_s');
+        if (t.images_per_s > theirs) [theirs, theirThreads] = [t.images_per_s, t.threads];
+      }
+    }
+    return [{
+      workload: net.name, case: `batch ${net.batch}`, unit: 'img/s', tsvision: ours, tsvisionThreads: tv.getNumThreads(),
+      pytorch: withTorch ? theirs : null, pytorchThreads: withTorch ? theirThreads : null,
+    }];
+  };
+}
+
+export const trainWorkloads: Record<string, (reps: number) => Row[]> = Object.fromEntries(NETS.map((n) => [n.name, trainWorkload(n)]));
