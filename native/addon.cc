@@ -239,6 +239,14 @@ void Indexed(const Napi::CallbackInfo& info) {
   K(data<float>(info[0]), outer, i64(info[2]), inner, data<int32_t>(info[4]), k, data<float>(info[5]));
 }
 
+// A spatial list (1 to 3 entries) from a geometry object, padded at the front to
+// 3 dims with pad_value.
+void spatial(const Napi::Object& o, const char* name, int64_t* dst, int64_t pad_value) {
+  Dims list(o.Get(name));
+  if (list.n < 1 || list.n > 3) throw Napi::RangeError::New(o.Env(), "tsvision: 1 to 3 spatial dimensions");
+  for (int a = 0; a < 3; a++) dst[a] = a < 3 - list.n ? pad_value : list.v[a - (3 - list.n)];
+}
+
 // A ConvGeometry object from TypeScript, spatial lists padded to 3 dims.
 ConvGeom conv_geom(const Napi::Value& v) {
   Napi::Object o = v.As<Napi::Object>();
@@ -247,17 +255,12 @@ ConvGeom conv_geom(const Napi::Value& v) {
   g.cin = i64(o.Get("cIn"));
   g.cout = i64(o.Get("cOut"));
   g.groups = i64(o.Get("groups"));
-  auto fill = [&](const char* name, int64_t* dst, int64_t pad_value) {
-    Dims list(o.Get(name));
-    if (list.n < 1 || list.n > 3) throw Napi::RangeError::New(v.Env(), "tsvision: 1 to 3 spatial dimensions");
-    for (int a = 0; a < 3; a++) dst[a] = a < 3 - list.n ? pad_value : list.v[a - (3 - list.n)];
-  };
-  fill("inSize", g.in, 1);
-  fill("kernel", g.k, 1);
-  fill("stride", g.s, 1);
-  fill("padding", g.p, 0);
-  fill("dilation", g.d, 1);
-  fill("outSize", g.out, 1);
+  spatial(o, "inSize", g.in, 1);
+  spatial(o, "kernel", g.k, 1);
+  spatial(o, "stride", g.s, 1);
+  spatial(o, "padding", g.p, 0);
+  spatial(o, "dilation", g.d, 1);
+  spatial(o, "outSize", g.out, 1);
   return g;
 }
 
@@ -275,17 +278,12 @@ PoolGeom pool_geom(const Napi::Value& v) {
   g.planes = i64(o.Get("planes"));
   g.adaptive = boolean(o.Get("adaptive"));
   g.count_include_pad = boolean(o.Get("countIncludePad"));
-  auto fill = [&](const char* name, int64_t* dst, int64_t pad_value) {
-    Dims list(o.Get(name));
-    if (list.n < 1 || list.n > 3) throw Napi::RangeError::New(v.Env(), "tsvision: 1 to 3 spatial dimensions");
-    for (int a = 0; a < 3; a++) dst[a] = a < 3 - list.n ? pad_value : list.v[a - (3 - list.n)];
-  };
-  fill("inSize", g.in, 1);
-  fill("outSize", g.out, 1);
-  fill("kernel", g.k, 1);
-  fill("stride", g.s, 1);
-  fill("padding", g.p, 0);
-  fill("dilation", g.d, 1);
+  spatial(o, "inSize", g.in, 1);
+  spatial(o, "outSize", g.out, 1);
+  spatial(o, "kernel", g.k, 1);
+  spatial(o, "stride", g.s, 1);
+  spatial(o, "padding", g.p, 0);
+  spatial(o, "dilation", g.d, 1);
   return g;
 }
 

@@ -42,11 +42,7 @@ template <typename T, typename F>
 void broadcast2(int ndim, const int64_t* shape, const float* a, const int64_t* as, const float* b,
                 const int64_t* bs, T* out, F f) {
   int64_t os[kMaxDims];
-  int64_t s = 1;
-  for (int d = ndim - 1; d >= 0; d--) {
-    os[d] = s;
-    s *= shape[d];
-  }
+  contiguous_strides(ndim, shape, os);
   const int64_t* strides[3] = {os, as, bs};
   Strided<3> it(ndim, shape, strides);
   it.parallel_rows(kElementwiseGrain, [&](const int64_t* off, int64_t n, const int64_t* st) {
@@ -74,11 +70,7 @@ void broadcast2(int ndim, const int64_t* shape, const float* a, const int64_t* a
 void binary(BinaryOp op, int ndim, const int64_t* shape, const float* a, const int64_t* as,
             const float* b, const int64_t* bs, float* out) {
   int64_t os[kMaxDims];
-  int64_t s = 1;
-  for (int d = ndim - 1; d >= 0; d--) {
-    os[d] = s;
-    s *= shape[d];
-  }
+  contiguous_strides(ndim, shape, os);
   const int64_t* strides[3] = {os, as, bs};
   Strided<3> it(ndim, shape, strides);
   const IsaKernels& k = isa_kernels();
@@ -104,11 +96,7 @@ void compare(CompareOp op, int ndim, const int64_t* shape, const float* a, const
 void where(int ndim, const int64_t* shape, const uint8_t* cond, const int64_t* cs, const float* a,
            const int64_t* as, const float* b, const int64_t* bs, float* out) {
   int64_t os[kMaxDims];
-  int64_t s = 1;
-  for (int d = ndim - 1; d >= 0; d--) {
-    os[d] = s;
-    s *= shape[d];
-  }
+  contiguous_strides(ndim, shape, os);
   const int64_t* strides[4] = {os, cs, as, bs};
   Strided<4> it(ndim, shape, strides);
   it.parallel_rows(kElementwiseGrain, [&](const int64_t* off, int64_t n, const int64_t* st) {

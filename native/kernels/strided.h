@@ -11,6 +11,15 @@ namespace tsv {
 
 constexpr int kMaxDims = 12;
 
+// Row-major strides of a contiguous array of `shape` (the output of a kernel).
+inline void contiguous_strides(int ndim, const int64_t* shape, int64_t* strides) {
+  int64_t s = 1;
+  for (int d = ndim - 1; d >= 0; d--) {
+    strides[d] = s;
+    s *= shape[d];
+  }
+}
+
 template <int N>
 struct Strided {
   int ndim = 0;
