@@ -17,18 +17,10 @@ namespace tsv {
 namespace gemm {
 namespace {
 
-constexpr int kMr = kAvx2Mr, kNr = kAvx2Nr;
+constexpr int kMr = kAvx2Mr;
 
-using TileFn = void (*)(int n, int64_t kc, const float* a, const float* b, float* c,
-                        int64_t ldc, float alpha, float beta);
-
-// Not inlined, so that the row addresses do not stay live across the k loop.
-__attribute__((noinline)) void prefetch_c(const float* c, int64_t ldc, int rows, int cols) {
-  for (int i = 0; i < rows; i++, c += ldc) {
-    _mm_prefetch(reinterpret_cast<const char*>(c), _MM_HINT_T0);
-    _mm_prefetch(reinterpret_cast<const char*>(c + cols - 1), _MM_HINT_T0);
-  }
-}
+using TileFn = void (*)(int n, int64_t kc, const float* a, int64_t lda, const float* b,
+                        int64_t ldb, float* c, int64_t ldc, float alpha, float beta);
 
 // Lane mask for the first `cols` of 8 columns (any count <= 0 or >= 8 works).
 __m256i lane_mask(int cols) {
@@ -47,25 +39,33 @@ inline void store(float* p, __m256 acc, __m256 va, __m256 vb, bool read_c, const
   }
 }
 
-// R rows x V vectors of 8 columns; n (<= 8 * V) columns are stored.
-template <int R, int V>
-void tile(int n, int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha,
-          float beta) {
-  prefetch_c(c, ldc, R, 8 * V);
+// R rows x V vectors of 8 columns; n (<= 8 * V) columns are stored. A is a
+// packed panel (kMr floats per k) or, kInPlace, rows of A `lda` apart, addressed
+// as base + {0, 1, 2} * lda from two bases (no register per row). B rows are
+// `ldb` apart and read in full vectors: packed (zero-padded) panels only.
+template <int R, int V, bool kInPlace>
+void tile(int n, int64_t kc, const float* a, int64_t lda, const float* b, int64_t ldb, float* c,
+          int64_t ldc, float alpha, float beta) {
   __m256 acc[R][V];
 #pragma GCC unroll 6
   for (int i = 0; i < R; i++)
 #pragma GCC unroll 2
     for (int v = 0; v < V; v++) acc[i][v] = _mm256_setzero_ps();
 
-  for (int64_t k = 0; k < kc; k++, a += kMr, b += kNr) {
-    __m256 b0 = _mm256_load_ps(b);
-    __m256 b1 = V == 2 ? _mm256_load_ps(b + 8) : b0;
+  const float* base[2] = {a, a + (R > 3) * 3 * lda};
+  for (int64_t k = 0; k < kc; k++, b += ldb) {
+    __m256 b0 = _mm256_loadu_ps(b);
+    __m256 b1 = V == 2 ? _mm256_loadu_ps(b + 8) : b0;
 #pragma GCC unroll 6
     for (int i = 0; i < R; i++) {
-      __m256 ai = _mm256_broadcast_ss(a + i);
+      __m256 ai = _mm256_broadcast_ss(kInPlace ? &base[i / 3][(i % 3) * lda] : a + i);
       acc[i][0] = _mm256_fmadd_ps(ai, b0, acc[i][0]);
       if constexpr (V == 2) acc[i][1] = _mm256_fmadd_ps(ai, b1, acc[i][1]);
+    }
+    if constexpr (kInPlace) {
+      for (auto& p : base) p++;
+    } else {
+      a += kMr;
     }
   }
 
@@ -87,16 +87,19 @@ void tile(int n, int64_t kc, const float* a, const float* b, float* c, int64_t l
     for (int v = 0; v < V; v++) store(c + i * ldc + 8 * v, acc[i][v], va, vb, read_c, &mask[v]);
 }
 
-#define TSV_ROW(r) {tile<r, 1>, tile<r, 2>}
-const TileFn kTiles[kMr][2] = {TSV_ROW(1), TSV_ROW(2), TSV_ROW(3),
-                               TSV_ROW(4), TSV_ROW(5), TSV_ROW(6)};
+#define TSV_ROW(r, in_place) {tile<r, 1, in_place>, tile<r, 2, in_place>}
+#define TSV_ROWS(in_place)                                                \
+  {TSV_ROW(1, in_place), TSV_ROW(2, in_place), TSV_ROW(3, in_place), \
+   TSV_ROW(4, in_place), TSV_ROW(5, in_place), TSV_ROW(6, in_place)}
+const TileFn kTiles[2][kMr][2] = {TSV_ROWS(false), TSV_ROWS(true)};
+#undef TSV_ROWS
 #undef TSV_ROW
 
 }  // namespace
 
-void microkernel_avx2(int m, int n, int64_t kc, const float* ap, const float* bp, float* c,
-                      int64_t ldc, float alpha, float beta) {
-  kTiles[m - 1][n > 8](n, kc, ap, bp, c, ldc, alpha, beta);
+void microkernel_avx2(int m, int n, int64_t kc, const float* a, int64_t lda, const float* b,
+                      int64_t ldb, float* c, int64_t ldc, float alpha, float beta) {
+  kTiles[lda != 0][m - 1][n > 8](n, kc, a, lda, b, ldb, c, ldc, alpha, beta);
 }
 
 }  // namespace gemm
