@@ -1,0 +1,13 @@
+/**
+ * tsvision.models: the model zoo and its registry (getModel, listModels).
+ */
+import '../tensor/methods.js';
+
+export {
+  registerModel, getModel, listModels, architectureOf, setArchitecture,
+  type ModelBuilder, type ModelConfig, type ModelEntry,
+} from './registry.js';
+export {
+  mlp, lenet5, seedCifarCNN, seedSmallNet, MLP, LeNet5, ImageClassification, Net,
+  type MLPConfig, type LeNet5Config, type SeedCNNConfig,
+} from './classic.js';

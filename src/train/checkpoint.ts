@@ -1,0 +1,209 @@
+/**
+ * Checkpoints: a directory holding
+ *
+ *   model.safetensors      the model's stateDict (PyTorch's keys)
+ *   optimizer.safetensors  the optimizer's state tensors ("state.0.exp_avg", …), when there is an optimizer
+ *   checkpoint.json        architecture and config, class names, preprocessing, epoch, step,
+ *                          metrics, the optimizer's and scheduler's other state (stateToJSON), version
+ *
+ * written atomically as a whole: everything goes into a sibling `name.tmp-<pid>`
+ * (each file fsynced, then the directory), the previous checkpoint is renamed to
+ * `name.old`, the new one to `name`, and `name.old` is removed. A crash at any
+ * moment leaves either `name` complete or `name.old` complete; loadCheckpoint
+ * falls back to `name.old` when `name` is missing.
+ */
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+import { loadSafetensors, saveSafetensors, fsyncDir, writeFileAtomic } from '../io/safetensors.js';
+import { stateFromJSON, stateToJSON, type JsonValue } from '../optim/serialize.js';
+import type { Tensor } from '../tensor/tensor.js';
+
+export const CHECKPOINT_FORMAT = 'tsvision-checkpoint';
+export const CHECKPOINT_FORMAT_VERSION = 1;
+
+export interface Architecture {
+  name: string;
+  config: { [key: string]: JsonValue };
+}
+
+/** What checkpoint.json holds (besides the optimizer and scheduler state). */
+export interface CheckpointInfo {
+  architecture?: Architecture | null;
+  classes?: string[] | null;
+  preprocessing?: JsonValue;
+  /** epochs completed */
+  epoch?: number;
+  /** optimizer steps completed */
+  step?: number;
+  metrics?: Record<string, number>;
+  /** anything else worth keeping (JSON) */
+  extra?: JsonValue;
+}
+
+export interface CheckpointContents {
+  modelState: Map<string, Tensor>;
+  /** an optimizer state dict (give it to optimizer.loadStateDict), or null */
+  optimizerState: unknown;
+  optimizerName: string | null;
+  /** a scheduler state dict, or null */
+  schedulerState: unknown;
+  schedulerName: string | null;
+  info: Required<Omit<CheckpointInfo, 'extra' | 'preprocessing' | 'architecture' | 'classes'>> & CheckpointInfo;
+  tsvisionVersion: string;
+  /** the directory actually read (`name` or, after an interrupted save, `name.old`) */
+  path: string;
+}
+
+export interface SaveCheckpointInput {
+  modelState: Map<string, Tensor>;
+  optimizer?: { stateDict(): unknown; constructor: { name: string } } | null;
+  scheduler?: { stateDict(): unknown; constructor: { name: string } } | null;
+  info?: CheckpointInfo;
+}
+
+export class CheckpointError extends Error {
+  override name = 'CheckpointError';
+}
+
+let cachedVersion: string | null = null;
+/** tsvision's version, from its package.json. */
+export function tsvisionVersion(): string {
+  if (cachedVersion !== null) return cachedVersion;
+  cachedVersion = 'unknown';
+  for (const rel of ['../../../package.json', '../../package.json']) {
+    try {
+      const pkg = JSON.parse(readFileSync(new URL(rel, import.meta.url), 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'tsvision' && pkg.version) {
+        cachedVersion = pkg.version;
+        break;
+      }
+    } catch { /* try the next */ }
+  }
+  return cachedVersion;
+}
+
+function writeJSON(path: string, value: unknown): void {
+  writeFileAtomic(path, Buffer.from(JSON.stringify(value, null, 2) + '\n', 'utf8'));
+}
+
+/** Removes `name.tmp-<pid>` siblings left by processes that no longer run. */
+function removeStaleTemps(dir: string): void {
+  const parent = dirname(dir);
+  const prefix = `${basename(dir)}.tmp-`;
+  let names: string[];
+  try { names = readdirSync(parent); } catch { return; }
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const pid = Number(n.slice(prefix.length));
+    if (!Number.isInteger(pid)) continue;
+    let alive = pid === process.pid;
+    if (!alive) {
+      try { process.kill(pid, 0); alive = true; } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
+    }
+    if (!alive) rmSync(join(parent, n), { recursive: true, force: true });
+  }
+}
+
+/** Writes a checkpoint directory atomically (see the file comment). */
+export function saveCheckpoint(dir: string, { modelState, optimizer, scheduler, info = {} }: SaveCheckpointInput): void {
+  dir = resolve(dir);
+  const parent = dirname(dir);
+  mkdirSync(parent, { recursive: true });
+  removeStaleTemps(dir);
+  const tmp = `${dir}.tmp-${process.pid}`;
+  const old = `${dir}.old`;
+  if (existsSync(dir) && !existsSync(join(dir, 'checkpoint.json')) && readdirSync(dir).length > 0) {
+    // a save replaces the whole directory: never do that to one that is not a checkpoint
+    throw new CheckpointError(`saveCheckpoint: ${dir} exists and is not a checkpoint (no checkpoint.json); choose a new directory`);
+  }
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    const version = tsvisionVersion();
+    saveSafetensors(join(tmp, 'model.safetensors'), modelState, { format: 'pt', producer: `tsvision ${version}` });
+    let optimizerJSON: JsonValue = null;
+    if (optimizer) {
+      const tensors = new Map<string, Tensor>();
+      optimizerJSON = stateToJSON(optimizer.stateDict(), { tensors });
+      saveSafetensors(join(tmp, 'optimizer.safetensors'), tensors, { producer: `tsvision ${version}` });
+    }
+    const json = {
+      format: CHECKPOINT_FORMAT,
+      formatVersion: CHECKPOINT_FORMAT_VERSION,
+      tsvisionVersion: version,
+      architecture: info.architecture ?? null,
+      classes: info.classes ?? null,
+      preprocessing: info.preprocessing ?? null,
+      epoch: info.epoch ?? 0,
+      step: info.step ?? 0,
+      metrics: stateToJSON(info.metrics ?? {}),
+      optimizer: optimizer ? { name: optimizer.constructor.name, state: optimizerJSON } : null,
+      scheduler: scheduler ? { name: scheduler.constructor.name, state: stateToJSON(scheduler.stateDict()) } : null,
+      extra: info.extra ?? null,
+      savedAt: new Date().toISOString(),
+    };
+    writeJSON(join(tmp, 'checkpoint.json'), json);
+    fsyncDir(tmp);
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  if (existsSync(dir)) {
+    // `dir` is complete (it only ever appears by renaming a complete temp), so it replaces any `.old`.
+    rmSync(old, { recursive: true, force: true });
+    renameSync(dir, old);
+  }
+  renameSync(tmp, dir);
+  fsyncDir(parent);
+  rmSync(old, { recursive: true, force: true });
+  fsyncDir(parent);
+}
+
+/** Where a checkpoint can be read: `dir`, or `dir.old` after an interrupted save; null if neither. */
+export function resolveCheckpoint(dir: string): string | null {
+  dir = resolve(dir);
+  if (existsSync(join(dir, 'checkpoint.json'))) return dir;
+  if (existsSync(join(`${dir}.old`, 'checkpoint.json'))) return `${dir}.old`;
+  return null;
+}
+
+/** Reads a checkpoint directory (or its `.old` sibling after an interrupted save). */
+export function loadCheckpoint(dir: string): CheckpointContents {
+  const path = resolveCheckpoint(dir);
+  if (path === null) throw new CheckpointError(`loadCheckpoint: no checkpoint at ${resolve(dir)} (no checkpoint.json there or in ${resolve(dir)}.old)`);
+  const jsonPath = join(path, 'checkpoint.json');
+  let json: Record<string, any>;
+  try {
+    json = JSON.parse(readFileSync(jsonPath, 'utf8'));
+  } catch (e) {
+    throw new CheckpointError(`loadCheckpoint: ${jsonPath}: ${(e as Error).message}`);
+  }
+  if (json.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`loadCheckpoint: ${jsonPath} is not a tsvision checkpoint (format ${JSON.stringify(json.format)})`);
+  if (json.formatVersion > CHECKPOINT_FORMAT_VERSION) {
+    throw new CheckpointError(`loadCheckpoint: ${jsonPath} has format version ${json.formatVersion}; this tsvision (${tsvisionVersion()}) reads up to ${CHECKPOINT_FORMAT_VERSION}`);
+  }
+  const modelState = loadSafetensors(join(path, 'model.safetensors')).tensors;
+  let optimizerState: unknown = null;
+  if (json.optimizer) {
+    const tensors = loadSafetensors(join(path, 'optimizer.safetensors')).tensors;
+    optimizerState = stateFromJSON(json.optimizer.state, { tensors });
+  }
+  return {
+    modelState,
+    optimizerState,
+    optimizerName: json.optimizer?.name ?? null,
+    schedulerState: json.scheduler ? stateFromJSON(json.scheduler.state) : null,
+    schedulerName: json.scheduler?.name ?? null,
+    info: {
+      architecture: json.architecture ?? null,
+      classes: json.classes ?? null,
+      preprocessing: json.preprocessing ?? null,
+      epoch: json.epoch ?? 0,
+      step: json.step ?? 0,
+      metrics: stateFromJSON(json.metrics ?? {}),
+      extra: json.extra ?? null,
+    },
+    tsvisionVersion: json.tsvisionVersion ?? 'unknown',
+    path,
+  };
+}

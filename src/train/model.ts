@@ -1,0 +1,404 @@
+/**
+ * Model: the high-level training API, in the style of paddle.Model and Keras.
+ *
+ *   const model = new Model(getModel('lenet5'));
+ *   model.prepare({ optimizer: new Adam(model.net.parameters(), { lr: 1e-3 }), loss: new CrossEntropyLoss(), metrics: [new Accuracy()] });
+ *   await model.fit(trainSet, { epochs: 5, batchSize: 64, evalData: testSet, saveDir: 'runs/lenet' });
+ *   await model.evaluate(testSet);            // { loss, acc, samples }
+ *   const probs = await model.predict(images, { softmax: true });
+ *   await model.save('runs/lenet/export');
+ *   const again = await Model.load('runs/lenet/export');   // rebuilt from the registry by name
+ *
+ * A training step is the seeds' loop: optimizer.zeroGrad(); loss = lossFn(net.call(x), y);
+ * loss.backward(); optimizer.step().
+ */
+import { DataLoader } from '../data/loader.js';
+import type { Dataset } from '../data/dataset.js';
+import type { Module } from '../nn/module.js';
+import { architectureOf, getModel } from '../models/registry.js';
+import '../models/classic.js';
+import type { AnyOptimizer } from '../optim/lr_scheduler.js';
+import { OneCycleLR } from '../optim/one_cycle.js';
+import type { JsonValue } from '../optim/serialize.js';
+import { noGrad } from '../tensor/autograd.js';
+import { concat } from '../tensor/ops/movement.js';
+import { softmax } from '../tensor/ops/reduce.js';
+import { Tensor } from '../tensor/tensor.js';
+import {
+  Callback, CallbackList, LRSchedulerCallback, ModelCheckpoint, ProgBarLogger,
+  type CallbackHost, type Logs, type SchedulerLike,
+} from './callbacks.js';
+import { loadCheckpoint, resolveCheckpoint, saveCheckpoint, type Architecture, type CheckpointContents } from './checkpoint.js';
+import type { Metric } from './metrics.js';
+import type { ProgressOutput } from './progress.js';
+
+/** A function (output, target) => loss, or a loss module (anything with call(output, target) returning a Tensor). */
+export type LossFn = ((output: Tensor, target: Tensor) => Tensor) | { call(output: Tensor, target: Tensor): unknown };
+
+/** Training or evaluation data: a DataLoader, a Dataset of [x, label] samples, or any (async) iterable of [x, y] batches. */
+export type Data = DataLoader<any, any> | Dataset<any> | Iterable<unknown> | AsyncIterable<unknown>;
+
+export interface ModelOptions {
+  /** registry name and config (default: what getModel recorded on the net) */
+  architecture?: Architecture | null;
+  classes?: string[] | null;
+  /** how inputs are prepared (JSON, e.g. { resize: 32, mean: [...], std: [...] }) */
+  preprocessing?: JsonValue;
+}
+
+export interface PrepareOptions {
+  optimizer?: AnyOptimizer | null;
+  loss?: LossFn | null;
+  metrics?: Metric | Metric[];
+  /** a learning-rate scheduler, stepped by fit (per epoch; OneCycleLR per batch) */
+  scheduler?: SchedulerLike | null;
+}
+
+export interface LoaderOptions {
+  batchSize?: number;
+  /** batches loaded ahead (DataLoader's prefetch; default 2) */
+  prefetch?: number;
+  /** alias of prefetch (PyTorch's and Paddle's name; there are no worker processes) */
+  numWorkers?: number;
+}
+
+export interface FitOptions extends LoaderOptions {
+  epochs?: number;
+  evalData?: Data;
+  /** evaluate every this many epochs (default 1) */
+  evalFreq?: number;
+  /** checkpoint directory: `epoch-<n>` every saveFreq epochs, `last`, `best` (by eval_loss) and `final` */
+  saveDir?: string;
+  saveFreq?: number;
+  /** 0 silent, 1 progress bar, 2 one line per log step (default 2, as Paddle) */
+  verbose?: 0 | 1 | 2;
+  /** print every this many steps when lines are not redrawn (default 10) */
+  logFreq?: number;
+  callbacks?: Callback[];
+  shuffle?: boolean;
+  dropLast?: boolean;
+  /** seeds the order and augmentation of epoch e with (seed, e), so a resumed run sees the same batches */
+  seed?: number;
+  scheduler?: SchedulerLike | null;
+  /** step the scheduler per batch (default: only for OneCycleLR) */
+  schedulerByStep?: boolean;
+  /** a checkpoint directory to continue from (weights, optimizer, scheduler, epoch, step); true: `${saveDir}/last` if it exists */
+  resume?: string | boolean;
+  /** where progress goes (default process.stdout) */
+  out?: ProgressOutput;
+}
+
+export interface EvaluateOptions extends LoaderOptions {
+  verbose?: 0 | 1 | 2;
+  logFreq?: number;
+  callbacks?: Callback[];
+  out?: ProgressOutput;
+}
+
+export interface PredictOptions extends LoaderOptions {
+  /** softmax over dimension 1 (probabilities instead of logits) */
+  softmax?: boolean;
+}
+
+export interface SaveOptions {
+  metrics?: Logs;
+  /** include the optimizer and scheduler state (default true) */
+  training?: boolean;
+}
+
+export interface LoadOptions {
+  /** the network to load the weights into */
+  net?: Module;
+  /** builds the network from the recorded architecture (default: getModel(name, config)) */
+  builder?: (architecture: Architecture) => Module;
+}
+
+function isDataset(d: unknown): d is Dataset<unknown> {
+  return typeof d === 'object' && d !== null && typeof (d as Dataset<unknown>).getItem === 'function' && Number.isInteger((d as Dataset<unknown>).length);
+}
+
+function splitBatch(batch: unknown, where: string): [Tensor, Tensor | null] {
+  if (batch instanceof Tensor) return [batch, null];
+  if (Array.isArray(batch) && batch[0] instanceof Tensor) {
+    const y = batch[1];
+    if (y !== undefined && !(y instanceof Tensor)) throw new TypeError(`${where}: the batch's target is not a Tensor`);
+    return [batch[0], (y as Tensor | undefined) ?? null];
+  }
+  throw new TypeError(`${where}: expected batches [x, y] or x of Tensors, got ${batch === null ? 'null' : typeof batch}`);
+}
+
+function batchesOf(data: unknown): number | null {
+  const n = (data as { length?: unknown }).length;
+  return typeof n === 'number' && Number.isInteger(n) ? n : null;
+}
+
+export class Model implements CallbackHost {
+  readonly net: Module;
+  optimizer: AnyOptimizer | null = null;
+  lossFn: LossFn | null = null;
+  metrics: Metric[] = [];
+  scheduler: SchedulerLike | null = null;
+  stopTraining = false;
+  /** epochs completed */
+  epoch = 0;
+  /** optimizer steps completed */
+  step = 0;
+  architecture: Architecture | null;
+  classes: string[] | null;
+  preprocessing: JsonValue;
+  /** one entry per epoch of fit: the epoch's logs */
+  history: Logs[] = [];
+
+  constructor(net: Module, { architecture, classes = null, preprocessing = null }: ModelOptions = {}) {
+    if (!net || typeof (net as Module).stateDict !== 'function') throw new TypeError('Model: expected an nn.Module');
+    this.net = net;
+    this.architecture = architecture ?? architectureOf(net);
+    this.classes = classes;
+    this.preprocessing = preprocessing;
+  }
+
+  prepare({ optimizer = null, loss = null, metrics = [], scheduler = null }: PrepareOptions = {}): this {
+    this.optimizer = optimizer;
+    this.lossFn = loss;
+    this.metrics = Array.isArray(metrics) ? metrics : [metrics];
+    this.scheduler = scheduler;
+    return this;
+  }
+
+  #loss(output: Tensor, target: Tensor): Tensor {
+    const f = this.lossFn;
+    if (!f) throw new Error('Model: no loss; call prepare({ loss })');
+    const loss = typeof f === 'function' ? f(output, target) : f.call(output, target);
+    if (!(loss instanceof Tensor) || loss.size !== 1) throw new TypeError('Model: the loss must return a one-element Tensor');
+    return loss;
+  }
+
+  #metricNames(): string[] {
+    return this.metrics.flatMap((m) => m.names());
+  }
+
+  #metricLogs(into: Logs): Logs {
+    for (const m of this.metrics) {
+      const names = m.names();
+      const values = m.accumulate();
+      names.forEach((n, i) => { into[n] = values[i]; });
+    }
+    return into;
+  }
+
+  #loader(data: Data, { batchSize = 32, prefetch, numWorkers, shuffle = false, dropLast = false, seed }: LoaderOptions & { shuffle?: boolean; dropLast?: boolean; seed?: number }): Iterable<unknown> | AsyncIterable<unknown> {
+    if (data instanceof DataLoader) return data;
+    if (isDataset(data)) {
+      return new DataLoader(data, { batchSize, shuffle, dropLast, prefetch: prefetch ?? numWorkers ?? 2, ...(seed !== undefined ? { seed } : {}) });
+    }
+    if (data && (Symbol.iterator in (data as object) || Symbol.asyncIterator in (data as object))) return data as Iterable<unknown>;
+    throw new TypeError('Model: expected a DataLoader, a Dataset or an iterable of batches');
+  }
+
+  /** Trains; returns the history (one logs object per epoch). */
+  async fit(trainData: Data, options: FitOptions = {}): Promise<Logs[]> {
+    const {
+      epochs = 1, evalData, evalFreq = 1, saveDir, saveFreq = 1, verbose = 2, logFreq = 10, callbacks = [],
+      shuffle = true, dropLast = false, seed, resume, out = process.stdout,
+    } = options;
+    if (!this.optimizer) throw new Error('Model.fit: no optimizer; call prepare({ optimizer, loss })');
+    if (!this.lossFn) throw new Error('Model.fit: no loss; call prepare({ optimizer, loss })');
+    if (options.scheduler !== undefined) this.scheduler = options.scheduler;
+    if (this.classes === null) {
+      const ds = (trainData instanceof DataLoader ? trainData.dataset : trainData) as { classes?: unknown };
+      if (Array.isArray(ds.classes)) this.classes = ds.classes.map(String);
+    }
+
+    if (resume) {
+      const dir = resume === true ? (saveDir ? `${saveDir}/last` : null) : resume;
+      if (dir === null) throw new Error('Model.fit: resume: true needs saveDir');
+      if (resume !== true || resolveCheckpoint(dir) !== null) this.#restore(loadCheckpoint(dir), { training: true });
+    }
+    const initialEpoch = this.epoch;
+
+    const byStep = options.schedulerByStep ?? this.scheduler instanceof OneCycleLR;
+    const progress = new ProgBarLogger({ verbose, logFreq, out });
+    progress.setKeys(['loss', ...this.#metricNames()]);
+    const all: Callback[] = [progress, ...callbacks];
+    if (this.scheduler && !callbacks.some((c) => c instanceof LRSchedulerCallback)) all.push(new LRSchedulerCallback({ byStep }));
+    if (saveDir) all.push(new ModelCheckpoint({ dir: saveDir, saveFreq }));
+    const cbks = new CallbackList(all);
+    const makeLoader = (epoch: number): Iterable<unknown> | AsyncIterable<unknown> =>
+      this.#loader(trainData, { ...options, shuffle, dropLast, ...(seed !== undefined ? { seed: (Math.imul(seed, 1000003) + epoch) >>> 0 } : {}) });
+    const fixedLoader = seed === undefined ? makeLoader(0) : null;
+    cbks.setModel(this);
+    cbks.setParams({ epochs, steps: batchesOf(fixedLoader ?? makeLoader(0)), verbose, initialEpoch });
+    this.stopTraining = false;
+
+    await cbks.call('onTrainBegin', {});
+    let logs: Logs = {};
+    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+      await cbks.call('onEpochBegin', epoch, {});
+      logs = await this.#trainEpoch(fixedLoader ?? makeLoader(epoch), cbks);
+      if (evalData !== undefined && (epoch + 1 - initialEpoch) % evalFreq === 0) {
+        const ev = await this.#evaluateWith(evalData, options, cbks, progress);
+        for (const [k, v] of Object.entries(ev)) logs[`eval_${k}`] = v;
+      }
+      const lr = this.optimizer.paramGroups[0]?.lr;
+      if (typeof lr === 'number') logs.lr = lr;
+      this.epoch = epoch + 1;
+      this.history.push({ ...logs });
+      await cbks.call('onEpochEnd', epoch, logs);
+    }
+    await cbks.call('onTrainEnd', logs);
+    return this.history;
+  }
+
+  async #trainEpoch(loader: Iterable<unknown> | AsyncIterable<unknown>, cbks: CallbackList): Promise<Logs> {
+    const optimizer = this.optimizer!;
+    this.net.train();
+    for (const m of this.metrics) m.reset();
+    let lossSum = 0;
+    let samples = 0;
+    let step = 0;
+    let logs: Logs = {};
+    for await (const batch of loader as AsyncIterable<unknown>) {
+      const [x, y] = splitBatch(batch, 'Model.fit');
+      if (!y) throw new TypeError('Model.fit: training batches need targets ([x, y])');
+      await cbks.call('onBatchBegin', 'train', step, {});
+      optimizer.zeroGrad();
+      const output = this.net.call(x) as Tensor;
+      const loss = this.#loss(output, y);
+      loss.backward();
+      optimizer.step();
+      this.step++;
+      const n = x.shape[0] ?? 1;
+      const value = loss.item();
+      lossSum += value * n;
+      samples += n;
+      for (const m of this.metrics) m.update(output, y);
+      logs = this.#metricLogs({ loss: lossSum / samples, batch_loss: value });
+      await cbks.call('onBatchEnd', 'train', step, logs);
+      step++;
+      if (this.stopTraining) break;
+    }
+    delete logs.batch_loss;
+    logs.samples = samples;
+    return logs;
+  }
+
+  async #evaluateWith(data: Data, options: LoaderOptions, cbks: CallbackList, progress: ProgBarLogger | null): Promise<Logs> {
+    const loader = this.#loader(data, { ...options, shuffle: false, dropLast: false });
+    const wasTraining = this.net.training;
+    this.net.eval();
+    for (const m of this.metrics) m.reset();
+    if (progress) progress.evalSteps = batchesOf(loader);
+    await cbks.call('onEvalBegin', {});
+    let lossSum = 0;
+    let samples = 0;
+    let step = 0;
+    let logs: Logs = {};
+    try {
+      for await (const batch of loader as AsyncIterable<unknown>) {
+        const [x, y] = splitBatch(batch, 'Model.evaluate');
+        if (!y) throw new TypeError('Model.evaluate: batches need targets ([x, y])');
+        await cbks.call('onBatchBegin', 'eval', step, {});
+        const n = x.shape[0] ?? 1;
+        noGrad(() => {
+          const output = this.net.call(x) as Tensor;
+          if (this.lossFn) lossSum += this.#loss(output, y).item() * n;
+          for (const m of this.metrics) m.update(output, y);
+        });
+        samples += n;
+        logs = this.#metricLogs(this.lossFn ? { loss: lossSum / samples } : {});
+        await cbks.call('onBatchEnd', 'eval', step, logs);
+        step++;
+      }
+    } finally {
+      this.net.train(wasTraining);
+    }
+    logs.samples = samples;
+    await cbks.call('onEvalEnd', logs);
+    return logs;
+  }
+
+  /** Loss and metrics over `data` (evaluation mode, no gradients): { loss, acc, …, samples }. */
+  async evaluate(data: Data, options: EvaluateOptions = {}): Promise<Logs> {
+    const { verbose = 2, logFreq = 10, callbacks = [], out = process.stdout } = options;
+    const progress = new ProgBarLogger({ verbose, logFreq, out });
+    progress.setKeys(['loss', ...this.#metricNames()]);
+    const cbks = new CallbackList([progress, ...callbacks]);
+    cbks.setModel(this);
+    return this.#evaluateWith(data, options, cbks, progress);
+  }
+
+  /** The network's outputs for every sample of `data`, concatenated ([N, C]); probabilities with { softmax: true }. */
+  async predict(data: Data | Tensor, options: PredictOptions = {}): Promise<Tensor> {
+    const wasTraining = this.net.training;
+    this.net.eval();
+    const outs: Tensor[] = [];
+    try {
+      const loader = data instanceof Tensor ? [data] : this.#loader(data, { ...options, shuffle: false });
+      for await (const batch of loader as AsyncIterable<unknown>) {
+        const [x] = splitBatch(batch, 'Model.predict');
+        outs.push(noGrad(() => {
+          const y = this.net.call(x) as Tensor;
+          return options.softmax ? softmax(y, 1) : y;
+        }));
+      }
+    } finally {
+      this.net.train(wasTraining);
+    }
+    if (outs.length === 0) throw new RangeError('Model.predict: no data');
+    return outs.length === 1 ? outs[0] : concat(outs, 0);
+  }
+
+  /** Writes a checkpoint directory (atomically): weights, optimizer and scheduler state, architecture, classes, epoch. */
+  async save(dir: string, { metrics = this.history.at(-1) ?? {}, training = true }: SaveOptions = {}): Promise<void> {
+    saveCheckpoint(dir, {
+      modelState: this.net.stateDict(),
+      optimizer: training ? this.optimizer : null,
+      scheduler: training ? this.scheduler as { stateDict(): unknown; constructor: { name: string } } | null : null,
+      info: {
+        architecture: this.architecture, classes: this.classes, preprocessing: this.preprocessing,
+        epoch: this.epoch, step: this.step, metrics,
+      },
+    });
+  }
+
+  #restore(ck: CheckpointContents, { training }: { training: boolean }): void {
+    this.net.loadStateDict(ck.modelState);
+    if (training) {
+      if (this.optimizer && ck.optimizerState) {
+        if (ck.optimizerName && ck.optimizerName !== this.optimizer.constructor.name) {
+          throw new Error(`Model: the checkpoint at ${ck.path} holds ${ck.optimizerName} state, but the optimizer is ${this.optimizer.constructor.name}`);
+        }
+        this.optimizer.loadStateDict(ck.optimizerState as Parameters<AnyOptimizer['loadStateDict']>[0]);
+      }
+      if (this.scheduler && ck.schedulerState) this.scheduler.loadStateDict(ck.schedulerState);
+    }
+    this.epoch = ck.info.epoch;
+    this.step = ck.info.step;
+    this.classes = ck.info.classes ?? this.classes;
+    if (ck.info.architecture) this.architecture = ck.info.architecture;
+    if (ck.info.preprocessing !== null && ck.info.preprocessing !== undefined) this.preprocessing = ck.info.preprocessing;
+  }
+
+  /**
+   * Loads a checkpoint into this model: weights, and unless `resetOptimizer`, the
+   * optimizer's and scheduler's state (prepare first), epoch and step.
+   */
+  async loadCheckpoint(dir: string, { resetOptimizer = false }: { resetOptimizer?: boolean } = {}): Promise<CheckpointContents> {
+    const ck = loadCheckpoint(dir);
+    this.#restore(ck, { training: !resetOptimizer });
+    return ck;
+  }
+
+  /** A Model with the network of a checkpoint: `net`, `builder(architecture)`, or the registry by name. */
+  static async load(dir: string, { net, builder }: LoadOptions = {}): Promise<Model> {
+    const ck = loadCheckpoint(dir);
+    const arch = ck.info.architecture ?? null;
+    if (!net) {
+      if (!arch) throw new Error(`Model.load: the checkpoint at ${ck.path} records no architecture; pass { net }`);
+      net = builder ? builder(arch) : getModel(arch.name, arch.config);
+    }
+    const model = new Model(net, { architecture: arch });
+    model.#restore(ck, { training: false });
+    return model;
+  }
+}
