@@ -6,11 +6,12 @@
 import { getNumThreads } from '../src/index.js';
 import { convLayer } from './conv.js';
 import { gemm } from './gemm.js';
+import { mnistEpoch } from './mnist.js';
 import { printHeader, printRow, type Row } from './report.js';
 import { trainWorkloads } from './train.js';
 import { torchPython } from './torch.js';
 
-const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, ...trainWorkloads, 'conv-layer': convLayer };
+const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, ...trainWorkloads, 'conv-layer': convLayer, 'mnist-epoch': mnistEpoch };
 
 function main(): void {
   const args = process.argv.slice(2);

@@ -108,7 +108,50 @@ def conv_layer(kind, seconds):
     return {"calls_per_s": 1.0 / timed(step, seconds)}
 
 
-WORKLOADS = {"gemm": gemm, "train": train, "conv_layer": conv_layer}
+def read_idx(path):
+    import numpy as np
+    with open(path, "rb") as f:
+        data = f.read()
+    ndim = data[3]
+    dims = [int.from_bytes(data[4 + 4 * i:8 + 4 * i], "big") for i in range(ndim)]
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def mnist_epoch(dir):
+    """One training epoch of the classic MNIST CNN, then test accuracy (see bench/mnist.ts)."""
+    import os
+    nn = torch.nn
+
+    def load(split):
+        x = torch.from_numpy(read_idx(os.path.join(dir, split + "-images-idx3-ubyte")).copy()).float()
+        y = torch.from_numpy(read_idx(os.path.join(dir, split + "-labels-idx1-ubyte")).copy()).long()
+        return ((x / 255 - 0.1307) / 0.3081).unsqueeze(1), y
+
+    xtr, ytr = load("train")
+    xte, yte = load("t10k")
+    torch.manual_seed(1)
+    model = nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
+        nn.Flatten(), nn.Linear(9216, 128), nn.ReLU(), nn.Dropout(0.5), nn.Linear(128, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
+    order = torch.randperm(len(ytr))
+    start = time.perf_counter()
+    model.train()
+    for b in range(0, len(ytr), 64):
+        idx = order[b:b + 64]
+        opt.zero_grad()
+        loss = loss_fn(model(xtr[idx]), ytr[idx])
+        loss.backward()
+        opt.step()
+    seconds = time.perf_counter() - start
+    model.eval()
+    with torch.no_grad():
+        correct = sum(int((model(xte[b:b + 1000]).argmax(1) == yte[b:b + 1000]).sum()) for b in range(0, len(yte), 1000))
+    return {"seconds": seconds, "accuracy": correct / len(yte)}
+
+
+WORKLOADS = {"gemm": gemm, "train": train, "conv_layer": conv_layer, "mnist_epoch": mnist_epoch}
 
 
 def main():
