@@ -111,6 +111,15 @@ float* scratch(std::vector<float>& buf, int64_t n) {
 
 thread_local std::vector<float> tl_cols;
 
+// The cols matrix of one image and group: the input itself for a direct (1x1,
+// stride 1, unpadded) convolution, else its unfolding into this thread's buffer.
+const float* unfolded(const ConvGeom& g, const Dims& d, const float* xg) {
+  if (d.direct) return xg;
+  float* c = scratch(tl_cols, d.krows * d.outvol);
+  im2col(g, d, xg, c);
+  return c;
+}
+
 // Runs item(i, tid) for every (image, group) item: in parallel across items when
 // there are at least two per thread, else one after another (the GEMMs inside
 // are then multi-threaded).
@@ -157,13 +166,7 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
   }
   for_items(g.n * g.groups, [&](int64_t item, int) {
     int64_t n = item / g.groups, gr = item % g.groups;
-    const float* xg = x + (n * g.cin + gr * d.cin_g) * d.invol;
-    const float* cols = xg;
-    if (!d.direct) {
-      float* c = scratch(tl_cols, d.krows * d.outvol);
-      im2col(g, d, xg, c);
-      cols = c;
-    }
+    const float* cols = unfolded(g, d, x + (n * g.cin + gr * d.cin_g) * d.invol);
     sgemm(false, false, d.cout_g, d.outvol, d.krows, 1.0f, w + gr * d.cout_g * d.krows, d.krows, cols,
           d.outvol, 0.0f, y + (n * g.cout + gr * d.cout_g) * d.outvol, d.outvol);
   });
@@ -223,13 +226,7 @@ void conv_backward_weight(const ConvGeom& g, const float* x, const float* dy, fl
     int64_t n = item / g.groups, gr = item % g.groups;
     float* acc = tid == 0 ? dw : partial[tid - 1].data();
     touched[tid] = 1;
-    const float* xg = x + (n * g.cin + gr * d.cin_g) * d.invol;
-    const float* cols = xg;
-    if (!d.direct) {
-      float* c = scratch(tl_cols, d.krows * d.outvol);
-      im2col(g, d, xg, c);
-      cols = c;
-    }
+    const float* cols = unfolded(g, d, x + (n * g.cin + gr * d.cin_g) * d.invol);
     sgemm(false, true, d.cout_g, d.krows, d.outvol, 1.0f, dy + (n * g.cout + gr * d.cout_g) * d.outvol,
           d.outvol, cols, d.outvol, 1.0f, acc + gr * d.cout_g * d.krows, d.krows);
   });
