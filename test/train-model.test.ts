@@ -226,4 +226,23 @@ describe('resume', () => {
     assert.equal(sc.step!.item(), 20);
     assert.deepEqual(Array.from(sc.exp_avg!.data), Array.from(sa.exp_avg!.data));
   });
+
+  test('a resumed run with dropout draws the same masks: the global generator is checkpointed', async () => {
+    const make = () => {
+      manualSeed(5);
+      const net = getModel('mlp', { inputSize: 2, hidden: [16], numClasses: 3, dropout: 0.5 });
+      return new Model(net).prepare({ optimizer: new Adam(net.parameters(), { lr: 0.05 }), loss: new CrossEntropyLoss() });
+    };
+    const data = blobs(24);
+    const opts = { batchSize: 8, verbose: 0 as const, seed: 3 };
+    const a = make();
+    const full = await a.fit(data, { ...opts, epochs: 3 });
+    const b = make();
+    await b.fit(data, { ...opts, epochs: 1, saveDir: join(dir, 'drop') });
+    const c = make();
+    manualSeed(999); // a new process would start from another position
+    const resumed = await c.fit(data, { ...opts, epochs: 3, saveDir: join(dir, 'drop'), resume: true });
+    assert.deepEqual(resumed.map((l) => l.loss), full.slice(1).map((l) => l.loss));
+    for (const [k, t] of a.net.stateDict()) assert.deepEqual(Array.from(c.net.stateDict().get(k)!.data), Array.from(t.data), k);
+  });
 });

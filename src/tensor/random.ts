@@ -7,6 +7,11 @@ import { backend } from '../backend/index.js';
 import { checkShape, numel, type Shape } from './shape.js';
 import { Tensor } from './tensor.js';
 
+export interface GeneratorState {
+  s: number[];
+  spare: number | null;
+}
+
 export class Generator {
   private s = new Uint32Array(4);
   private spare: number | null = null;
@@ -26,6 +31,17 @@ export class Generator {
       this.s[i] = (z ^ (z >>> 16)) >>> 0;
     }
     this.spare = null;
+  }
+
+  /** The generator's position, as plain JSON (checkpoints save it so a resumed run draws the same numbers). */
+  getState(): GeneratorState {
+    return { s: Array.from(this.s), spare: this.spare };
+  }
+
+  setState(state: GeneratorState): void {
+    if (!Array.isArray(state?.s) || state.s.length !== 4) throw new TypeError('Generator.setState: expected { s: [4 integers], spare }');
+    this.s.set(state.s);
+    this.spare = state.spare ?? null;
   }
 
   /** A uniform 32-bit unsigned integer. */

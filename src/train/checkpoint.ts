@@ -16,6 +16,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } 
 import { basename, dirname, join, resolve } from 'node:path';
 import { loadSafetensors, saveSafetensors, fsyncDir, writeFileAtomic } from '../io/safetensors.js';
 import { stateFromJSON, stateToJSON, type JsonValue } from '../optim/serialize.js';
+import type { GeneratorState } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 export const CHECKPOINT_FORMAT = 'tsvision-checkpoint';
@@ -36,6 +37,8 @@ export interface CheckpointInfo {
   /** optimizer steps completed */
   step?: number;
   metrics?: Record<string, number>;
+  /** the global random generator's position, so dropout and augmentation continue identically on resume */
+  rng?: GeneratorState | null;
   /** anything else worth keeping (JSON) */
   extra?: JsonValue;
 }
@@ -48,7 +51,7 @@ export interface CheckpointContents {
   /** a scheduler state dict, or null */
   schedulerState: unknown;
   schedulerName: string | null;
-  info: Required<Omit<CheckpointInfo, 'extra' | 'preprocessing' | 'architecture' | 'classes'>> & CheckpointInfo;
+  info: Required<Omit<CheckpointInfo, 'extra' | 'preprocessing' | 'architecture' | 'classes' | 'rng'>> & CheckpointInfo;
   tsvisionVersion: string;
   /** the directory actually read (`name` or, after an interrupted save, `name.old`) */
   path: string;
@@ -137,6 +140,7 @@ export function saveCheckpoint(dir: string, { modelState, optimizer, scheduler, 
       epoch: info.epoch ?? 0,
       step: info.step ?? 0,
       metrics: stateToJSON(info.metrics ?? {}),
+      rng: info.rng ?? null,
       optimizer: optimizer ? { name: optimizer.constructor.name, state: optimizerJSON } : null,
       scheduler: scheduler ? { name: scheduler.constructor.name, state: stateToJSON(scheduler.stateDict()) } : null,
       extra: info.extra ?? null,
@@ -201,6 +205,7 @@ export function loadCheckpoint(dir: string): CheckpointContents {
       epoch: json.epoch ?? 0,
       step: json.step ?? 0,
       metrics: stateFromJSON(json.metrics ?? {}),
+      rng: json.rng ?? null,
       extra: json.extra ?? null,
     },
     tsvisionVersion: json.tsvisionVersion ?? 'unknown',

@@ -23,6 +23,7 @@ import type { JsonValue } from '../optim/serialize.js';
 import { noGrad } from '../tensor/autograd.js';
 import { concat } from '../tensor/ops/movement.js';
 import { softmax } from '../tensor/ops/reduce.js';
+import { defaultGenerator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import {
   Callback, CallbackList, LRSchedulerCallback, ModelCheckpoint, ProgBarLogger,
@@ -356,7 +357,7 @@ export class Model implements CallbackHost {
       scheduler: training ? this.scheduler as { stateDict(): unknown; constructor: { name: string } } | null : null,
       info: {
         architecture: this.architecture, classes: this.classes, preprocessing: this.preprocessing,
-        epoch: this.epoch, step: this.step, metrics,
+        epoch: this.epoch, step: this.step, metrics, rng: training ? defaultGenerator().getState() : null,
       },
     });
   }
@@ -371,6 +372,7 @@ export class Model implements CallbackHost {
         this.optimizer.loadStateDict(ck.optimizerState as Parameters<AnyOptimizer['loadStateDict']>[0]);
       }
       if (this.scheduler && ck.schedulerState) this.scheduler.loadStateDict(ck.schedulerState);
+      if (ck.info.rng) defaultGenerator().setState(ck.info.rng);
     }
     this.epoch = ck.info.epoch;
     this.step = ck.info.step;
