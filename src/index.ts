@@ -20,3 +20,4 @@ export * as optim from './optim/index.js';
 export * as train from './train/index.js';
 export * as models from './models/index.js';
 export * as io from './io/index.js';
+export * as metrics from './metrics/index.js';

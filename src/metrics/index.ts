@@ -1,0 +1,19 @@
+/** Classification metrics with scikit-learn's definitions (docs/metrics.md). */
+export { ConfusionMatrix } from './confusion.js';
+export {
+  accuracy,
+  precision,
+  recall,
+  f1,
+  support,
+  macro,
+  weighted,
+  classificationReport,
+  type Averages,
+  type ReportRow,
+  type ClassificationReport,
+  type CM,
+} from './classification.js';
+export { TopKAccuracy } from './topk.js';
+export { precisionRecallCurve, thresholdForPrecision, thresholdForRecall, type PRCurve, type OperatingPoint } from './pr_curve.js';
+export type { Labels, Scores } from './inputs.js';
