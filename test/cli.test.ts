@@ -1,0 +1,30 @@
+/** The tsvision command as a user runs it (bin/tsvision.js in a child process). */
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+
+const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
+const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+
+test('help lists the commands', () => {
+  const r = run('--help');
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /usage: tsvision <command>/);
+  assert.match(r.stdout, /demo/);
+});
+
+test('every subcommand has --help', () => {
+  const r = run('demo', '--help');
+  assert.equal(r.status, 0);
+  assert.match(r.stdout, /usage: tsvision demo/);
+});
+
+test('errors are one clear line and a non-zero exit', () => {
+  const unknown = run('frobnicate');
+  assert.equal(unknown.status, 1);
+  assert.match(unknown.stderr, /^tsvision: unknown command 'frobnicate'/);
+  const bad = run('demo', '--epochs', 'many');
+  assert.equal(bad.status, 1);
+  assert.equal(bad.stderr.trim(), 'tsvision: --epochs needs a positive integer, got many');
+});
