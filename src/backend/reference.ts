@@ -76,7 +76,7 @@ function unaryFn(op: UnaryOp, p0: number, p1: number): (v: number) => number {
 }
 
 /** f'(x) given x and y = f(x). */
-function derivFn(op: UnaryOp, p0: number): (x: number, y: number) => number {
+function derivFn(op: UnaryOp, p0: number, p1: number): (x: number, y: number) => number {
   switch (op) {
     case 'neg': return () => -1;
     case 'exp': return (_x, y) => y;
@@ -96,7 +96,7 @@ function derivFn(op: UnaryOp, p0: number): (x: number, y: number) => number {
     case 'hardswish': return (x) => (x < -3 ? 0 : x > 3 ? 1 : (2 * x + 3) / 6);
     case 'hardsigmoid': return (x) => (x > -3 && x < 3 ? 1 / 6 : 0);
     case 'leakyRelu': return (x) => (x > 0 ? 1 : p0);
-    case 'clamp': return () => 0; // replaced below: needs both bounds
+    case 'clamp': return (x) => (x >= p0 && x <= p1 ? 1 : 0);
     case 'powScalar': return (x) => (p0 === 0 ? 0 : p0 * Math.pow(x, p0 - 1));
     case 'affine': return () => p0;
     case 'sign': return () => 0;
@@ -255,7 +255,7 @@ export const referenceBackend: Backend = {
   },
 
   unaryBackward(op, x, y, gy, dx, p0, p1) {
-    const d = op === 'clamp' ? (v: number) => (v >= p0 && v <= p1 ? 1 : 0) : derivFn(op, p0);
+    const d = derivFn(op, p0, p1);
     for (let i = 0; i < gy.length; i++) dx[i] = gy[i] * d(x[i], y[i]);
   },
 

@@ -92,7 +92,8 @@ export function mul(a: Operand, b: Operand): F32 {
 }
 
 export function div(a: Operand, b: Operand): F32 {
-  if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a / b) : mulByReciprocal(a, b);
+  // A tensor divided by a number stays a true division (x * (1/c) can differ by an ulp from PyTorch's x / c).
+  if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a / b) : div(a, scalarOf(b));
   if (typeof a === 'number') return unary('rdiv', 'div', b, a);
   const out = broadcastBinary('div', 'div', a, b);
   return record(out, 'div', [a, b], (g) => [
@@ -100,12 +101,6 @@ export function div(a: Operand, b: Operand): F32 {
     // d(a/b)/db = -a/b^2 = -out/b
     b.requiresGrad ? sumTo(neg(div(mul(g, out), b)), b.shape) : null,
   ]);
-}
-
-function mulByReciprocal(a: Tensor, b: number): F32 {
-  // x / c as one divide per element would be exact; x * (1/c) can differ by an ulp.
-  // A scalar tensor keeps PyTorch's rounding.
-  return div(a, scalarOf(b));
 }
 
 export function pow(a: Operand, b: Operand): F32 {

@@ -2,7 +2,7 @@
 import { backend } from '../../backend/index.js';
 import type { DType } from '../dtype.js';
 import { DTypeError, fmtShape } from '../errors.js';
-import { shapesEqual, type Shape } from '../shape.js';
+import { numel, shapesEqual, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';
 
 export type F32 = Tensor<'float32'>;
@@ -24,7 +24,7 @@ export function expectFloat(op: string, ...ts: Tensor[]): void {
 }
 
 export function newFloat(shape: Shape): F32 {
-  return new Tensor(backend().alloc('float32', shape.reduce((a, d) => a * d, 1)), shape);
+  return new Tensor(backend().alloc('float32', numel(shape)), shape);
 }
 
 /**
