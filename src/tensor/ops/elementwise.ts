@@ -6,7 +6,7 @@
 import { backend, type BinaryOp, type CompareOp, type UnaryOp } from '../../backend/index.js';
 import { record } from '../autograd.js';
 import { DTypeError } from '../errors.js';
-import { broadcastShapes, broadcastStrides } from '../shape.js';
+import { broadcastShapes, broadcastStrides, numel } from '../shape.js';
 import { Tensor } from '../tensor.js';
 import { expectFloat, newFloat, sumTo, type F32 } from './util.js';
 
@@ -159,7 +159,7 @@ function comparison(op: CompareOp, a: Operand, b: Operand): Tensor<'uint8'> {
   const ta = toFloat(operand(a));
   const tb = toFloat(operand(b));
   const shape = broadcastShapes(op, ta.shape, tb.shape);
-  const out = new Tensor<'uint8'>(backend().alloc('uint8', shape.reduce((x, d) => x * d, 1)), shape);
+  const out = new Tensor<'uint8'>(backend().alloc('uint8', numel(shape)), shape);
   backend().compare(op, shape, ta.data as Float32Array, broadcastStrides(ta.shape, shape), tb.data as Float32Array, broadcastStrides(tb.shape, shape), out.data);
   return out;
 }
