@@ -37,21 +37,33 @@ class Pool {
   explicit Pool(int n) { start(n); }
   ~Pool() { stop(); }
 
-  int size() const { return nthreads_; }
+  int size() const { return nthreads_.load(std::memory_order_relaxed); }
 
   void resize(int n) {
     if (n < 1) n = 1;
-    if (n == nthreads_) return;
-    stop();
-    start(n);
+    // wait for a region another JS thread (a worker_thread) may be running
+    for (bool idle = false; !busy_.compare_exchange_weak(idle, true, std::memory_order_acquire); idle = false) std::this_thread::yield();
+    if (n != nthreads_) {
+      stop();
+      start(n);
+    }
+    busy_.store(false, std::memory_order_release);
   }
 
+  // One region at a time: a caller that finds the pool busy (a nested call from
+  // inside a region, or another JS thread such as a data-loading worker) runs
+  // the whole job itself, as fn(0, 1).
   void run(const std::function<void(int, int)>& fn) {
-    if (nthreads_ == 1 || in_region_) {
+    bool idle = false;
+    if (nthreads_ == 1 || !busy_.compare_exchange_strong(idle, true, std::memory_order_acquire)) {
       fn(0, 1);
       return;
     }
-    in_region_ = true;
+    if (nthreads_ == 1) {  // resized to one thread since the check above
+      busy_.store(false, std::memory_order_release);
+      fn(0, 1);
+      return;
+    }
     job_ = &fn;
     pending_.store(nthreads_ - 1, std::memory_order_relaxed);
     {
@@ -63,7 +75,7 @@ class Pool {
     // Wait for the workers; they finish at about the same time as we do.
     while (pending_.load(std::memory_order_acquire) != 0) cpu_relax();
     job_ = nullptr;
-    in_region_ = false;
+    busy_.store(false, std::memory_order_release);
   }
 
  private:
@@ -110,8 +122,8 @@ class Pool {
     }
   }
 
-  int nthreads_ = 1;
-  bool in_region_ = false;
+  std::atomic<int> nthreads_{1};
+  std::atomic<bool> busy_{false};
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
@@ -151,8 +163,9 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     fn(0, n);
     return;
   }
-  int64_t parts = chunks < nt ? chunks : nt;
-  run_parallel([&](int tid, int) {
+  run_parallel([&](int tid, int nthreads) {
+    // nthreads is 1 when the pool was busy and the caller runs everything
+    int64_t parts = chunks < nthreads ? chunks : nthreads;
     if (tid >= parts) return;
     int64_t begin = n * tid / parts, end = n * (tid + 1) / parts;
     if (begin < end) fn(begin, end);
