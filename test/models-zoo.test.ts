@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { countParameters } from '../src/nn/index.js';
 import {
-  architectureOf, getModel, ImageClassification, LeNet5, listModels, mlp, Net, registerModel, setArchitecture,
+  architectureOf, getModel, ImageClassification, LeNet5, listModels, mlp, modelEntry, modelForData, Net, registerModel, setArchitecture,
 } from '../src/models/index.js';
 import { manualSeed, randn } from '../src/tensor/random.js';
 import type { Tensor } from '../src/tensor/tensor.js';
@@ -19,11 +19,40 @@ const CASES: { name: string; config: Record<string, any>; input: number[]; class
   { name: 'lenet5', config: { inputSize: 32, activation: 'tanh', numClasses: 4 }, input: [2, 1, 32, 32], classes: 4, params: 61706 - 850 + 84 * 4 + 4 },
   { name: 'image_classification', config: {}, input: [2, 3, 32, 32], classes: 10, params: 11585546 },
   { name: 'small_net', config: {}, input: [2, 3, 32, 32], classes: 2, params: 18090 },
+  // the same nn.Sequential in PyTorch 1.13 has 288,746 parameters
+  { name: 'convnet', config: {}, input: [2, 3, 32, 32], classes: 10, params: 288746 },
+  { name: 'convnet', config: { inChannels: 1, numClasses: 3, widths: [8, 16] }, input: [2, 1, 20, 20], classes: 3, params: 72 + 16 + 576 + 16 + 1152 + 32 + 2304 + 32 + 16 * 3 + 3 },
+  // other sizes and channels: the first linear layer follows the feature map
+  { name: 'image_classification', config: { inChannels: 1, imageSize: 28, numClasses: 5 }, input: [2, 1, 28, 28], classes: 5, params: 11585546 - 2 * 9 * 32 - (4608 - 3200) * 2048 - 1024 * 5 - 5 },
+  { name: 'small_net', config: { imageSize: 64 }, input: [1, 3, 64, 64], classes: 2, params: 18090 + (2048 - 512) * 32 },
 ];
 
 describe('models', () => {
   test('the registry lists the models', () => {
-    assert.deepEqual(listModels(), ['image_classification', 'lenet5', 'mlp', 'small_net']);
+    assert.deepEqual(listModels(), ['convnet', 'image_classification', 'lenet5', 'mlp', 'small_net']);
+  });
+
+  test('modelForData configures each model for a data set; a size a model cannot take is a RangeError', () => {
+    const data = { channels: 1, imageSize: 28, numClasses: 3 };
+    for (const name of listModels()) {
+      const net = modelForData(name, data);
+      const y = net.call(randn([2, 1, 28, 28])) as Tensor;
+      assert.deepEqual(y.shape, [2, 3], name);
+      assert.equal(typeof modelEntry(name).imageSize, 'number');
+    }
+    assert.deepEqual(architectureOf(modelForData('lenet5', { channels: 3, imageSize: 32, numClasses: 4 })),
+      { name: 'lenet5', config: { inputSize: 32, inChannels: 3, numClasses: 4 } });
+    assert.throws(() => modelForData('lenet5', { channels: 1, imageSize: 64, numClasses: 2 }), /lenet5 takes 28x28 or 32x32 images, not 64x64/);
+    assert.throws(() => modelForData('small_net', { channels: 3, imageSize: 3, numClasses: 2 }), /small_net: imageSize 3 is too small/);
+    assert.throws(() => modelForData('convnet', { channels: 3, imageSize: 4, numClasses: 2 }), /at least 8x8/);
+    assert.throws(() => modelEntry('resnet9000'), /no model named "resnet9000"; registered: convnet, /);
+  });
+
+  test('convnet takes any image size: its head follows global pooling', () => {
+    const net = getModel('convnet', { numClasses: 4 });
+    for (const s of [8, 33, 96]) assert.deepEqual((net.call(randn([1, 3, s, s])) as Tensor).shape, [1, 4]);
+    assert.equal(net.stateDict().size, 38); // as PyTorch: weight, and per BatchNorm2d 5 entries
+    assert.deepEqual([...net.stateDict().keys()].slice(0, 6), ['0.weight', '1.weight', '1.bias', '1.running_mean', '1.running_var', '1.num_batches_tracked']);
   });
 
   for (const c of CASES) {

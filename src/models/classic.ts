@@ -59,27 +59,41 @@ function lenet5Layers({ inputSize = 28, inChannels = 1, numClasses = 10, activat
 
 export interface SeedCNNConfig {
   numClasses?: number;
+  /** input channels (default 3) */
+  inChannels?: number;
+  /** the square input's side (default 32); it sets the first linear layer's size */
+  imageSize?: number;
+}
+
+/** The side after `blocks` rounds of a 3x3 convolution (padding `pad`) and a 2x2 max pool; a RangeError when it vanishes. */
+function featureSide(model: string, imageSize: number, pad: number, blocks: number): number {
+  let s = imageSize;
+  for (let i = 0; i < blocks; i++) s = Math.floor((s - 2 + 2 * pad) / 2);
+  if (!Number.isInteger(imageSize) || s < 1) throw new RangeError(`${model}: imageSize ${imageSize} is too small (at least ${pad ? 4 : 10} pixels)`);
+  return s;
 }
 
 /** The seeds' CIFAR-10 `ImageClassification` CNN, for 3x32x32 input. */
-function cifarLayers({ numClasses = 10 }: SeedCNNConfig): Module[] {
+function cifarLayers({ numClasses = 10, inChannels = 3, imageSize = 32 }: SeedCNNConfig): Module[] {
+  const s = featureSide('image_classification', imageSize, 0, 2);
   return [
-    new Conv2d(3, 32, 3), new ReLU(), new MaxPool2d(2), new Dropout(0.25),
+    new Conv2d(inChannels, 32, 3), new ReLU(), new MaxPool2d(2), new Dropout(0.25),
     new Conv2d(32, 128, 3), new ReLU(), new MaxPool2d(2), new Dropout(0.25),
     new Flatten(),
-    new Linear(4608, 2048), new ReLU(), new Dropout(0.5),
+    new Linear(128 * s * s, 2048), new ReLU(), new Dropout(0.5),
     new Linear(2048, 1024), new ReLU(), new Dropout(0.5),
     new Linear(1024, numClasses),
   ];
 }
 
 /** The seeds' small bird-vs-airplane `Net`, for 3x32x32 input. */
-function smallNetLayers({ numClasses = 2 }: SeedCNNConfig): Module[] {
+function smallNetLayers({ numClasses = 2, inChannels = 3, imageSize = 32 }: SeedCNNConfig): Module[] {
+  const s = featureSide('small_net', imageSize, 1, 2);
   return [
-    new Conv2d(3, 16, 3, { padding: 1 }), new Tanh(), new MaxPool2d(2),
+    new Conv2d(inChannels, 16, 3, { padding: 1 }), new Tanh(), new MaxPool2d(2),
     new Conv2d(16, 8, 3, { padding: 1 }), new Tanh(), new MaxPool2d(2),
     new Flatten(),
-    new Linear(512, 32), new Tanh(),
+    new Linear(8 * s * s, 32), new Tanh(),
     new Linear(32, numClasses),
   ];
 }
@@ -104,7 +118,26 @@ export const lenet5 = (config: LeNet5Config = {}): LeNet5 => new LeNet5(config);
 export const seedCifarCNN = (config: SeedCNNConfig = {}): ImageClassification => new ImageClassification(config);
 export const seedSmallNet = (config: SeedCNNConfig = {}): Net => new Net(config);
 
-registerModel('mlp', (c: MLPConfig) => mlp(c), 'multilayer perceptron: Flatten, (Linear ReLU Dropout)*, Linear');
-registerModel('lenet5', (c: LeNet5Config) => lenet5(c), 'LeNet-5 for 1x28x28 (padding 2) or 1x32x32 input');
-registerModel('image_classification', (c: SeedCNNConfig) => seedCifarCNN(c), "the seeds' CIFAR-10 CNN (3x32x32)");
-registerModel('small_net', (c: SeedCNNConfig) => seedSmallNet(c), "the seeds' bird-vs-airplane Net (3x32x32)");
+registerModel('mlp', (c: MLPConfig) => mlp(c), {
+  description: 'multilayer perceptron: Flatten, (Linear ReLU Dropout)*, Linear',
+  configFor: ({ channels, imageSize, numClasses }) => ({ inputSize: channels * imageSize * imageSize, hidden: [256, 128], numClasses }),
+  imageSize: 28,
+});
+registerModel('lenet5', (c: LeNet5Config) => lenet5(c), {
+  description: 'LeNet-5 for 28x28 (padding 2) or 32x32 input',
+  configFor: ({ channels, imageSize, numClasses }) => {
+    if (imageSize !== 28 && imageSize !== 32) throw new RangeError(`lenet5 takes 28x28 or 32x32 images, not ${imageSize}x${imageSize}`);
+    return { inputSize: imageSize, inChannels: channels, numClasses };
+  },
+  imageSize: 28,
+});
+registerModel('image_classification', (c: SeedCNNConfig) => seedCifarCNN(c), {
+  description: "the seeds' CIFAR-10 CNN (designed for 3x32x32)",
+  configFor: ({ channels, imageSize, numClasses }) => ({ numClasses, inChannels: channels, imageSize }),
+  imageSize: 32,
+});
+registerModel('small_net', (c: SeedCNNConfig) => seedSmallNet(c), {
+  description: "the seeds' bird-vs-airplane Net (designed for 3x32x32)",
+  configFor: ({ channels, imageSize, numClasses }) => ({ numClasses, inChannels: channels, imageSize }),
+  imageSize: 32,
+});

@@ -11,25 +11,60 @@ import type { JsonValue } from '../optim/serialize.js';
 export type ModelConfig = { [key: string]: JsonValue };
 export type ModelBuilder = (config: any) => Module;
 
+/** What a data set needs of a classifier: its input and its number of classes. */
+export interface DataShape {
+  /** image channels (1 grey, 3 RGB) */
+  channels: number;
+  /** the square input's side, in pixels */
+  imageSize: number;
+  numClasses: number;
+}
+
 export interface ModelEntry {
   name: string;
   builder: ModelBuilder;
   description: string;
+  /** the config that fits a data set (default: { numClasses }) */
+  configFor: (data: DataShape) => ModelConfig;
+  /** the input size the model is designed for (the command line's default --image-size) */
+  imageSize: number;
+}
+
+export interface RegisterOptions {
+  description?: string;
+  /** the config for a data set's channels, image size and classes; throw a RangeError for a size the model cannot take */
+  configFor?: (data: DataShape) => ModelConfig;
+  /** the input size the model is designed for (default 224) */
+  imageSize?: number;
 }
 
 const REGISTRY = new Map<string, ModelEntry>();
 const ARCHITECTURE = new WeakMap<Module, { name: string; config: ModelConfig }>();
 
 /** Registers a builder under `name` (refuses duplicates, as torchvision's register_model). */
-export function registerModel(name: string, builder: ModelBuilder, description = ''): void {
+export function registerModel(name: string, builder: ModelBuilder, options: RegisterOptions | string = {}): void {
   if (REGISTRY.has(name)) throw new Error(`registerModel: a model named "${name}" is already registered`);
-  REGISTRY.set(name, { name, builder, description });
+  const { description = '', configFor = ({ numClasses }: DataShape) => ({ numClasses }), imageSize = 224 } =
+    typeof options === 'string' ? { description: options } : options;
+  REGISTRY.set(name, { name, builder, description, configFor, imageSize });
+}
+
+/** The registry entry of `name`; a RangeError listing the registered names when there is none. */
+export function modelEntry(name: string): ModelEntry {
+  const entry = REGISTRY.get(name);
+  if (!entry) throw new RangeError(`no model named "${name}"; registered: ${[...REGISTRY.keys()].sort().join(', ')}`);
+  return entry;
+}
+
+/** The registered model `name`, configured for a data set's channels, image size and number of classes. */
+export function modelForData(name: string, data: DataShape): Module {
+  return getModel(name, modelEntry(name).configFor(data));
 }
 
 /** Builds the registered model `name` with `config`, and remembers both on the module (see architectureOf). */
 export function getModel(name: string, config: ModelConfig = {}): Module {
   const entry = REGISTRY.get(name);
-  if (!entry) throw new RangeError(`getModel: no model named "${name}"; registered: ${[...REGISTRY.keys()].join(', ')}`);
+  if (!entry) throw new RangeError(`getModel: no model named "${name}"; registered: ${listModels().join(', ')}`);
   const net = entry.builder(config);
   ARCHITECTURE.set(net, { name, config: JSON.parse(JSON.stringify(config)) as ModelConfig });
   return net;

@@ -17,6 +17,7 @@ import type { Dataset } from '../data/dataset.js';
 import type { Module } from '../nn/module.js';
 import { architectureOf, getModel } from '../models/registry.js';
 import '../models/classic.js';
+import '../models/convnet.js';
 import type { AnyOptimizer } from '../optim/lr_scheduler.js';
 import { OneCycleLR } from '../optim/one_cycle.js';
 import type { JsonValue } from '../optim/serialize.js';
