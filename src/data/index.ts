@@ -14,3 +14,4 @@ export { loadImage, configureDecoding, type LoadImageOptions } from './decode.js
 export { ImageFolder, IMAGE_EXTENSIONS, type ImageFolderOptions } from './image-folder.js';
 export { MNIST, FashionMNIST, readIdx, type MNISTOptions } from './mnist.js';
 export { CIFAR10, CIFAR100, type CIFAROptions, type CIFAR100Options } from './cifar.js';
+export { stratifiedSplit, type StratifiedSplit } from './split.js';

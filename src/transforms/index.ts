@@ -13,3 +13,4 @@ export { ColorJitter, Grayscale, RandomGrayscale, type ColorJitterOptions, type 
 export type { ImageTensor, Transform } from './image.js';
 export type { Interpolation, PaddingMode, Fill, RotateOptions } from './geometry.js';
 export * as functional from './functional.js';
+export { evalTransform, trainTransform, parsePreset, RESIZE_MODES, AUGMENTATIONS, type ClassificationPreset, type ResizeMode, type Augmentation } from './presets.js';
