@@ -26,5 +26,5 @@ test('errors are one clear line and a non-zero exit', () => {
   assert.match(unknown.stderr, /^tsvision: unknown command 'frobnicate'/);
   const bad = run('demo', '--epochs', 'many');
   assert.equal(bad.status, 1);
-  assert.equal(bad.stderr.trim(), 'tsvision: --epochs needs a positive integer, got many');
+  assert.equal(bad.stderr.trim(), 'tsvision demo: --epochs needs a positive integer, got many');
 });

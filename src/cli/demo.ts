@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { mnistDataDir, readIdx } from '../data/mnist.js';
-import { classificationReport, ConfusionMatrix } from '../metrics/index.js';
+import { classificationReport, ConfusionMatrix, formatConfusionMatrix } from '../metrics/index.js';
 import * as nn from '../nn/index.js';
 import { Adam, OneCycleLR } from '../optim/index.js';
 import { manualSeed } from '../tensor/random.js';
@@ -59,8 +59,7 @@ export async function demo({ epochs, batchSize, out }: DemoOptions): Promise<num
   const accuracy = report.accuracy;
   say(`\nTest accuracy: ${(100 * accuracy).toFixed(2)}% of ${test.length} images the network never saw.\n`);
   say('Confusion matrix (rows: the true digit, columns: what the network said):');
-  say(`      ${Array.from({ length: 10 }, (_, j) => String(j).padStart(5)).join('')}`);
-  cm.matrix.forEach((row, i) => say(`  ${String(i).padStart(3)} ${row.map((v) => String(v).padStart(5)).join('')}`));
+  say(formatConfusionMatrix(cm, Array.from({ length: 10 }, (_, i) => String(i))).trimEnd());
   say('\nPer class: precision = of the images called this digit, the share that were; recall = of this digit\'s images, the share found.');
   say(report.text);
   return accuracy;

