@@ -55,14 +55,19 @@ export interface EvaluateFilesInput {
   score: ScoreOptions;
   say: (line?: string) => void;
   where: string;
+  /** files already reported as unreadable (not reported again) */
+  reported?: ReadonlySet<string>;
 }
 
 /** Classifies the files, writes the three reports into outDir, prints the scores; returns the accuracy. */
-export async function evaluateFiles({ classifier, paths, targets, outDir, batchSize, score, say, where }: EvaluateFilesInput): Promise<number> {
+export async function evaluateFiles({ classifier, paths, targets, outDir, batchSize, score, say, where, reported }: EvaluateFilesInput): Promise<number> {
   const skipped: string[] = [];
   const results = await classifyFiles(classifier.model.net, classifier.preset, paths, {
     batchSize,
-    onSkip: (path, reason) => { skipped.push(path); process.stderr.write(`${where}: skipped ${path}: ${reason}\n`); },
+    onSkip: (path, reason) => {
+      skipped.push(path);
+      if (!reported?.has(path)) process.stderr.write(`${where}: skipped ${path}: ${reason}\n`);
+    },
   });
   if (results.length === 0) throw new CommandError(`${where}: none of the ${paths.length} images could be read`);
   const records = toRecords(results, paths, targets);

@@ -9,6 +9,7 @@ import { writeFileAtomic } from '../io/safetensors.js';
 import { join } from 'node:path';
 import { ImageFolder } from '../data/image-folder.js';
 import { Subset } from '../data/dataset.js';
+import type { SampleError } from '../data/errors.js';
 import { stratifiedSplit } from '../data/split.js';
 import { modelEntry, modelForData, listModels } from '../models/registry.js';
 import { CrossEntropyLoss } from '../nn/loss.js';
@@ -145,6 +146,12 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   const channels = resumed?.preset.channels ?? (channelsArg as 1 | 3);
 
   const base = openFolder(data, channels, where, '--data');
+  // a file that does not decode: one line naming it, then training goes on without it
+  const reported = new Set<string>();
+  const report = (e: SampleError) => {
+    if (e.path !== undefined) reported.add(e.path);
+    process.stderr.write(`${where}: ${e.message.replace(/^ImageFolder: /, '')}\n`);
+  };
   const classes = [...base.classes];
   if (resumed && resumed.classes.join('\n') !== classes.join('\n')) {
     throw new CommandError(`${where}: the run in ${outDir} was trained on classes ${resumed.classes.join(', ')}, but ${data} has ${classes.join(', ')}`);
@@ -162,13 +169,13 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     const toTrain = v.classes.map((c) => classes.indexOf(c));
     valPaths = v.samples.map((s) => s[0]);
     valTargets = v.samples.map((s) => toTrain[s[1]]);
-    makeVal = (p) => new ImageFolder(valDir, { channels, transform: evalTransform(p), targetTransform: (t) => toTrain[t] });
+    makeVal = (p) => new ImageFolder(valDir, { channels, transform: evalTransform(p), targetTransform: (t) => toTrain[t], onError: report });
   } else if ((values['val-split'] as number) > 0) {
     const split = stratifiedSplit(base.targets, values['val-split'] as number, { seed });
     trainIdx = split.train;
     valPaths = split.val.map((i) => base.samples[i][0]);
     valTargets = split.val.map((i) => base.samples[i][1]);
-    makeVal = (p) => new Subset(new ImageFolder(data, { channels, transform: evalTransform(p), onError: () => {} }), split.val);
+    makeVal = (p) => new Subset(new ImageFolder(data, { channels, transform: evalTransform(p), onError: report }), split.val);
   }
 
   const imageSize = resumed?.preset.imageSize ?? (values['image-size'] as number | undefined) ?? entry.imageSize;
@@ -182,7 +189,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   } catch (e) {
     throw new CommandError(`${where}: ${(e as Error).message.split('\n')[0]}`);
   }
-  const trainFolder = new ImageFolder(data, { channels, transform: trainTransform(preset) });
+  const trainFolder = new ImageFolder(data, { channels, transform: trainTransform(preset), onError: report });
   const trainSet = new Subset(trainFolder, trainIdx);
   valSet = makeVal ? makeVal(preset) : null;
 
@@ -241,7 +248,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   say(`\nThe best checkpoint (epoch ${classifier.model.epoch}, lowest validation loss) on the ${valPaths.length} validation images:\n`);
   await evaluateFiles({
     classifier, paths: valPaths, targets: valTargets, outDir: join(outDir, 'evaluation'), batchSize: Math.max(batchSize, 64),
-    score: {}, say, where,
+    score: {}, say, where, reported,
   });
   say(`\nNext: tsvision evaluate --checkpoint ${bestDir} --data DIR, or tsvision predict --checkpoint ${bestDir} IMAGE...`);
   return 0;
