@@ -325,14 +325,20 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     regular([9, 10], [3, 2], [1, 3], [1, 1], [2, 1], true, false);
     regular([17], [4], [3], [2], [1], false, true);
     regular([5, 6, 7], [2, 3, 2], [2, 1, 2], [1, 0, 1], [1, 1, 1], false, true);
+    // windows all inside the input (the direct loops): strides 1, 2 and 3, 1-D and 2-D
+    regular([9, 11], [3, 3], [1, 1], [0, 0], [1, 1], false, true);
+    regular([10, 13], [3, 2], [2, 3], [0, 0], [1, 1], false, true);
+    regular([20], [4], [3], [0], [1], false, true);
     for (const [inSize, outSize] of [[[7, 5], [3, 2]], [[4, 4], [1, 1]], [[5, 9], [5, 4]], [[10], [3]]]) {
       const ones = inSize.map(() => 1);
       cases.push({ planes: 5, inSize, outSize, kernel: ones, stride: ones, padding: ones.map(() => 0), dilation: ones, adaptive: true, countIncludePad: false });
     }
-    for (const g of cases) {
+    for (const [n, g] of cases.entries()) {
       const inPlane = size(g.inSize);
       const outPlane = size(g.outSize);
       const x = randArray(g.planes * inPlane);
+      // every other case: ties and NaNs (the first of equals wins; a NaN wins and stays)
+      if (n % 2 === 1) x.forEach((v, i) => { x[i] = i % 11 === 3 ? NaN : Math.round(v * 2); });
       const dy = randArray(g.planes * outPlane);
       const label = JSON.stringify(g);
       const yn = new Float32Array(dy.length);

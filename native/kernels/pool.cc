@@ -81,9 +81,77 @@ inline void for_each_tap(const PoolGeom& g, const Windows& w, int64_t o0, int64_
     }
 }
 
+// True for 1-D and 2-D pooling whose windows all lie inside the input (no
+// padding, no dilation, no partial window at the edge: MaxPool2d(2), AvgPool2d(3, 2)).
+// Those take the direct loops below instead of the per-window bookkeeping.
+bool full_2d_windows(const PoolGeom& g) {
+  if (g.adaptive || g.in[0] != 1 || g.k[0] != 1) return false;
+  for (int a = 1; a < 3; a++) {
+    if (g.p[a] != 0 || g.d[a] != 1 || (g.out[a] - 1) * g.s[a] + g.k[a] > g.in[a]) return false;
+  }
+  return true;
+}
+
+// fn(window's first input, offset of that input in the plane, output index) over
+// every window of every plane; windows are k[1] x k[2] with rows g.in[2] apart.
+template <typename Fn>
+void for_each_full_window(const PoolGeom& g, const float* x, Fn&& fn) {
+  const int64_t in_vol = g.in[1] * g.in[2], out_vol = g.out[1] * g.out[2];
+  parallel_for(g.planes, 1 + kElementwiseGrain / (in_vol + 1), [&](int64_t b, int64_t e) {
+    for (int64_t pl = b; pl < e; pl++) {
+      const float* xp = x + pl * in_vol;
+      int64_t oi = pl * out_vol;
+      for (int64_t o1 = 0; o1 < g.out[1]; o1++) {
+        int64_t row = o1 * g.s[1] * g.in[2];
+        for (int64_t o2 = 0, off = row; o2 < g.out[2]; o2++, oi++, off += g.s[2]) fn(xp + off, off, oi);
+      }
+    }
+  });
+}
+
 }  // namespace
 
+// One output row of a max pool over full windows: the first tap, then per tap a
+// larger value or the first NaN, as the general loop chooses. The loop over the
+// row's outputs is innermost and branch-free so that it vectorises (the
+// comparisons are coin tosses on real data, which a branch predictor loses).
+template <int S2>
+void max_pool_row(const float* __restrict xr, int64_t row_off, int64_t n, int64_t s2_rt, int64_t k1, int64_t k2, int64_t w,
+                  float* __restrict yr, int32_t* __restrict ir) {
+  const int64_t s2 = S2 > 0 ? S2 : s2_rt;
+  for (int64_t o = 0; o < n; o++) {
+    yr[o] = xr[o * s2];
+    ir[o] = static_cast<int32_t>(row_off + o * s2);
+  }
+  for (int64_t t1 = 0; t1 < k1; t1++)
+    for (int64_t t2 = (t1 == 0 ? 1 : 0); t2 < k2; t2++) {
+      const float* __restrict q = xr + t1 * w + t2;
+      const int32_t base = static_cast<int32_t>(row_off + t1 * w + t2);
+      for (int64_t o = 0; o < n; o++) {
+        float v = q[o * s2], b = yr[o];
+        bool take = (v > b) | ((v != v) & (b == b));
+        yr[o] = take ? v : b;
+        ir[o] = take ? base + static_cast<int32_t>(o * s2) : ir[o];
+      }
+    }
+}
+
 void max_pool(const PoolGeom& g, const float* x, float* y, int32_t* idx) {
+  if (full_2d_windows(g)) {
+    const int64_t in_vol = g.in[1] * g.in[2], out_vol = g.out[1] * g.out[2];
+    const int64_t k1 = g.k[1], k2 = g.k[2], w = g.in[2], s1 = g.s[1], s2 = g.s[2], n = g.out[2];
+    parallel_for(g.planes, 1 + kElementwiseGrain / (in_vol + 1), [&](int64_t b, int64_t e) {
+      for (int64_t pl = b; pl < e; pl++)
+        for (int64_t o1 = 0; o1 < g.out[1]; o1++) {
+          int64_t off = o1 * s1 * w, oi = pl * out_vol + o1 * n;
+          const float* xr = x + pl * in_vol + off;
+          if (s2 == 2) max_pool_row<2>(xr, off, n, s2, k1, k2, w, y + oi, idx + oi);
+          else if (s2 == 1) max_pool_row<1>(xr, off, n, s2, k1, k2, w, y + oi, idx + oi);
+          else max_pool_row<0>(xr, off, n, s2, k1, k2, w, y + oi, idx + oi);
+        }
+    });
+    return;
+  }
   Windows w(g);
   for_each_output(g, w, [&](int64_t pl, int64_t oi, int64_t o0, int64_t o1, int64_t o2) {
     const float* xp = x + pl * w.in_vol;
@@ -114,6 +182,17 @@ void max_pool_backward(int64_t planes, int64_t in_plane, int64_t out_plane, cons
 }
 
 void avg_pool(const PoolGeom& g, const float* x, float* y) {
+  if (full_2d_windows(g)) {
+    const int64_t k1 = g.k[1], k2 = g.k[2], w = g.in[2];
+    const float n = static_cast<float>(k1 * k2);
+    for_each_full_window(g, x, [&](const float* p, int64_t, int64_t oi) {
+      float acc = 0.0f;
+      for (int64_t t1 = 0; t1 < k1; t1++)
+        for (int64_t t2 = 0; t2 < k2; t2++) acc += p[t1 * w + t2];
+      y[oi] = acc / n;
+    });
+    return;
+  }
   Windows w(g);
   for_each_output(g, w, [&](int64_t pl, int64_t oi, int64_t o0, int64_t o1, int64_t o2) {
     const float* xp = x + pl * w.in_vol;
