@@ -35,6 +35,12 @@ struct IsaKernels {
   void (*dw_forward)(const DwPlane& g, const float* x, const float* w, float* y);
   void (*dw_backward_input)(const DwPlane& g, const float* w, const float* dy, float* dx);
   void (*dw_backward_weight)(const DwPlane& g, const float* x, const float* dy, float* dw);
+  // Batch norm's loops: sum of (x - m)^2; sums of g and g * (x - m), added to *sum_g and
+  // *sum_gx; y = x * scale + shift; dx = k * (g - a - (x - m) * c).
+  float (*sum_sq_dev)(const float* x, int64_t n, float m);
+  void (*sum_prod_dev)(const float* g, const float* x, int64_t n, float m, double* sum_g, double* sum_gx);
+  void (*affine)(const float* x, float* y, int64_t n, float scale, float shift);
+  void (*norm_backward_row)(const float* x, const float* g, float* dx, int64_t n, float m, float k, float a, float c);
 };
 
 // The loops for the active instruction set (cpu.h).

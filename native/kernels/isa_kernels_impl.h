@@ -152,6 +152,64 @@ float sum(const float* x, int64_t n) {
   return static_cast<float>(total);
 }
 
+// Sum of (x - m)^2, blocked as sum().
+float sum_sq_dev(const float* x, int64_t n, float m) {
+  double total = 0.0;
+  for (int64_t start = 0; start < n; start += 4096) {
+    int64_t end = start + 4096 < n ? start + 4096 : n;
+    float acc[32] = {0};
+    int64_t i = start;
+    for (; i + 32 <= end; i += 32)
+      for (int k = 0; k < 32; k++) {
+        float d = x[i + k] - m;
+        acc[k] += d * d;
+      }
+    float s = 0.0f;
+    for (; i < end; i++) s += (x[i] - m) * (x[i] - m);
+    for (int k = 0; k < 32; k++) s += acc[k];
+    total += s;
+  }
+  return static_cast<float>(total);
+}
+
+// Sums of g and of g * (x - m) together (one pass over both), blocked as sum().
+void sum_prod_dev(const float* g, const float* x, int64_t n, float m, double* sum_g, double* sum_gx) {
+  double tg = 0.0, tgx = 0.0;
+  for (int64_t start = 0; start < n; start += 4096) {
+    int64_t end = start + 4096 < n ? start + 4096 : n;
+    float a[16] = {0}, b[16] = {0};
+    int64_t i = start;
+    for (; i + 16 <= end; i += 16)
+      for (int k = 0; k < 16; k++) {
+        a[k] += g[i + k];
+        b[k] += g[i + k] * (x[i + k] - m);
+      }
+    float sa = 0.0f, sb = 0.0f;
+    for (; i < end; i++) {
+      sa += g[i];
+      sb += g[i] * (x[i] - m);
+    }
+    for (int k = 0; k < 16; k++) {
+      sa += a[k];
+      sb += b[k];
+    }
+    tg += sa;
+    tgx += sb;
+  }
+  *sum_g += tg;
+  *sum_gx += tgx;
+}
+
+// y = x * scale + shift
+void affine(const float* x, float* y, int64_t n, float scale, float shift) {
+  for (int64_t i = 0; i < n; i++) y[i] = x[i] * scale + shift;
+}
+
+// dx = k * (g - a - (x - m) * c)   (batch norm's input gradient)
+void norm_backward_row(const float* x, const float* g, float* dx, int64_t n, float m, float k, float a, float c) {
+  for (int64_t i = 0; i < n; i++) dx[i] = k * (g[i] - a - (x[i] - m) * c);
+}
+
 void accumulate(float* acc, const float* x, int64_t n) {
   for (int64_t i = 0; i < n; i++) acc[i] += x[i];
 }
@@ -297,4 +355,5 @@ void dw_backward_weight(const DwPlane& g, const float* x, const float* dy, float
 }  // namespace
 
 const IsaKernels kKernels = {unary, unary_backward, binary, sum, accumulate, softmax_row, softmax_backward_row,
-                             dw_forward, dw_backward_input, dw_backward_weight};
+                             dw_forward, dw_backward_input, dw_backward_weight,
+                             sum_sq_dev, sum_prod_dev, affine, norm_backward_row};
