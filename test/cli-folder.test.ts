@@ -111,6 +111,13 @@ describe('tsvision on a folder of MNIST PNGs', () => {
     assert.equal(metrics.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), 90);
     assert.ok(metrics.operatingPoint.recall >= 0.9);
     assert.ok(readFileSync(join(root, 'eval/report.txt'), 'utf8').includes('Most confused') || accuracy === 1);
+    // the HTML report shows each listed mistake's picture by a path relative to the page
+    const html = readFileSync(join(root, 'eval/report.html'), 'utf8');
+    assert.match(html, /<h2>Confusion matrix<\/h2>/);
+    const wrong = lines.filter((l) => l.split(' ').slice(3, 6).join() !== l.split(' ').slice(6, 9).join()).length;
+    const imgs = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
+    assert.equal(imgs.length, Math.min(wrong, 10));
+    for (const src of imgs) assert.ok(existsSync(join(root, 'eval', decodeURIComponent(src))), src);
 
     const again = await tsvision(root, 'rescore', 'eval/predictions.txt', '--class', 'digit7', '--target-recall', '0.9');
     assert.equal(again.status, 0, again.stderr);

@@ -6,11 +6,11 @@
 import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { stratifiedSplit } from '../src/data/split.js';
 import {
-  argmax, confusedPairs, ConfusionMatrix, formatConfusionMatrix, formatPrediction, operatingPoint, parsePredictions,
+  argmax, confusedPairs, ConfusionMatrix, formatConfusionMatrix, formatPrediction, htmlReport, operatingPoint, parsePredictions,
   readPredictions, scorePredictions, worstMistakes, writePredictions, type PredictionRecord,
 } from '../src/metrics/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -101,6 +101,22 @@ describe('reading the mistakes', () => {
       '  cat      1     1     1\n' +
       '  dog      1     1     0\n' +
       '  bird     0     1     1\n');
+  });
+});
+
+describe('the HTML report', () => {
+  test('links each worst mistake by a path relative to the page, escapes names, shades the matrix', () => {
+    const records = [
+      rec([0.9, 0.1], 0, 'data/val/cat/1.png'), rec([0.2, 0.8], 0, 'data/val/cat/a b&c.png'),
+      rec([0.3, 0.7], 1, 'data/val/dog/2.png'), rec([0.6, 0.4], 1, '/abs/dog/3.png'),
+    ];
+    const classes = ['cat', 'dog <3'];
+    const html = htmlReport({ title: 'T', classes, scores: scorePredictions(classes, records), pageDir: 'runs/x/evaluation' });
+    const imgs = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
+    assert.deepEqual(imgs, ['../../../data/val/cat/a%20b%26c.png', relative(resolve('runs/x/evaluation'), '/abs/dog/3.png').split('/').map(encodeURIComponent).join('/')]);
+    assert.ok(html.includes('dog &lt;3') && !html.includes('dog <3'));
+    assert.match(html, /Accuracy <b>50\.00%<\/b> \(2 of 4 images\)/);
+    assert.equal((html.match(/<td style="background:hsla/g) ?? []).length, 4);
   });
 });
 

@@ -2,12 +2,14 @@
  * `tsvision evaluate --checkpoint DIR --data DIR`: classifies every image of an
  * ImageFolder with a trained checkpoint, prints accuracy, the confusion matrix,
  * the per-class table, the most confused pairs and the worst mistakes, and
- * writes predictions.txt (the seeds' format), report.txt and metrics.json.
+ * writes predictions.txt (the seeds' format), report.txt, report.html (with the
+ * mistaken pictures) and metrics.json.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ImageFolder } from '../data/image-folder.js';
 import { scorePredictions, type ScoreOptions } from '../metrics/analysis.js';
+import { htmlReport } from '../metrics/html.js';
 import { writePredictions } from '../metrics/predictions.js';
 import { writeFileAtomic } from '../io/safetensors.js';
 import { parseCommand, helpText, UsageError, type CommandSpec } from './args.js';
@@ -77,6 +79,8 @@ export async function evaluateFiles({ classifier, paths, targets, outDir, batchS
   writePredictions(predictionsFile, classifier.classes, records);
   const header = `Evaluation of ${classifier.path} on ${records.length} images${skipped.length ? ` (${skipped.length} unreadable, skipped)` : ''}.\n\n`;
   writeFileAtomic(join(outDir, 'report.txt'), Buffer.from(header + scores.text, 'utf8'));
+  const html = htmlReport({ title: `Evaluation of ${classifier.path}`, classes: classifier.classes, scores, pageDir: outDir });
+  writeFileAtomic(join(outDir, 'report.html'), Buffer.from(html, 'utf8'));
   const r = scores.report;
   const metrics = {
     checkpoint: classifier.path, images: records.length, skipped, accuracy: r.accuracy, classes: classifier.classes,
@@ -87,7 +91,8 @@ export async function evaluateFiles({ classifier, paths, targets, outDir, batchS
   };
   writeFileAtomic(join(outDir, 'metrics.json'), Buffer.from(`${JSON.stringify(metrics, null, 2)}\n`, 'utf8'));
   say(header + scores.text.trimEnd());
-  say(`\nWritten: ${predictionsFile} (one line per image: probabilities, one-hot truth, one-hot prediction, path), report.txt and metrics.json.`);
+  say(`\nWritten: ${predictionsFile} (one line per image: probabilities, one-hot truth, one-hot prediction, path), report.txt, metrics.json,`);
+  say(`and ${join(outDir, 'report.html')} (open it in a browser to see the mistakes).`);
   return r.accuracy;
 }
 

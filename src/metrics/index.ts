@@ -25,3 +25,4 @@ export {
   worstMistakes, confusedPairs, operatingPoint, formatConfusionMatrix, scorePredictions,
   type Mistake, type ConfusedPair, type ClassOperatingPoint, type ScoreOptions, type EvaluationScores,
 } from './analysis.js';
+export { htmlReport, type HtmlReportInput } from './html.js';
