@@ -60,8 +60,19 @@ def mlp():
     return nn.Sequential(nn.Flatten(), nn.Linear(784, 512), nn.ReLU(), nn.Dropout(0.2), nn.Linear(512, 10))
 
 
+def convnet():
+    """tsvision's ConvNet (the command line's default): VGG-style stages with batch norm, global pooling."""
+    nn = torch.nn
+    layers, c = [], 3
+    for w in (32, 64, 128):
+        layers += [nn.Conv2d(c, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(),
+                   nn.Conv2d(w, w, 3, padding=1, bias=False), nn.BatchNorm2d(w), nn.ReLU(), nn.MaxPool2d(2)]
+        c = w
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(c, 10))
+
+
 NETS = {"seed-cnn-train": (seed_cnn, (3, 32, 32), 10), "small-net-train": (small_net, (3, 32, 32), 2),
-        "mlp-train": (mlp, (1, 28, 28), 10)}
+        "mlp-train": (mlp, (1, 28, 28), 10), "convnet-train": (convnet, (3, 64, 64), 10)}
 
 
 def train(net, batch, seconds):

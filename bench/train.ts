@@ -4,10 +4,12 @@
  *   seed-cnn-train   the seeds' CIFAR-10 CNN, batch 256
  *   small-net-train  the seeds' bird-vs-airplane Net, batch 64
  *   mlp-train        784-512-10 MLP with dropout, batch 64
+ *   convnet-train    ConvNet (the command line's default model) on 3x64x64, batch 32
  */
 import * as tv from '../src/index.js';
 import * as nn from '../src/nn/index.js';
 import { Adam } from '../src/optim/index.js';
+import { ConvNet } from '../src/models/convnet.js';
 import type { Row } from './report.js';
 import { timed } from './timing.js';
 import { runTorchBest, torchPython } from './torch.js';
@@ -40,6 +42,7 @@ const NETS: Net[] = [
     name: 'mlp-train', input: [1, 28, 28], classes: 10, batch: 64,
     make: () => new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 512), new nn.ReLU(), new nn.Dropout(0.2), new nn.Linear(512, 10)),
   },
+  { name: 'convnet-train', input: [3, 64, 64], classes: 10, batch: 32, make: () => new ConvNet({ numClasses: 10 }) },
 ];
 
 function tsvisionImagesPerSecond(net: Net, seconds: number): number {
