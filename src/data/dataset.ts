@@ -6,9 +6,16 @@
  * promise (an image decoded off the main thread). The generator is the one
  * random transforms should draw from; the DataLoader passes one per sample so
  * that augmentation does not depend on the order in which decodes finish.
+ *
+ * A dataset is portable, i.e. a DataLoader can load it in worker threads, when
+ * `workerSpec()` says how to rebuild it there: an ES module, the factory it
+ * exports and the factory's (structured-cloneable) arguments. The combinators
+ * here are portable when what they wrap is.
  */
 import { permutation, type Generator } from '../tensor/random.js';
-import { applyTransform, type TransformLike } from '../transforms/basic.js';
+import { applyTransform, portableTransform, type TransformLike } from '../transforms/basic.js';
+import type { TransformSpec } from '../transforms/image.js';
+import { transformFromSpec, unknownTransform } from '../transforms/spec.js';
 
 export interface GetItemOptions {
   /** the generator random transforms draw from for this sample */
@@ -32,6 +39,97 @@ export interface ClassificationDataset<X = unknown> extends Dataset<[X, number]>
 
 /** A dataset that may carry class names and labels (combinators pass them on when they can). */
 export type MaybeLabeled<T> = Dataset<T> & { readonly classes?: readonly string[]; readonly targets?: ArrayLike<number> };
+
+/**
+ * How a worker thread rebuilds a dataset: it imports `module` (a file URL,
+ * e.g. `import.meta.url`) and calls its export `export` with `args`
+ * (structured-cloneable); the factory returns the dataset or a promise of it.
+ */
+export interface WorkerSpec {
+  module: string;
+  export: string;
+  args: unknown;
+}
+
+/** A dataset a DataLoader can load in worker threads. `whyNotPortable` (optional) explains a null spec. */
+export interface PortableDataset<T> extends Dataset<T> {
+  workerSpec(): WorkerSpec | null;
+  whyNotPortable?(): string | null;
+}
+
+function nameOf(dataset: unknown): string {
+  return (dataset as object | null)?.constructor?.name ?? 'dataset';
+}
+
+/** A dataset's WorkerSpec, or why it has none (for the DataLoader's warning when it stays on the main thread). */
+export function portableDataset(dataset: Dataset<unknown>): { spec: WorkerSpec } | { reason: string } {
+  const d = dataset as Partial<PortableDataset<unknown>>;
+  if (typeof d.workerSpec !== 'function') return { reason: `dataset ${nameOf(dataset)} has no workerSpec()` };
+  const spec = d.workerSpec();
+  if (spec === null || spec === undefined) {
+    const why = typeof d.whyNotPortable === 'function' ? d.whyNotPortable() : null;
+    return { reason: why ?? `${nameOf(dataset)}.workerSpec() returned null` };
+  }
+  if (typeof spec.module !== 'string' || typeof spec.export !== 'string') {
+    throw new TypeError(`${nameOf(dataset)}.workerSpec(): expected { module, export, args } with module and export strings but received ${JSON.stringify(spec)}`);
+  }
+  return { spec };
+}
+
+/** The dataset a WorkerSpec describes (what a DataLoader worker runs first). */
+export async function datasetFromSpec(spec: WorkerSpec): Promise<Dataset<unknown>> {
+  const mod = (await import(spec.module)) as Record<string, unknown>;
+  const factory = mod[spec.export];
+  if (typeof factory !== 'function') throw new TypeError(`datasetFromSpec: ${spec.module} does not export a function ${spec.export}`);
+  const dataset = (await factory(spec.args)) as Dataset<unknown>;
+  if (!dataset || typeof dataset.getItem !== 'function' || !Number.isInteger(dataset.length)) {
+    throw new TypeError(`datasetFromSpec: ${spec.export}() in ${spec.module} did not return a dataset (an object with length and getItem)`);
+  }
+  return dataset;
+}
+
+/** portableTransform, also refusing specs a worker's transformFromSpec would not know (a user's transform class with spec()). */
+function transformPlan(t: TransformLike): { spec: TransformSpec } | { reason: string } {
+  const p = portableTransform(t);
+  const unknown = 'spec' in p ? unknownTransform(p.spec) : null;
+  return unknown === null ? p : { reason: `transform ${unknown} is not built in, so a worker cannot rebuild it` };
+}
+
+/** The spec of an optional transform: undefined for none, null when it is not portable. */
+export function optionalTransformSpec(t: TransformLike | undefined): TransformSpec | undefined | null {
+  if (t === undefined) return undefined;
+  const p = transformPlan(t);
+  return 'spec' in p ? p.spec : null;
+}
+
+/** Why an optional transform is not portable, or null. */
+export function optionalTransformReason(t: TransformLike | undefined, owner: string): string | null {
+  if (t === undefined) return null;
+  const p = transformPlan(t);
+  return 'reason' in p ? `${owner}: ${p.reason}` : null;
+}
+
+/**
+ * A subclass of a built-in dataset may load differently from it, so it is
+ * portable only when it says so with a workerSpec() of its own (which may call
+ * super's): otherwise a worker would silently rebuild the plain base class.
+ */
+export function subclassReason(self: object, base: { name: string; prototype: object }): string | null {
+  const own = (self as { workerSpec?: unknown }).workerSpec;
+  if (self.constructor === base || own !== (base.prototype as { workerSpec?: unknown }).workerSpec) return null;
+  return `${self.constructor.name} extends ${base.name} without a workerSpec() of its own (a worker would rebuild a plain ${base.name})`;
+}
+
+/** The reason a wrapped dataset is not portable, or null. */
+function innerReason(dataset: Dataset<unknown>): string | null {
+  const p = portableDataset(dataset);
+  return 'reason' in p ? p.reason : null;
+}
+
+function innerSpec(dataset: Dataset<unknown>): WorkerSpec | null {
+  const p = portableDataset(dataset);
+  return 'spec' in p ? p.spec : null;
+}
 
 /** Throws a RangeError naming `op` unless i is an integer in [0, length). */
 export function checkIndex(i: number, length: number, op: string): void {
@@ -67,6 +165,21 @@ export class Subset<T> implements Dataset<T> {
     checkIndex(index, this.length, 'Subset');
     return this.dataset.getItem(this.indices[index], options);
   }
+
+  workerSpec(): WorkerSpec | null {
+    const dataset = innerSpec(this.dataset);
+    if (!dataset || subclassReason(this, Subset)) return null;
+    return { module: import.meta.url, export: 'subsetFromSpec', args: { dataset, indices: Int32Array.from(this.indices) } };
+  }
+
+  whyNotPortable(): string | null {
+    return subclassReason(this, Subset) ?? innerReason(this.dataset);
+  }
+}
+
+/** Subset.workerSpec()'s factory. */
+export async function subsetFromSpec(args: { dataset: WorkerSpec; indices: Int32Array }): Promise<Subset<unknown>> {
+  return new Subset(await datasetFromSpec(args.dataset), args.indices);
 }
 
 /** Datasets one after another. */
@@ -110,6 +223,27 @@ export class ConcatDataset<T> implements Dataset<T> {
     const start = lo === 0 ? 0 : this.ends[lo - 1];
     return this.datasets[lo].getItem(index - start, options);
   }
+
+  workerSpec(): WorkerSpec | null {
+    const datasets = this.datasets.map(innerSpec);
+    if (datasets.includes(null) || subclassReason(this, ConcatDataset)) return null;
+    return { module: import.meta.url, export: 'concatFromSpec', args: { datasets } };
+  }
+
+  whyNotPortable(): string | null {
+    const sub = subclassReason(this, ConcatDataset);
+    if (sub) return sub;
+    for (const d of this.datasets) {
+      const reason = innerReason(d);
+      if (reason) return reason;
+    }
+    return null;
+  }
+}
+
+/** ConcatDataset.workerSpec()'s factory. */
+export async function concatFromSpec(args: { datasets: WorkerSpec[] }): Promise<ConcatDataset<unknown>> {
+  return new ConcatDataset(await Promise.all(args.datasets.map(datasetFromSpec)));
 }
 
 /**
@@ -176,6 +310,26 @@ export class TransformedDataset<X, Y, X2, Y2 = Y> implements Dataset<[X2, Y2]> {
     const y2 = this.targetTransform ? this.targetTransform(y) : (y as unknown as Y2);
     return [x2, y2];
   }
+
+  workerSpec(): WorkerSpec | null {
+    const dataset = innerSpec(this.dataset);
+    const transform = optionalTransformSpec(this.transform);
+    if (!dataset || transform === null || this.targetTransform || subclassReason(this, TransformedDataset)) return null;
+    return { module: import.meta.url, export: 'transformedFromSpec', args: { dataset, transform } };
+  }
+
+  whyNotPortable(): string | null {
+    const sub = subclassReason(this, TransformedDataset);
+    if (sub) return sub;
+    if (this.targetTransform) return 'withTransform: a targetTransform (a function) cannot be rebuilt in a worker';
+    return optionalTransformReason(this.transform, 'withTransform') ?? innerReason(this.dataset);
+  }
+}
+
+/** TransformedDataset.workerSpec()'s factory. */
+export async function transformedFromSpec(args: { dataset: WorkerSpec; transform?: TransformSpec }): Promise<TransformedDataset<unknown, unknown, unknown>> {
+  const dataset = (await datasetFromSpec(args.dataset)) as MaybeLabeled<[unknown, unknown]>;
+  return new TransformedDataset(dataset, args.transform && transformFromSpec(args.transform));
 }
 
 /** withTransform(dataset, transform, targetTransform?): see TransformedDataset. */
@@ -232,6 +386,21 @@ export class ClassFilter<X> implements ClassificationDataset<X> {
     const [x] = await this.dataset.getItem(this.indices[index], options);
     return [x, this.targets[index]];
   }
+
+  workerSpec(): WorkerSpec | null {
+    const dataset = innerSpec(this.dataset);
+    if (!dataset || subclassReason(this, ClassFilter)) return null;
+    return { module: import.meta.url, export: 'classFilterFromSpec', args: { dataset, classes: [...this.classes] } };
+  }
+
+  whyNotPortable(): string | null {
+    return subclassReason(this, ClassFilter) ?? innerReason(this.dataset);
+  }
+}
+
+/** ClassFilter.workerSpec()'s factory. */
+export async function classFilterFromSpec(args: { dataset: WorkerSpec; classes: string[] }): Promise<ClassFilter<unknown>> {
+  return new ClassFilter((await datasetFromSpec(args.dataset)) as MaybeLabeled<[unknown, number]>, args.classes);
 }
 
 /** See ClassFilter. */

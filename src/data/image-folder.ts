@@ -16,12 +16,20 @@
  * (default: a process warning naming the path) and remembered in `badFiles`;
  * getItem then throws a SampleError, which the DataLoader answers by leaving
  * the sample out of its batch.
+ *
+ * workerSpec() lets DataLoader workers rebuild it (when its transform is built
+ * from built-in transforms and it has no targetTransform): the worker gets the
+ * file list rather than walking `root` again, so its indices are the same.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import { applyTransform, type TransformLike } from '../transforms/basic.js';
-import { checkIndex, type ClassificationDataset, type GetItemOptions } from './dataset.js';
+import type { TransformSpec } from '../transforms/image.js';
+import { transformFromSpec } from '../transforms/spec.js';
+import {
+  checkIndex, optionalTransformReason, optionalTransformSpec, subclassReason, type ClassificationDataset, type GetItemOptions, type WorkerSpec,
+} from './dataset.js';
 import { loadImage } from './decode.js';
 import { SampleError } from './errors.js';
 
@@ -114,11 +122,19 @@ export class ImageFolder<X = Tensor<'uint8'>> implements ClassificationDataset<X
   readonly channels: 1 | 3 | 4;
   private readonly options: ImageFolderOptions<X>;
 
-  constructor(root: string, options: ImageFolderOptions<X> = {}) {
+  /** `scanned` (internal) reuses a scan made before, as a worker thread does with the main thread's. */
+  constructor(root: string, options: ImageFolderOptions<X> = {}, scanned?: { classes: readonly string[]; samples: [string, number][] }) {
     this.root = root;
     this.options = options;
     this.channels = options.channels ?? 3;
     if (![1, 3, 4].includes(this.channels)) throw new RangeError(`ImageFolder: channels must be 1, 3 or 4 but received ${this.channels}`);
+    if (scanned) {
+      this.classes = scanned.classes;
+      this.classToIdx = Object.freeze(Object.fromEntries(scanned.classes.map((c, i) => [c, i])));
+      this.samples = scanned.samples;
+      this.targets = Int32Array.from(scanned.samples, (s) => s[1]);
+      return;
+    }
     const extensions = new Set((options.extensions ?? IMAGE_EXTENSIONS).map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase()));
     for (const e of extensions) {
       if (UNSUPPORTED[e]) {
@@ -173,4 +189,47 @@ export class ImageFolder<X = Tensor<'uint8'>> implements ClassificationDataset<X
     const y = this.options.targetTransform ? this.options.targetTransform(target) : target;
     return [x, y];
   }
+
+  workerSpec(): WorkerSpec | null {
+    const transform = optionalTransformSpec(this.options.transform);
+    if (transform === null || this.options.targetTransform || subclassReason(this, ImageFolder)) return null;
+    const args: ImageFolderSpec = {
+      root: this.root,
+      classes: [...this.classes],
+      paths: this.samples.map((s) => s[0]),
+      targets: this.targets,
+      channels: this.channels,
+      autoOrient: this.options.autoOrient ?? false,
+      transform,
+    };
+    return { module: import.meta.url, export: 'imageFolderFromSpec', args };
+  }
+
+  whyNotPortable(): string | null {
+    const sub = subclassReason(this, ImageFolder);
+    if (sub) return sub;
+    if (this.options.targetTransform) return 'ImageFolder: a targetTransform (a function) cannot be rebuilt in a worker';
+    return optionalTransformReason(this.options.transform, 'ImageFolder');
+  }
+}
+
+interface ImageFolderSpec {
+  root: string;
+  classes: string[];
+  paths: string[];
+  targets: Int32Array;
+  channels: 1 | 3 | 4;
+  autoOrient: boolean;
+  transform?: TransformSpec;
+}
+
+/**
+ * ImageFolder.workerSpec()'s factory. Its onError is silent: a file that does
+ * not decode in a worker is reported on the main thread, by the main thread's
+ * ImageFolder, once.
+ */
+export function imageFolderFromSpec(args: ImageFolderSpec): ImageFolder<unknown> {
+  const samples = args.paths.map((p, i): [string, number] => [p, args.targets[i]]);
+  const options = { channels: args.channels, autoOrient: args.autoOrient, transform: args.transform && transformFromSpec(args.transform), onError: () => {} };
+  return new ImageFolder(args.root, options, { classes: args.classes, samples });
 }

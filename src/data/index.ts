@@ -5,7 +5,8 @@
  */
 export {
   Subset, ConcatDataset, randomSplit, TransformedDataset, withTransform, ClassFilter, filterClasses,
-  type Dataset, type ClassificationDataset, type GetItemOptions, type MaybeLabeled,
+  portableDataset, datasetFromSpec,
+  type Dataset, type ClassificationDataset, type GetItemOptions, type MaybeLabeled, type WorkerSpec, type PortableDataset,
 } from './dataset.js';
 export { DataLoader, type DataLoaderOptions } from './loader.js';
 export { defaultCollate, type Batch } from './collate.js';

@@ -4,7 +4,7 @@
 import type { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
 import { normalize, toTensor } from './convert.js';
-import type { Transform } from './image.js';
+import type { Transform, TransformSpec } from './image.js';
 
 /** A transform or a plain function of the input (and the generator random transforms should draw from). */
 export type TransformLike<I = any, O = any> = Transform<I, O> | ((input: I, generator?: Generator) => O);
@@ -12,6 +12,25 @@ export type TransformLike<I = any, O = any> = Transform<I, O> | ((input: I, gene
 /** Runs a transform or a function. */
 export function applyTransform<I, O>(t: TransformLike<I, O>, input: I, generator?: Generator): O {
   return typeof t === 'function' ? t(input, generator) : t.apply(input, generator);
+}
+
+/**
+ * A transform's spec, or why it has none (for the DataLoader's warning when it
+ * falls back to the main thread): plain functions and Lambda carry code, which
+ * cannot be sent to a worker; a Compose is portable when all its parts are.
+ */
+export function portableTransform(t: TransformLike): { spec: TransformSpec } | { reason: string } {
+  if (typeof t === 'function') return { reason: `transform ${t.name ? `function ${t.name}` : '(an anonymous function)'} cannot be rebuilt in a worker` };
+  if (t instanceof Compose) {
+    for (const part of t.transforms) {
+      const p = portableTransform(part);
+      if ('reason' in p) return p;
+    }
+  }
+  const spec = typeof t.spec === 'function' ? t.spec() : null;
+  // a subclass inheriting spec() would come back as its base class: not the same transform
+  if (spec && spec.name !== t.constructor?.name) return { reason: `transform ${t.constructor?.name} (a ${spec.name}) has no spec() of its own, so it cannot be rebuilt in a worker` };
+  return spec ? { spec } : { reason: `transform ${t.constructor?.name ?? 'object'} cannot be rebuilt in a worker` };
 }
 
 type InputOf<T> = T extends Transform<infer I, any> ? I : T extends (input: infer I, ...rest: any[]) => any ? I : any;
@@ -42,6 +61,16 @@ implements Transform<InputOf<First<Ts>>, OutputOf<Last<Ts>>> {
     for (const t of this.transforms) x = applyTransform(t, x, generator);
     return x as OutputOf<Last<Ts>>;
   }
+
+  spec(): TransformSpec | null {
+    const parts: TransformSpec[] = [];
+    for (const t of this.transforms) {
+      const p = portableTransform(t);
+      if ('reason' in p) return null;
+      parts.push(p.spec);
+    }
+    return { name: 'Compose', args: [parts] };
+  }
 }
 
 /** Wraps a function as a transform. */
@@ -53,12 +82,21 @@ export class Lambda<I = any, O = any> implements Transform<I, O> {
   apply(input: I, generator?: Generator): O {
     return this.fn(input, generator);
   }
+
+  /** null: a function cannot be sent to a worker thread. */
+  spec(): null {
+    return null;
+  }
 }
 
 /** uint8 [H, W, C] bytes to float32 [C, H, W] in [0, 1] (float images pass through). */
 export class ToTensor implements Transform<Tensor, Tensor<'float32'>> {
   apply(img: Tensor): Tensor<'float32'> {
     return toTensor(img);
+  }
+
+  spec(): TransformSpec {
+    return { name: 'ToTensor', args: [] };
   }
 }
 
@@ -78,5 +116,9 @@ export class Normalize implements Transform<Tensor, Tensor<'float32'>> {
 
   apply(img: Tensor): Tensor<'float32'> {
     return normalize(img, this.mean, this.std);
+  }
+
+  spec(): TransformSpec {
+    return { name: 'Normalize', args: [[...this.mean], [...this.std]] };
   }
 }

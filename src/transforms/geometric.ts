@@ -9,7 +9,7 @@ import {
   centerCrop, crop, hflip, letterbox, pad, paddingLTRB, resize, resizedCrop, rotate, vflip,
   type Fill, type Interpolation, type PaddingMode,
 } from './geometry.js';
-import { imageView, pickGenerator, roundHalfEven, sizePair, uniform, type ImageTensor, type Transform } from './image.js';
+import { imageView, pickGenerator, roundHalfEven, sizePair, uniform, type ImageTensor, type Transform, type TransformSpec } from './image.js';
 import { INTERPOLATIONS } from './resample.js';
 
 export interface RandomOptions {
@@ -52,6 +52,10 @@ export class Resize implements Transform<ImageTensor, ImageTensor> {
   apply(img: ImageTensor): ImageTensor {
     return resize(img, this.size, { interpolation: this.interpolation, maxSize: this.maxSize });
   }
+
+  spec(): TransformSpec {
+    return { name: 'Resize', args: [this.size, { interpolation: this.interpolation, maxSize: this.maxSize }] };
+  }
 }
 
 /** The central size x size (or [h, w]) region; padded with 0 where the image is smaller. */
@@ -62,6 +66,10 @@ export class CenterCrop implements Transform<ImageTensor, ImageTensor> {
 
   apply(img: ImageTensor): ImageTensor {
     return centerCrop(img, this.size);
+  }
+
+  spec(): TransformSpec {
+    return { name: 'CenterCrop', args: [this.size] };
   }
 }
 
@@ -78,6 +86,10 @@ export class Pad implements Transform<ImageTensor, ImageTensor> {
 
   apply(img: ImageTensor): ImageTensor {
     return pad(img, this.padding, { fill: this.fill, mode: this.mode });
+  }
+
+  spec(): TransformSpec {
+    return { name: 'Pad', args: [this.padding, { fill: this.fill, mode: this.mode }] };
   }
 }
 
@@ -120,6 +132,11 @@ export class RandomCrop implements Transform<ImageTensor, ImageTensor> {
     v = imageView(img, 'RandomCrop');
     const [i, j, h, w] = RandomCrop.getParams(v.height, v.width, this.size, pickGenerator(generator, this.options.generator));
     return crop(img, i, j, h, w);
+  }
+
+  spec(): TransformSpec {
+    const { padding, padIfNeeded, fill, paddingMode } = this.options;
+    return { name: 'RandomCrop', args: [this.size, { padding, padIfNeeded, fill, paddingMode }] };
   }
 }
 
@@ -185,6 +202,10 @@ export class RandomResizedCrop implements Transform<ImageTensor, ImageTensor> {
     const [i, j, h, w] = RandomResizedCrop.getParams(v.height, v.width, this.scale, this.ratio, pickGenerator(generator, this.generator));
     return resizedCrop(img, i, j, h, w, this.size, this.interpolation);
   }
+
+  spec(): TransformSpec {
+    return { name: 'RandomResizedCrop', args: [this.size, { scale: this.scale, ratio: this.ratio, interpolation: this.interpolation }] };
+  }
 }
 
 /** Mirrors left-right with probability p (default 0.5). */
@@ -197,6 +218,10 @@ export class RandomHorizontalFlip implements Transform<ImageTensor, ImageTensor>
     imageView(img, 'RandomHorizontalFlip');
     return pickGenerator(generator, this.options.generator).random() < this.p ? hflip(img) : img;
   }
+
+  spec(): TransformSpec {
+    return { name: 'RandomHorizontalFlip', args: [this.p] };
+  }
 }
 
 /** Mirrors top-bottom with probability p (default 0.5). */
@@ -208,6 +233,10 @@ export class RandomVerticalFlip implements Transform<ImageTensor, ImageTensor> {
   apply(img: ImageTensor, generator?: Generator): ImageTensor {
     imageView(img, 'RandomVerticalFlip');
     return pickGenerator(generator, this.options.generator).random() < this.p ? vflip(img) : img;
+  }
+
+  spec(): TransformSpec {
+    return { name: 'RandomVerticalFlip', args: [this.p] };
   }
 }
 
@@ -248,6 +277,11 @@ export class RandomRotation implements Transform<ImageTensor, ImageTensor> {
     const { interpolation = 'nearest', expand = false, center, fill = 0 } = this.options;
     return rotate(img, angle, { interpolation, expand, center, fill });
   }
+
+  spec(): TransformSpec {
+    const { interpolation, expand, center, fill } = this.options;
+    return { name: 'RandomRotation', args: [this.degrees, { interpolation, expand, center, fill }] };
+  }
 }
 
 /**
@@ -267,5 +301,9 @@ export class Letterbox implements Transform<ImageTensor, ImageTensor> {
 
   apply(img: ImageTensor): ImageTensor {
     return letterbox(img, this.size, { fill: this.fill, interpolation: this.interpolation });
+  }
+
+  spec(): TransformSpec {
+    return { name: 'Letterbox', args: [this.size, { fill: this.fill, interpolation: this.interpolation }] };
   }
 }

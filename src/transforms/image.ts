@@ -30,6 +30,19 @@ export interface ImageView {
 /** A transform: `apply(input)` returns the transformed value. Random transforms draw from `generator` when given. */
 export interface Transform<I = any, O = any> {
   apply(input: I, generator?: Generator): O;
+  /** How to rebuild this transform elsewhere (a DataLoader worker), or null when it cannot be (see transformFromSpec). */
+  spec?(): TransformSpec | null;
+}
+
+/**
+ * A built-in transform described as data: its class name and constructor
+ * arguments, structured-cloneable, so transformFromSpec can rebuild it in a
+ * worker thread. A transform's own `generator` option is not part of it: the
+ * DataLoader hands every sample a generator, which takes precedence anyway.
+ */
+export interface TransformSpec {
+  name: string;
+  args: unknown[];
 }
 
 /** The strided view of an image tensor; a TypeError naming `op` for anything else. */

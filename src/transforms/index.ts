@@ -4,13 +4,14 @@
  * ToTensor); see ./image.ts. The functions behind the classes are exported as
  * `functional`, for transforms with fixed parameters.
  */
-export { Compose, Lambda, ToTensor, Normalize, applyTransform, type TransformLike } from './basic.js';
+export { Compose, Lambda, ToTensor, Normalize, applyTransform, portableTransform, type TransformLike } from './basic.js';
 export {
   Resize, CenterCrop, Pad, RandomCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip, RandomRotation, Letterbox,
   type RandomOptions, type RandomCropOptions, type RandomResizedCropOptions, type RandomRotationOptions,
 } from './geometric.js';
 export { ColorJitter, Grayscale, RandomGrayscale, type ColorJitterOptions, type ColorJitterParams } from './photometric.js';
-export type { ImageTensor, Transform } from './image.js';
+export type { ImageTensor, Transform, TransformSpec } from './image.js';
+export { transformFromSpec } from './spec.js';
 export type { Interpolation, PaddingMode, Fill, RotateOptions } from './geometry.js';
 export * as functional from './functional.js';
 export { evalTransform, trainTransform, parsePreset, RESIZE_MODES, AUGMENTATIONS, type ClassificationPreset, type ResizeMode, type Augmentation } from './presets.js';

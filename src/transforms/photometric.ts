@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
 import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, rgbToGrayscale } from './color.js';
 import type { RandomOptions } from './geometric.js';
-import { bytesView, pickGenerator, uniform, type Transform } from './image.js';
+import { bytesView, pickGenerator, uniform, type Transform, type TransformSpec } from './image.js';
 
 type Range = number | readonly [number, number];
 
@@ -82,6 +82,12 @@ export class ColorJitter implements Transform<Tensor, Tensor> {
     return ColorJitter.applyParams(img, p);
   }
 
+  spec(): TransformSpec {
+    // The ranges as [min, max], which the constructor takes back unchanged.
+    const r = (v: [number, number] | null) => v ?? undefined;
+    return { name: 'ColorJitter', args: [{ brightness: r(this.brightness), contrast: r(this.contrast), saturation: r(this.saturation), hue: r(this.hue) }] };
+  }
+
   /** Applies drawn parameters (deterministic; what apply() does after getParams). */
   static applyParams(img: Tensor, p: ColorJitterParams): Tensor {
     let x = img;
@@ -106,6 +112,10 @@ export class Grayscale implements Transform<Tensor, Tensor> {
   apply(img: Tensor): Tensor {
     return rgbToGrayscale(img, this.numOutputChannels);
   }
+
+  spec(): TransformSpec {
+    return { name: 'Grayscale', args: [this.numOutputChannels] };
+  }
 }
 
 /** Converts to greyscale with probability p (default 0.1), keeping the number of channels. */
@@ -118,5 +128,9 @@ export class RandomGrayscale implements Transform<Tensor, Tensor> {
     const v = bytesView(img, 'RandomGrayscale');
     if (pickGenerator(generator, this.options.generator).random() >= this.p) return img;
     return v.channels === 1 ? img : rgbToGrayscale(img, 3);
+  }
+
+  spec(): TransformSpec {
+    return { name: 'RandomGrayscale', args: [this.p] };
   }
 }
