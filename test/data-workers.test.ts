@@ -22,7 +22,10 @@ import {
   ConcatDataset, DataLoader, filterClasses, ImageFolder, portableDataset, SampleError, Subset, withTransform, type Dataset, type PortableDataset,
 } from '../src/data/index.js';
 import { conv, matmul, softmax, sum } from '../src/tensor/ops/index.js';
-import { Generator, rand } from '../src/tensor/random.js';
+import { Generator, manualSeed, rand } from '../src/tensor/random.js';
+import * as nn from '../src/nn/index.js';
+import { SGD } from '../src/optim/index.js';
+import { Model } from '../src/train/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import * as T from '../src/transforms/index.js';
 
@@ -160,6 +163,21 @@ describe('DataLoader numWorkers', () => {
     assert.notDeepEqual(zero[0][0], zero[4][0], 'the two epochs differ (the transforms are random)');
     assert.deepEqual(one, zero, '1 worker');
     assert.deepEqual(two, zero, '2 workers');
+  });
+
+  test('Model.fit and evaluate with numWorkers: the same history as on the main thread, and the workers end with the call', async () => {
+    const histories: number[][] = [];
+    for (const numWorkers of [0, 2]) {
+      manualSeed(3);
+      const net = new nn.Sequential(new nn.Flatten(), new nn.Linear(3 * 12 * 12, 3));
+      const model = new Model(net).prepare({ optimizer: new SGD(net.parameters(), { lr: 0.1 }), loss: new nn.CrossEntropyLoss() });
+      const ds = new ImageFolder(root, { transform: pipeline(), onError: () => {} });
+      const history = await model.fit(ds, { epochs: 2, batchSize: 4, seed: 7, numWorkers, evalData: ds, verbose: 0 });
+      const ev = await model.evaluate(ds, { batchSize: 4, numWorkers, verbose: 0 });
+      histories.push([...history.flatMap((h) => [h.loss, h.eval_loss]), ev.loss]);
+    }
+    assert.deepEqual(histories[1], histories[0]);
+    assert.ok(histories[0].every(Number.isFinite));
   });
 
   test('Subset, withTransform, ConcatDataset and filterClasses load in workers, identically', async () => {

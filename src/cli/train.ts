@@ -50,6 +50,7 @@ export const TRAIN: CommandSpec = {
     { name: 'out', type: 'string', value: 'DIR', help: 'where checkpoints, history.csv and the evaluation go (default runs/MODEL)' },
     { name: 'resume', type: 'flag', help: 'continue the run in --out from its last checkpoint' },
     { name: 'seed', type: 'int', min: 0, default: 0, help: 'seeds the weights, the split, the order and the augmentation' },
+    { name: 'workers', type: 'int', min: 0, default: 0, help: 'worker threads decoding and augmenting images (0: the main thread, between steps)' },
   ],
   epilog: 'Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss), OUT/final. History: OUT/history.csv.\n' +
     'Evaluation of the best checkpoint on the validation images: OUT/evaluation/ (predictions.txt, report.txt, metrics.json).',
@@ -234,6 +235,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   const verbose = (out as NodeJS.WriteStream).isTTY ? 1 : 2;
   await model.fit(trainSet, {
     epochs, batchSize, shuffle: true, seed, verbose, logFreq: Math.max(1, Math.ceil(stepsPerEpoch / 4)), out,
+    numWorkers: parsed.values.workers as number,
     evalData: valSet ?? undefined, callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv'))],
     ...(resumed ? { resume: lastDir } : {}),
   });

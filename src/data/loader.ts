@@ -80,7 +80,7 @@ export class DataLoader<T = any, B = Batch> implements AsyncIterable<B> {
   epoch = 0;
   /** samples left out so far because they could not be loaded */
   skipped = 0;
-  private readonly generator?: Generator;
+  private generator?: Generator;
   /** the workers, once the first iteration started them (resolving to null when the dataset is not portable) */
   private pool: Promise<WorkerPool | null> | null = null;
 
@@ -141,6 +141,11 @@ export class DataLoader<T = any, B = Batch> implements AsyncIterable<B> {
     } finally {
       pool?.cancel(owner); // left early (break, or an error): workers need not load the rest
     }
+  }
+
+  /** From the next epoch on, order and sample seeds come from new Generator(seed) (Model.fit seeds each epoch so). */
+  reseed(seed: number): void {
+    this.generator = new Generator(seed);
   }
 
   /** Terminates the worker threads, if any (a later iteration starts new ones). */

@@ -60,7 +60,7 @@ export interface LoaderOptions {
   batchSize?: number;
   /** batches loaded ahead (DataLoader's prefetch; default 2) */
   prefetch?: number;
-  /** alias of prefetch (PyTorch's and Paddle's name; there are no worker processes) */
+  /** worker threads loading batches (DataLoader's numWorkers; default 0: the main thread); they end with the call */
   numWorkers?: number;
 }
 
@@ -191,10 +191,15 @@ export class Model implements CallbackHost {
   #loader(data: Data, { batchSize = 32, prefetch, numWorkers, shuffle = false, dropLast = false, seed }: LoaderOptions & { shuffle?: boolean; dropLast?: boolean; seed?: number }): Iterable<unknown> | AsyncIterable<unknown> {
     if (data instanceof DataLoader) return data;
     if (isDataset(data)) {
-      return new DataLoader(data, { batchSize, shuffle, dropLast, prefetch: prefetch ?? numWorkers ?? 2, ...(seed !== undefined ? { seed } : {}) });
+      return new DataLoader(data, { batchSize, shuffle, dropLast, prefetch: prefetch ?? 2, numWorkers: numWorkers ?? 0, ...(seed !== undefined ? { seed } : {}) });
     }
     if (data && (Symbol.iterator in (data as object) || Symbol.asyncIterator in (data as object))) return data as Iterable<unknown>;
     throw new TypeError('Model: expected a DataLoader, a Dataset or an iterable of batches');
+  }
+
+  /** Ends the worker threads of a DataLoader this model made for `data` (not of one it was given). */
+  async #release(loader: unknown, data: unknown): Promise<void> {
+    if (loader instanceof DataLoader && loader !== data) await loader.close();
   }
 
   /** Trains; returns the history (one logs object per epoch). */
@@ -225,27 +230,35 @@ export class Model implements CallbackHost {
     if (this.scheduler && !callbacks.some((c) => c instanceof LRSchedulerCallback)) all.push(new LRSchedulerCallback({ byStep }));
     if (saveDir) all.push(new ModelCheckpoint({ dir: saveDir, saveFreq }));
     const cbks = new CallbackList(all);
-    const makeLoader = (epoch: number): Iterable<unknown> | AsyncIterable<unknown> =>
-      this.#loader(trainData, { ...options, shuffle, dropLast, ...(seed !== undefined ? { seed: (Math.imul(seed, 1000003) + epoch) >>> 0 } : {}) });
-    const fixedLoader = seed === undefined ? makeLoader(0) : null;
+    // one loader for the whole run (its workers serve every epoch); with a seed, epoch e
+    // draws its order and augmentation from (seed, e), so a resumed run sees the same batches
+    const epochSeed = (epoch: number) => (Math.imul(seed ?? 0, 1000003) + epoch) >>> 0;
+    const trainLoader = this.#loader(trainData, { ...options, shuffle, dropLast, ...(seed !== undefined ? { seed: epochSeed(initialEpoch) } : {}) });
+    const evalLoader = evalData === undefined ? undefined : this.#loader(evalData, { ...options, shuffle: false, dropLast: false });
     cbks.setModel(this);
-    cbks.setParams({ epochs, steps: batchesOf(fixedLoader ?? makeLoader(0)), verbose, initialEpoch });
+    cbks.setParams({ epochs, steps: batchesOf(trainLoader), verbose, initialEpoch });
     this.stopTraining = false;
 
     await cbks.call('onTrainBegin', {});
     let logs: Logs = {};
-    for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
-      await cbks.call('onEpochBegin', epoch, {});
-      logs = await this.#trainEpoch(fixedLoader ?? makeLoader(epoch), cbks);
-      if (evalData !== undefined && (epoch + 1 - initialEpoch) % evalFreq === 0) {
-        const ev = await this.#evaluateWith(evalData, options, cbks, progress);
-        for (const [k, v] of Object.entries(ev)) logs[`eval_${k}`] = v;
+    try {
+      for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
+        await cbks.call('onEpochBegin', epoch, {});
+        if (seed !== undefined && trainLoader instanceof DataLoader && trainLoader !== trainData) trainLoader.reseed(epochSeed(epoch));
+        logs = await this.#trainEpoch(trainLoader, cbks);
+        if (evalLoader !== undefined && (epoch + 1 - initialEpoch) % evalFreq === 0) {
+          const ev = await this.#evaluateWith(evalLoader as Data, options, cbks, progress);
+          for (const [k, v] of Object.entries(ev)) logs[`eval_${k}`] = v;
+        }
+        const lr = this.optimizer.paramGroups[0]?.lr;
+        if (typeof lr === 'number') logs.lr = lr;
+        this.epoch = epoch + 1;
+        this.history.push({ ...logs });
+        await cbks.call('onEpochEnd', epoch, logs);
       }
-      const lr = this.optimizer.paramGroups[0]?.lr;
-      if (typeof lr === 'number') logs.lr = lr;
-      this.epoch = epoch + 1;
-      this.history.push({ ...logs });
-      await cbks.call('onEpochEnd', epoch, logs);
+    } finally {
+      await this.#release(trainLoader, trainData);
+      await this.#release(evalLoader, evalData);
     }
     await cbks.call('onTrainEnd', logs);
     return this.history;
@@ -326,7 +339,12 @@ export class Model implements CallbackHost {
     progress.setKeys(['loss', ...this.#metricNames()]);
     const cbks = new CallbackList([progress, ...callbacks]);
     cbks.setModel(this);
-    return this.#evaluateWith(data, options, cbks, progress);
+    const loader = this.#loader(data, { ...options, shuffle: false, dropLast: false });
+    try {
+      return await this.#evaluateWith(loader as Data, options, cbks, progress);
+    } finally {
+      await this.#release(loader, data);
+    }
   }
 
   /** The network's outputs for every sample of `data`, concatenated ([N, C]); probabilities with { softmax: true }. */
@@ -334,8 +352,8 @@ export class Model implements CallbackHost {
     const wasTraining = this.net.training;
     this.net.eval();
     const outs: Tensor[] = [];
+    const loader = data instanceof Tensor ? [data] : this.#loader(data, { ...options, shuffle: false });
     try {
-      const loader = data instanceof Tensor ? [data] : this.#loader(data, { ...options, shuffle: false });
       for await (const batch of loader as AsyncIterable<unknown>) {
         const [x] = splitBatch(batch, 'Model.predict');
         outs.push(noGrad(() => {
@@ -345,6 +363,7 @@ export class Model implements CallbackHost {
       }
     } finally {
       this.net.train(wasTraining);
+      await this.#release(loader, data);
     }
     if (outs.length === 0) throw new RangeError('Model.predict: no data');
     return outs.length === 1 ? outs[0] : concat(outs, 0);
