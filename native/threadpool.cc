@@ -1,5 +1,6 @@
 #include "threadpool.h"
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -163,12 +164,16 @@ void parallel_for(int64_t n, int64_t grain, const std::function<void(int64_t, in
     fn(0, n);
     return;
   }
-  run_parallel([&](int tid, int nthreads) {
-    // nthreads is 1 when the pool was busy and the caller runs everything
-    int64_t parts = chunks < nthreads ? chunks : nthreads;
-    if (tid >= parts) return;
-    int64_t begin = n * tid / parts, end = n * (tid + 1) / parts;
-    if (begin < end) fn(begin, end);
+  // Up to 4 parts per thread, claimed one at a time: a thread that starts late
+  // (a worker waking from sleep, a vCPU lent to another process) takes fewer,
+  // instead of everyone waiting for its fixed share.
+  const int64_t parts = std::min<int64_t>(chunks, 4 * static_cast<int64_t>(nt));
+  std::atomic<int64_t> next{0};
+  run_parallel([&](int, int) {
+    for (int64_t p; (p = next.fetch_add(1, std::memory_order_relaxed)) < parts;) {
+      int64_t begin = n * p / parts, end = n * (p + 1) / parts;
+      if (begin < end) fn(begin, end);
+    }
   });
 }
 

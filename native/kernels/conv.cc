@@ -10,6 +10,7 @@
 // run one by one and the GEMM itself is multi-threaded.
 #include "conv.h"
 
+#include <atomic>
 #include <cstring>
 #include <vector>
 
@@ -127,8 +128,11 @@ template <typename Item>
 void for_items(int64_t items, Item&& item) {
   int nt = num_threads();
   if (items >= 2 * nt) {
-    run_parallel([&](int tid, int n) {
-      for (int64_t i = items * tid / n; i < items * (tid + 1) / n; i++) item(i, tid);
+    // Items are claimed one at a time: a thread that starts late (a worker waking
+    // from sleep, a vCPU lent to another process) just does fewer of them.
+    std::atomic<int64_t> next{0};
+    run_parallel([&](int tid, int) {
+      for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < items;) item(i, tid);
     });
   } else {
     for (int64_t i = 0; i < items; i++) item(i, 0);
