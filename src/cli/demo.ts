@@ -5,7 +5,7 @@
  */
 import { join } from 'node:path';
 import { mnistDataDir, readIdx } from '../data/mnist.js';
-import { classificationReport, ConfusionMatrix, formatConfusionMatrix } from '../metrics/index.js';
+import { classificationReport, confusedPairs, ConfusionMatrix, formatConfusionMatrix } from '../metrics/index.js';
 import * as nn from '../nn/index.js';
 import { Adam, OneCycleLR } from '../optim/index.js';
 import { manualSeed } from '../tensor/random.js';
@@ -62,5 +62,10 @@ export async function demo({ epochs, batchSize, out }: DemoOptions): Promise<num
   say(formatConfusionMatrix(cm, Array.from({ length: 10 }, (_, i) => String(i))).trimEnd());
   say('\nPer class: precision = of the images called this digit, the share that were; recall = of this digit\'s images, the share found.');
   say(report.text);
+  const pairs = confusedPairs(cm, 3);
+  if (pairs.length > 0) say(`Most often confused: ${pairs.map((p) => `a ${p.target} read as ${p.predicted} (${p.count} times)`).join(', ')}.`);
+  say('\nYour own pictures: put each class in its own folder (data/cat/*.jpg, data/dog/*.jpg, ...), then');
+  say('  npx tsvision train --data data --epochs 20 --out runs/mine');
+  say('and open runs/mine/evaluation/report.html to see the pictures it gets wrong (npx tsvision --help for more).');
   return accuracy;
 }
