@@ -351,3 +351,21 @@ describe('functional forms', () => {
     assert.ok(rm.data[0] > 0.2, 'functional batchNorm updates the running mean in place');
   });
 });
+
+describe('run-to-run determinism', () => {
+  test('a conv layer\'s gradients are the same bit for bit on every run (threads sum fixed sets of images)', () => {
+    tv.manualSeed(5);
+    const conv = new nn.Conv2d(8, 16, 3, { padding: 1 });
+    const x = tv.randn([16, 8, 12, 12]);
+    x.requiresGrad = true;
+    const grads = () => {
+      conv.zeroGrad();
+      x.grad = null;
+      const y = conv.call(x);
+      y.mul(y).sum().backward();
+      return [Buffer.from(conv.weight.grad!.data.buffer.slice(0)), Buffer.from(conv.bias!.grad!.data.buffer.slice(0)), Buffer.from(x.grad!.data.buffer.slice(0))];
+    };
+    const first = grads();
+    for (let i = 0; i < 30; i++) assert.deepEqual(grads(), first, `run ${i}`);
+  });
+});

@@ -123,16 +123,22 @@ const float* unfolded(const ConvGeom& g, const Dims& d, const float* xg) {
 
 // Runs item(i, tid) for every (image, group) item: in parallel across items when
 // there are at least two per thread, else one after another (the GEMMs inside
-// are then multi-threaded).
+// are then multi-threaded). Items that write their own outputs are claimed one at
+// a time (`dynamic`): a thread that starts late (a worker waking from sleep, a
+// vCPU lent to another process) just does fewer. Items that add into per-thread
+// partial sums are split statically instead, so each sum always covers the same
+// items in the same order and results do not change from run to run.
 template <typename Item>
-void for_items(int64_t items, Item&& item) {
+void for_items(int64_t items, bool dynamic, Item&& item) {
   int nt = num_threads();
   if (items >= 2 * nt) {
-    // Items are claimed one at a time: a thread that starts late (a worker waking
-    // from sleep, a vCPU lent to another process) just does fewer of them.
     std::atomic<int64_t> next{0};
-    run_parallel([&](int tid, int) {
-      for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < items;) item(i, tid);
+    run_parallel([&](int tid, int n) {
+      if (dynamic) {
+        for (int64_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < items;) item(i, tid);
+      } else {
+        for (int64_t i = items * tid / n; i < items * (tid + 1) / n; i++) item(i, tid);
+      }
     });
   } else {
     for (int64_t i = 0; i < items; i++) item(i, 0);
@@ -168,7 +174,7 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
     });
     return;
   }
-  for_items(g.n * g.groups, [&](int64_t item, int) {
+  for_items(g.n * g.groups, true, [&](int64_t item, int) {
     int64_t n = item / g.groups, gr = item % g.groups;
     const float* cols = unfolded(g, d, x + (n * g.cin + gr * d.cin_g) * d.invol);
     sgemm(false, false, d.cout_g, d.outvol, d.krows, 1.0f, w + gr * d.cout_g * d.krows, d.krows, cols,
@@ -187,7 +193,7 @@ void conv_backward_input(const ConvGeom& g, const float* w, const float* dy, flo
     });
     return;
   }
-  for_items(g.n * g.groups, [&](int64_t item, int) {
+  for_items(g.n * g.groups, true, [&](int64_t item, int) {
     int64_t n = item / g.groups, gr = item % g.groups;
     float* dxg = dx + (n * g.cin + gr * d.cin_g) * d.invol;
     const float* wg = w + gr * d.cout_g * d.krows;
@@ -226,7 +232,7 @@ void conv_backward_weight(const ConvGeom& g, const float* x, const float* dy, fl
   std::vector<std::vector<float>> partial(parallel_items ? nt - 1 : 0, std::vector<float>(wsize));
   std::vector<char> touched(nt, 0);
   std::memset(dw, 0, wsize * sizeof(float));
-  for_items(g.n * g.groups, [&](int64_t item, int tid) {
+  for_items(g.n * g.groups, false, [&](int64_t item, int tid) {
     int64_t n = item / g.groups, gr = item % g.groups;
     float* acc = tid == 0 ? dw : partial[tid - 1].data();
     touched[tid] = 1;
