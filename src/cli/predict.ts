@@ -4,9 +4,8 @@
  * that cannot be read is reported on stderr and the rest are still classified
  * (the exit status is then 1).
  */
-import { readdirSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
+import { statSync } from 'node:fs';
+import { findImages, IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
 import { classifyFiles, CommandError, loadClassifier } from './common.js';
 
@@ -22,18 +21,6 @@ export const PREDICT: CommandSpec = {
   ],
   epilog: `Folders are searched recursively for ${IMAGE_EXTENSIONS.join(' ')} files.`,
 };
-
-/** The image files under a folder, sorted (hidden entries skipped). */
-function imagesUnder(dir: string): string[] {
-  const out: string[] = [];
-  const entries = readdirSync(dir, { withFileTypes: true }).filter((e) => !e.name.startsWith('.')).sort((a, b) => (a.name < b.name ? -1 : 1));
-  for (const e of entries) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...imagesUnder(p));
-    else if (IMAGE_EXTENSIONS.includes(extname(e.name).toLowerCase())) out.push(p);
-  }
-  return out;
-}
 
 export async function predict(argv: string[], say: (line?: string) => void): Promise<number> {
   const where = 'tsvision predict';
@@ -55,7 +42,7 @@ export async function predict(argv: string[], say: (line?: string) => void): Pro
     let st;
     try { st = statSync(p); } catch { fail(p, 'no such file'); continue; }
     if (st.isDirectory()) {
-      const found = imagesUnder(p);
+      const found = findImages(p);
       if (found.length === 0) fail(p, `no images (${IMAGE_EXTENSIONS.join(' ')}) in this folder`);
       paths.push(...found);
     } else {

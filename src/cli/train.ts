@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../io/safetensors.js';
 import { join } from 'node:path';
 import { ImageFolder } from '../data/image-folder.js';
-import { Subset } from '../data/dataset.js';
+import { Subset, withTransform } from '../data/dataset.js';
 import type { SampleError } from '../data/errors.js';
 import { stratifiedSplit } from '../data/split.js';
 import { modelEntry, modelForData, listModels } from '../models/registry.js';
@@ -69,10 +69,10 @@ function openFolder(path: string, channels: 1 | 3, where: string, what: string, 
 }
 
 /** Per-channel mean and std of up to 256 training images after the evaluation resize (ToTensor scale, [0, 1]). */
-async function channelStats(root: string, indices: readonly number[], preset: Omit<ClassificationPreset, 'mean' | 'std'>): Promise<{ mean: number[]; std: number[] }> {
+async function channelStats(images: ImageFolder<any>, indices: readonly number[], preset: Omit<ClassificationPreset, 'mean' | 'std'>): Promise<{ mean: number[]; std: number[] }> {
   const c = preset.channels;
   const ones = new Array<number>(c).fill(1);
-  const folder = new ImageFolder<Tensor>(root, { channels: c, transform: evalTransform({ ...preset, mean: new Array<number>(c).fill(0), std: ones }), onError: () => {} });
+  const folder = withTransform(images, evalTransform({ ...preset, mean: new Array<number>(c).fill(0), std: ones }));
   const take = Math.min(256, indices.length);
   const sum = new Float64Array(c);
   const sq = new Float64Array(c);
@@ -80,9 +80,9 @@ async function channelStats(root: string, indices: readonly number[], preset: Om
   for (let j = 0; j < take; j++) {
     let x: Tensor;
     try {
-      [x] = await folder.getItem(indices[Math.floor((j * indices.length) / take)]);
+      [x] = (await folder.getItem(indices[Math.floor((j * indices.length) / take)])) as [Tensor, number];
     } catch {
-      continue; // unreadable: reported when training reaches it
+      continue; // unreadable: the folder has reported it
     }
     const plane = x.size / c;
     const d = x.data as Float32Array;
@@ -146,13 +146,14 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   try { entry = modelEntry(modelName); } catch { throw new CommandError(`${where}: unknown model '${modelName}'; the models are ${listModels().join(', ')}`); }
   const channels = resumed?.preset.channels ?? (channelsArg as 1 | 3);
 
-  const base = openFolder(data, channels, where, '--data');
   // a file that does not decode: one line naming it, then training goes on without it
   const reported = new Set<string>();
   const report = (e: SampleError) => {
     if (e.path !== undefined) reported.add(e.path);
     process.stderr.write(`${where}: ${e.message.replace(/^ImageFolder: /, '')}\n`);
   };
+  // the folder is listed once; the statistics, training and validation sets are views of it
+  const base = openFolder(data, channels, where, '--data', { onError: report });
   const classes = [...base.classes];
   if (resumed && resumed.classes.join('\n') !== classes.join('\n')) {
     throw new CommandError(`${where}: the run in ${outDir} was trained on classes ${resumed.classes.join(', ')}, but ${data} has ${classes.join(', ')}`);
@@ -164,24 +165,26 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   let makeVal: ((p: ClassificationPreset) => typeof valSet) | null = null;
   if (values.val !== undefined) {
     const valDir = values.val as string;
-    const v = openFolder(valDir, channels, where, '--val');
+    const v = openFolder(valDir, channels, where, '--val', { onError: report });
     const unknown = v.classes.filter((c) => !classes.includes(c));
     if (unknown.length) throw new CommandError(`${where}: --val ${valDir} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that ${data} lacks`);
     const toTrain = v.classes.map((c) => classes.indexOf(c));
     valPaths = v.samples.map((s) => s[0]);
     valTargets = v.samples.map((s) => toTrain[s[1]]);
-    makeVal = (p) => new ImageFolder(valDir, { channels, transform: evalTransform(p), targetTransform: (t) => toTrain[t], onError: report });
+    // relabel only when the folders' classes differ (a function cannot go to a worker thread)
+    const same = toTrain.every((t, k) => t === k);
+    makeVal = (p) => withTransform(v, evalTransform(p), same ? undefined : (t: number) => toTrain[t]);
   } else if ((values['val-split'] as number) > 0) {
     const split = stratifiedSplit(base.targets, values['val-split'] as number, { seed });
     trainIdx = split.train;
     valPaths = split.val.map((i) => base.samples[i][0]);
     valTargets = split.val.map((i) => base.samples[i][1]);
-    makeVal = (p) => new Subset(new ImageFolder(data, { channels, transform: evalTransform(p), onError: report }), split.val);
+    makeVal = (p) => withTransform(new Subset(base, split.val), evalTransform(p));
   }
 
   const imageSize = resumed?.preset.imageSize ?? (values['image-size'] as number | undefined) ?? entry.imageSize;
   const shape = { imageSize, resize: resumed?.preset.resize ?? values.resize as ClassificationPreset['resize'], augment: resumed?.preset.augment ?? values.augment as ClassificationPreset['augment'], channels };
-  const preset: ClassificationPreset = resumed?.preset ?? { ...shape, ...(await channelStats(data, trainIdx, shape)) };
+  const preset: ClassificationPreset = resumed?.preset ?? { ...shape, ...(await channelStats(base, trainIdx, shape)) };
 
   manualSeed(seed);
   let net;
@@ -190,8 +193,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   } catch (e) {
     throw new CommandError(`${where}: ${(e as Error).message.split('\n')[0]}`);
   }
-  const trainFolder = new ImageFolder(data, { channels, transform: trainTransform(preset), onError: report });
-  const trainSet = new Subset(trainFolder, trainIdx);
+  const trainSet = withTransform(new Subset(base, trainIdx), trainTransform(preset));
   valSet = makeVal ? makeVal(preset) : null;
 
   const opt = values.optimizer as 'sgd' | 'adam' | 'adamw';
@@ -239,7 +241,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     evalData: valSet ?? undefined, callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv'))],
     ...(resumed ? { resume: lastDir } : {}),
   });
-  if (trainFolder.badFiles.size > 0) say(`\n${trainFolder.badFiles.size} training image(s) could not be read and were skipped (listed above).`);
+  if (base.badFiles.size > 0) say(`\n${base.badFiles.size} image(s) in ${data} could not be read and were skipped (listed above).`);
 
   if (!valSet) {
     say(`\nDone. Checkpoints in ${outDir} (last, final); no validation images, so no evaluation.`);

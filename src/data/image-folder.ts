@@ -85,6 +85,14 @@ function fileId(path: string): string | null {
   }
 }
 
+/**
+ * The image files under `dir` (subfolders too, hidden entries and symlink cycles
+ * skipped), in ImageFolder's order: what `tsvision predict DIR` classifies.
+ */
+export function findImages(dir: string, extensions: readonly string[] = IMAGE_EXTENSIONS): string[] {
+  return walk(dir, new Set(extensions.map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase())));
+}
+
 /** Files under dir whose extension is in `extensions`, ordered as torchvision's sorted(os.walk()). */
 function walk(dir: string, extensions: Set<string>): string[] {
   const dirs: [string, string[]][] = [];

@@ -12,7 +12,7 @@ export { DataLoader, type DataLoaderOptions } from './loader.js';
 export { defaultCollate, type Batch } from './collate.js';
 export { SampleError } from './errors.js';
 export { loadImage, configureDecoding, type LoadImageOptions } from './decode.js';
-export { ImageFolder, IMAGE_EXTENSIONS, type ImageFolderOptions } from './image-folder.js';
+export { ImageFolder, IMAGE_EXTENSIONS, findImages, type ImageFolderOptions } from './image-folder.js';
 export { MNIST, FashionMNIST, readIdx, type MNISTOptions } from './mnist.js';
 export { CIFAR10, CIFAR100, type CIFAROptions, type CIFAR100Options } from './cifar.js';
 export { stratifiedSplit, type StratifiedSplit } from './split.js';
