@@ -125,7 +125,13 @@ export async function classifyFiles(
   return out;
 }
 
-/** Records for the predictions file: probabilities, truth and prediction of each classified file. */
+/**
+ * Records for the predictions file: truth, prediction (from the full probabilities)
+ * and the probabilities as the file holds them (5 decimals), so that evaluate and a
+ * later rescore of the file compute the same numbers.
+ */
 export function toRecords(results: { index: number; probs: number[] }[], paths: readonly string[], targets: ArrayLike<number>): PredictionRecord[] {
-  return results.map(({ index, probs }) => ({ probs, target: targets[index], predicted: argmax(probs), path: paths[index] }));
+  return results.map(({ index, probs }) => ({
+    probs: probs.map((p) => Number(p.toFixed(5))), target: targets[index], predicted: argmax(probs), path: paths[index],
+  }));
 }
