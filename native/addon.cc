@@ -264,7 +264,14 @@ ConvGeom conv_geom(const Napi::Value& v) {
   return g;
 }
 
-// convForward(geom, x, w, y), convBackwardInput(geom, w, dy, dx), convBackwardWeight(geom, x, dy, dw)
+// convForward(geom, x, w, bias | null, y)
+void ConvForward(const Napi::CallbackInfo& info) {
+  ConvGeom g = conv_geom(info[0]);
+  DenormalScope ds;
+  conv_forward(g, data<float>(info[1]), data<float>(info[2]), info[3].IsNull() ? nullptr : data<float>(info[3]), data<float>(info[4]));
+}
+
+// convBackwardInput(geom, w, dy, dx), convBackwardWeight(geom, x, dy, dw)
 template <void (*K)(const ConvGeom&, const float*, const float*, float*)>
 void Conv(const Napi::CallbackInfo& info) {
   ConvGeom g = conv_geom(info[0]);
@@ -414,7 +421,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("adamStep", AdamStepJs);
   fn("sgdStep", SgdStepJs);
   fn("rmspropStep", RmspropStepJs);
-  fn("convForward", Conv<conv_forward>);
+  fn("convForward", ConvForward);
   fn("convBackwardInput", Conv<conv_backward_input>);
   fn("convBackwardWeight", Conv<conv_backward_weight>);
   fn("sgemm", Sgemm);

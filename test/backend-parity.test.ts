@@ -292,9 +292,11 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
       const x = randArray(size(xs));
       const w = randArray(cOut * (xs[1] / groups) * size(k));
       const dy = randArray(xs[0] * cOut * size(outSize));
+      const bias = randArray(cOut);
       const label = JSON.stringify(g);
       for (const [name, run, len] of [
-        ['forward', (b: typeof nat, out: Float32Array) => b.convForward(g, x, w, out), dy.length],
+        ['forward', (b: typeof nat, out: Float32Array) => b.convForward(g, x, w, null, out), dy.length],
+        ['forward with bias', (b: typeof nat, out: Float32Array) => b.convForward(g, x, w, bias, out), dy.length],
         ['input grad', (b: typeof nat, out: Float32Array) => b.convBackwardInput(g, w, dy, out), x.length],
         ['weight grad', (b: typeof nat, out: Float32Array) => b.convBackwardWeight(g, x, dy, out), w.length],
       ] as const) {

@@ -104,7 +104,7 @@ const movementCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
 const convCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
   ['conv2d padded', (x, w, b) => tv.conv2d(x, w, b, { padding: 1 }), () => [uniform([2, 2, 4, 5]), uniform([3, 2, 3, 3]), uniform([3])]],
   ['conv2d stride dilation groups', (x, w) => tv.conv2d(x, w, null, { stride: [2, 1], dilation: [1, 2], groups: 2, padding: [1, 0] }), () => [uniform([1, 4, 5, 6]), uniform([4, 2, 2, 2])]],
-  ['conv2d depthwise', (x, w) => tv.conv2d(x, w, null, { padding: 1, groups: 3 }), () => [uniform([2, 3, 4, 4]), uniform([3, 1, 3, 3])]],
+  ['conv2d depthwise', (x, w, b) => tv.conv2d(x, w, b, { padding: 1, groups: 3 }), () => [uniform([2, 3, 4, 4]), uniform([3, 1, 3, 3]), uniform([3])]],
   ['conv2d same', (x, w) => tv.conv2d(x, w, null, { padding: 'same' }), () => [uniform([1, 2, 4, 5]), uniform([2, 2, 2, 3])]],
   ['conv1d', (x, w, b) => tv.conv1d(x, w, b, { stride: 2, padding: 1 }), () => [uniform([2, 3, 7]), uniform([2, 3, 3]), uniform([2])]],
   ['conv3d', (x, w) => tv.conv3d(x, w, null, { padding: [0, 1, 1] }), () => [uniform([1, 2, 3, 3, 4]), uniform([2, 2, 2, 2, 2])]],

@@ -164,21 +164,29 @@ void for_planes(const ConvGeom& g, Fn&& fn) {
 
 }  // namespace
 
-void conv_forward(const ConvGeom& g, const float* x, const float* w, float* y) {
+void conv_forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y) {
   Dims d = dims_of(g);
+  const IsaKernels& k = isa_kernels();
   if (is_depthwise(g)) {
-    const IsaKernels& k = isa_kernels();
     DwPlane p = dw_plane(g);
     for_planes(g, [&](int64_t b, int64_t e) {
-      for (int64_t pl = b; pl < e; pl++) k.dw_forward(p, x + pl * d.invol, w + (pl % g.cin) * d.kvol, y + pl * d.outvol);
+      for (int64_t pl = b; pl < e; pl++) {
+        float* yp = y + pl * d.outvol;
+        k.dw_forward(p, x + pl * d.invol, w + (pl % g.cin) * d.kvol, yp);
+        if (bias) k.affine(yp, yp, d.outvol, 1.0f, bias[pl % g.cin]);
+      }
     });
     return;
   }
   for_items(g.n * g.groups, true, [&](int64_t item, int) {
     int64_t n = item / g.groups, gr = item % g.groups;
     const float* cols = unfolded(g, d, x + (n * g.cin + gr * d.cin_g) * d.invol);
+    float* yg = y + (n * g.cout + gr * d.cout_g) * d.outvol;
     sgemm(false, false, d.cout_g, d.outvol, d.krows, 1.0f, w + gr * d.cout_g * d.krows, d.krows, cols,
-          d.outvol, 0.0f, y + (n * g.cout + gr * d.cout_g) * d.outvol, d.outvol);
+          d.outvol, 0.0f, yg, d.outvol);
+    if (bias) {
+      for (int64_t oc = 0; oc < d.cout_g; oc++) k.affine(yg + oc * d.outvol, yg + oc * d.outvol, d.outvol, 1.0f, bias[gr * d.cout_g + oc]);
+    }
   });
 }
 

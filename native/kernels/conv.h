@@ -13,7 +13,8 @@ struct ConvGeom {
 };
 
 // y = conv(x, w), overwritten.
-void conv_forward(const ConvGeom& g, const float* x, const float* w, float* y);
+// y = conv(x, w) + bias (bias per output channel, or null), added while each image's output is in cache.
+void conv_forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y);
 // dx = d(sum(y * dy))/dx, overwritten.
 void conv_backward_input(const ConvGeom& g, const float* w, const float* dy, float* dx);
 // dw = d(sum(y * dy))/dw, overwritten.

@@ -157,8 +157,8 @@ export interface Backend {
   /** One in-place RMSprop update; gradAvg only when centered, buf only with momentum. */
   rmspropStep(h: RmspropStep, param: Float32Array, grad: Float32Array, squareAvg: Float32Array, gradAvg: Float32Array | null, buf: Float32Array | null): void;
 
-  /** y = conv(x, w) (no bias), y overwritten. */
-  convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, y: Float32Array): void;
+  /** y = conv(x, w) + bias (bias [cOut] added per output channel; null for none), y overwritten. */
+  convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array): void;
   /** dx = d(sum(y * dy))/dx, overwritten (this is also a transposed convolution of dy). */
   convBackwardInput(g: ConvGeometry, w: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** dw = d(sum(y * dy))/dw, overwritten. */

@@ -52,7 +52,7 @@ export interface Addon {
   maxPoolBackward(planes: number, inPlane: number, outPlane: number, indices: Int32Array, dy: Float32Array, dx: Float32Array): void;
   avgPool(g: PoolGeometry, x: Float32Array, y: Float32Array): void;
   avgPoolBackward(g: PoolGeometry, dy: Float32Array, dx: Float32Array): void;
-  convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, y: Float32Array): void;
+  convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array): void;
   convBackwardInput(g: ConvGeometry, w: Float32Array, dy: Float32Array, dx: Float32Array): void;
   convBackwardWeight(g: ConvGeometry, x: Float32Array, dy: Float32Array, dw: Float32Array): void;
   sgemm(...args: (number | boolean | Float32Array)[]): void;
@@ -157,7 +157,7 @@ export function makeNativeBackend(addon: Addon): Backend {
     maxPoolBackward: (planes, inPlane, outPlane, indices, dy, dx) => addon.maxPoolBackward(planes, inPlane, outPlane, indices, dy, dx),
     avgPool: (g, x, y) => addon.avgPool(g, x, y),
     avgPoolBackward: (g, dy, dx) => addon.avgPoolBackward(g, dy, dx),
-    convForward: (g, x, w, y) => addon.convForward(g, x, w, y),
+    convForward: (g, x, w, bias, y) => addon.convForward(g, x, w, bias, y),
     convBackwardInput: (g, w, dy, dx) => addon.convBackwardInput(g, w, dy, dx),
     convBackwardWeight: (g, x, dy, dw) => addon.convBackwardWeight(g, x, dy, dw),
     sgemm: (...args) => addon.sgemm(...args),

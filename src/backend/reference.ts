@@ -548,8 +548,12 @@ export const referenceBackend: Backend = {
     }
   },
 
-  convForward(g, x, w, y) {
+  convForward(g, x, w, bias, y) {
     accumulateInto(y, (acc) => forEachConvTap(g, (xi, wi, yi) => (acc[yi] += x[xi] * w[wi])));
+    if (bias) {
+      const vol = g.outSize.reduce((a, b) => a * b, 1);
+      for (let i = 0; i < y.length; i++) y[i] = Math.fround(y[i] + bias[Math.floor(i / vol) % g.cOut]);
+    }
   },
 
   convBackwardInput(g, w, dy, dx) {

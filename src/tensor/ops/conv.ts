@@ -40,21 +40,29 @@ function batched(op: string, x: Tensor, dims: number): [Tensor, boolean] {
   return [x, false];
 }
 
-function addBias(op: string, y: F32, bias: Tensor | null | undefined, channels: number): F32 {
-  if (!bias) return y;
+/** The bias as a float32 [channels] tensor, or null; a ShapeError naming the op otherwise. */
+function checkedBias(op: string, bias: Tensor | null | undefined, channels: number): F32 | null {
+  if (!bias) return null;
   expectFloat(op, bias);
   if (bias.ndim !== 1 || bias.shape[0] !== channels) {
     throw new ShapeError(`${op}: bias shape ${fmtShape(bias.shape)} does not match ${channels} output channels`);
   }
-  return add(y, reshape(bias, [channels, ...new Array<number>(y.ndim - 2).fill(1)]));
+  return bias as F32;
 }
 
-function convCore(g: ConvGeometry, x: F32, w: F32): F32 {
+function addBias(op: string, y: F32, bias: Tensor | null | undefined, channels: number): F32 {
+  const b = checkedBias(op, bias, channels);
+  return b ? add(y, reshape(b, [channels, ...new Array<number>(y.ndim - 2).fill(1)])) : y;
+}
+
+/** conv(x, w) + bias in one kernel call (the bias is added while each image's output is in cache). */
+function convCore(g: ConvGeometry, x: F32, w: F32, bias: F32 | null = null): F32 {
   const y = newFloat([g.n, g.cOut, ...g.outSize]);
-  backend().convForward(g, x.data, w.data, y.data);
-  return record(y, 'conv', [x, w], (dy) => {
+  backend().convForward(g, x.data, w.data, bias ? bias.data : null, y.data);
+  return record(y, 'conv', bias ? [x, w, bias] : [x, w], (dy) => {
     let dx: F32 | null = null;
     let dw: F32 | null = null;
+    let db: F32 | null = null;
     if (x.requiresGrad) {
       dx = newFloat(x.shape);
       backend().convBackwardInput(g, w.data, dy.data, dx.data);
@@ -63,7 +71,15 @@ function convCore(g: ConvGeometry, x: F32, w: F32): F32 {
       dw = newFloat(w.shape);
       backend().convBackwardWeight(g, x.data, dy.data, dw.data);
     }
-    return [dx, dw];
+    if (bias?.requiresGrad) {
+      // dbias[c] = sum of dy over images and positions: first over images, then over positions
+      const vol = g.outSize.reduce((a, b) => a * b, 1);
+      const perImage = newFloat([g.cOut * vol]);
+      backend().reduce('sum', dy.data, 1, g.n, g.cOut * vol, perImage.data);
+      db = newFloat([g.cOut]);
+      backend().reduce('sum', perImage.data, g.cOut, vol, 1, db.data);
+    }
+    return bias ? [dx, dw, db] : [dx, dw];
   });
 }
 
@@ -103,7 +119,7 @@ export function conv(x: Tensor, weight: Tensor, bias?: Tensor | null, options: C
     throw new ShapeError(`${op}: input shape ${fmtShape(x.shape)} is too small for kernel ${fmtShape(kernel)} (padding ${JSON.stringify(padding)}, dilation ${JSON.stringify(dilation)})`);
   }
   const g: ConvGeometry = { n: input.shape[0], cIn, cOut, groups, inSize, kernel, stride, padding, dilation, outSize };
-  const y = addBias(op, convCore(g, input, weight as F32), bias, cOut);
+  const y = convCore(g, input, weight as F32, checkedBias(op, bias, cOut));
   return unbatched ? squeeze(y, 0) : y;
 }
 
@@ -154,7 +170,7 @@ export function convTranspose(x: Tensor, weight: Tensor, bias?: Tensor | null, o
     let dw: F32 | null = null;
     if (xf.requiresGrad) {
       dx = newFloat(xf.shape);
-      backend().convForward(g, dy.data, w.data, dx.data);
+      backend().convForward(g, dy.data, w.data, null, dx.data);
     }
     if (w.requiresGrad) {
       dw = newFloat(w.shape);
