@@ -44,7 +44,7 @@ export const TRAIN: CommandSpec = {
     { name: 'weight-decay', type: 'number', value: 'X', min: 0, help: 'default 5e-4 for sgd, 0 for adam, 0.05 for adamw' },
     { name: 'schedule', type: 'string', choices: ['onecycle', 'cosine', 'none'], default: 'onecycle', help: 'learning-rate schedule' },
     { name: 'image-size', type: 'int', value: 'N', help: "the side images are resized to (default: the model's, 64 for convnet)" },
-    { name: 'channels', type: 'int', choices: undefined, min: 1, max: 3, default: 3, help: '3 (RGB) or 1 (grey)' },
+    { name: 'channels', type: 'int', min: 1, max: 3, default: 3, help: '3 (RGB) or 1 (grey)' },
     { name: 'resize', type: 'string', choices: RESIZE_MODES, default: 'crop', help: 'crop: short side then centre crop; letterbox: whole picture, padded; stretch' },
     { name: 'augment', type: 'string', choices: AUGMENTATIONS, default: 'standard', help: 'standard: random crops, flips, colour; light: small shifts, no flips (digits, text); none' },
     { name: 'out', type: 'string', value: 'DIR', help: 'where checkpoints, history.csv and the evaluation go (default runs/MODEL)' },

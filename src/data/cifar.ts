@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { applyTransform, type TransformLike } from '../transforms/basic.js';
-import { checkIndex, optionalTransformReason, optionalTransformSpec, type ClassificationDataset, type GetItemOptions, type WorkerSpec } from './dataset.js';
+import { checkIndex, inMemoryReason, inMemorySpec, type ClassificationDataset, type GetItemOptions, type WorkerSpec } from './dataset.js';
 
 export interface CIFAROptions<X> {
   /** the folder holding cifar-10-batches-bin / cifar-100-binary, or that folder itself */
@@ -111,20 +111,14 @@ abstract class CIFARBase<X> implements ClassificationDataset<X> {
     return [x, y];
   }
 
-  /** A DataLoader worker reads the same files (./builtin-specs.ts). */
+  /** A DataLoader worker reads the same files. */
   workerSpec(): WorkerSpec | null {
-    if (this.whyNotPortable() !== null) return null;
-    const transform = optionalTransformSpec(this.options.transform) ?? undefined;
     const labels = (this.options as { labels?: 'fine' | 'coarse' }).labels;
-    const args = { kind: this.constructor.name, root: this.options.root, train: this.train, ...(labels ? { labels } : {}), ...(transform ? { transform } : {}) };
-    return { module: new URL('./builtin-specs.js', import.meta.url).href, export: 'builtinFromSpec', args };
+    return inMemorySpec(this, [CIFAR10, CIFAR100], this.options, { root: this.options.root, train: this.train, ...(labels ? { labels } : {}) });
   }
 
   whyNotPortable(): string | null {
-    const name = this.constructor.name;
-    if (this.constructor !== CIFAR10 && this.constructor !== CIFAR100) return `${name} extends a CIFAR data set without a workerSpec() of its own`;
-    if (this.options.targetTransform) return `${name}: a targetTransform (a function) cannot be rebuilt in a worker`;
-    return optionalTransformReason(this.options.transform, name);
+    return inMemoryReason(this, [CIFAR10, CIFAR100], this.options);
   }
 }
 

@@ -120,6 +120,28 @@ export function subclassReason(self: object, base: { name: string; prototype: ob
   return `${self.constructor.name} extends ${base.name} without a workerSpec() of its own (a worker would rebuild a plain ${base.name})`;
 }
 
+/**
+ * The in-memory built-in data sets (MNIST, FashionMNIST, CIFAR10, CIFAR100) in a
+ * worker: each worker reads the same files (./builtin-specs.ts). `kinds` are the
+ * classes that factory builds, a subclass before its base.
+ */
+export function inMemoryReason(self: object, kinds: readonly (abstract new (...args: any[]) => object)[], options: { transform?: TransformLike; targetTransform?: unknown }): string | null {
+  const name = self.constructor.name;
+  if (!kinds.includes(self.constructor as never)) {
+    const base = kinds.find((k) => self instanceof k) ?? kinds[0];
+    return `${name} extends ${base.name} without a workerSpec() of its own (a worker would rebuild a plain ${base.name})`;
+  }
+  if (options.targetTransform) return `${name}: a targetTransform (a function) cannot be rebuilt in a worker`;
+  return optionalTransformReason(options.transform, name);
+}
+
+/** The WorkerSpec of an in-memory built-in data set (see inMemoryReason); `args` say which files. */
+export function inMemorySpec(self: object, kinds: Parameters<typeof inMemoryReason>[1], options: { transform?: TransformLike; targetTransform?: unknown }, args: Record<string, unknown>): WorkerSpec | null {
+  if (inMemoryReason(self, kinds, options) !== null) return null;
+  const transform = optionalTransformSpec(options.transform) ?? undefined;
+  return { module: new URL('./builtin-specs.js', import.meta.url).href, export: 'builtinFromSpec', args: { kind: self.constructor.name, ...args, ...(transform ? { transform } : {}) } };
+}
+
 /** The reason a wrapped dataset is not portable, or null. */
 function innerReason(dataset: Dataset<unknown>): string | null {
   const p = portableDataset(dataset);

