@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import * as tv from '../src/index.js';
 import { mnistDataDir, readIdx } from '../src/data/mnist.js';
 import * as nn from '../src/nn/index.js';
+import { getModel } from '../src/models/index.js';
 import { Adam } from '../src/optim/index.js';
 import type { Row } from './report.js';
 import { runTorch, torchPython, type TorchResult } from './torch.js';
@@ -21,11 +22,6 @@ function load(dir: string, split: 'train' | 't10k'): { x: Float32Array; y: Int32
   return { x, y: Int32Array.from(labels.data), n: labels.data.length };
 }
 
-function net(): nn.Module {
-  return new nn.Sequential(
-    new nn.Conv2d(1, 32, 3), new nn.ReLU(), new nn.Conv2d(32, 64, 3), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Dropout(0.25),
-    new nn.Flatten(), new nn.Linear(9216, 128), new nn.ReLU(), new nn.Dropout(0.5), new nn.Linear(128, 10));
-}
 
 function batchOf(src: { x: Float32Array; y: Int32Array }, order: Int32Array, start: number, size: number): [tv.Tensor, tv.Tensor] {
   const x = new Float32Array(size * 784);
@@ -42,7 +38,7 @@ function tsvisionEpoch(dir: string): { seconds: number; accuracy: number } {
   const train = load(dir, 'train');
   const test = load(dir, 't10k');
   tv.manualSeed(1);
-  const model = net();
+  const model = getModel('mnist_cnn');
   const optimizer = new Adam(model.parameters(), { lr: 1e-3 });
   const lossFn = new nn.CrossEntropyLoss();
   const order = tv.permutation(train.n).data as Int32Array;
@@ -51,7 +47,7 @@ function tsvisionEpoch(dir: string): { seconds: number; accuracy: number } {
   for (let b = 0; b < train.n; b += 64) {
     const [x, y] = batchOf(train, order, b, Math.min(64, train.n - b));
     optimizer.zeroGrad();
-    const loss = lossFn.call(model.call(x) as tv.Tensor, y);
+    const loss = lossFn.call(model.call(x), y);
     loss.backward();
     optimizer.step();
   }
@@ -62,7 +58,7 @@ function tsvisionEpoch(dir: string): { seconds: number; accuracy: number } {
   tv.noGrad(() => {
     for (let b = 0; b < test.n; b += 1000) {
       const [x, y] = batchOf(test, all, b, Math.min(1000, test.n - b));
-      correct += tv.sum(tv.eq(tv.argmax(model.call(x) as tv.Tensor, 1), y)).item();
+      correct += tv.sum(tv.eq(tv.argmax(model.call(x), 1), y)).item();
     }
   });
   return { seconds, accuracy: correct / test.n };

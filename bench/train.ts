@@ -55,7 +55,7 @@ function tsvisionImagesPerSecond(net: Net, seconds: number): number {
   const y = tv.randint(0, net.classes, [net.batch]);
   const step = () => {
     optimizer.zeroGrad();
-    const loss = lossFn.call(model.call(x) as tv.Tensor, y);
+    const loss = lossFn.call(model.call(x), y);
     loss.backward();
     optimizer.step();
   };

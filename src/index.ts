@@ -6,7 +6,7 @@
 import './tensor/methods.js';
 
 export { Tensor, empty, fromTypedArray, type GradNode, type NestedArray } from './tensor/tensor.js';
-export type { DType, TypedArray } from './tensor/dtype.js';
+export type { DType, TypedArray } from './core/dtype.js';
 export { ShapeError, DTypeError } from './tensor/errors.js';
 export { noGrad, isGradEnabled, backward } from './tensor/autograd.js';
 export * from './tensor/creation.js';

@@ -14,7 +14,7 @@ import {
   readPredictions, scorePredictions, worstMistakes, writePredictions, type PredictionRecord,
 } from '../src/metrics/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { evalTransform, parsePreset, trainTransform, type ClassificationPreset } from '../src/transforms/presets.js';
+import { evalTransform, parsePreprocess, trainTransform, type PreprocessConfig } from '../src/transforms/presets.js';
 import { Generator } from '../src/tensor/random.js';
 
 const rec = (probs: number[], target: number, path: string): PredictionRecord => ({ probs, target, predicted: argmax(probs), path });
@@ -136,7 +136,9 @@ describe('stratifiedSplit', () => {
 });
 
 describe('classification presets', () => {
-  const preset: ClassificationPreset = { imageSize: 16, channels: 3, resize: 'crop', augment: 'standard', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25] };
+  const preset: PreprocessConfig = {
+    resizeSize: 16, cropSize: 16, interpolation: 'bilinear', channels: 3, resizeMode: 'crop', augment: 'standard', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25],
+  };
   const img = new Tensor<'uint8'>(Uint8Array.from({ length: 20 * 40 * 3 }, (_, i) => i % 251), [20, 40, 3]);
 
   test('every resize mode and augmentation gives [C, s, s]; evaluation is deterministic', () => {
@@ -145,7 +147,7 @@ describe('classification presets', () => {
         const p = { ...preset, resize, augment };
         assert.deepEqual((trainTransform(p).apply(img, new Generator(1)) as Tensor).shape, [3, 16, 16], `${resize} ${augment}`);
       }
-      const e = evalTransform({ ...preset, resize });
+      const e = evalTransform({ ...preset, resizeMode: resize });
       assert.deepEqual((e.apply(img) as Tensor).data, (e.apply(img) as Tensor).data);
     }
     // normalisation: a mid-grey 128 maps to (128/255 - 0.5) / 0.25
@@ -153,15 +155,18 @@ describe('classification presets', () => {
     const x = evalTransform(preset).apply(grey) as Tensor;
     assert.ok(Math.abs((x.data as Float32Array)[0] - (128 / 255 - 0.5) / 0.25) < 1e-6);
     // letterbox keeps the whole wide picture: the padded rows are black (normalised)
-    const boxed = evalTransform({ ...preset, resize: 'letterbox' }).apply(img) as Tensor;
+    const boxed = evalTransform({ ...preset, resizeMode: 'letterbox' }).apply(img) as Tensor;
     assert.ok(Math.abs((boxed.data as Float32Array)[0] - (0 - 0.5) / 0.25) < 1e-6);
   });
 
-  test('parsePreset checks what a checkpoint recorded', () => {
-    assert.deepEqual(parsePreset(JSON.parse(JSON.stringify(preset)), 'ck'), preset);
-    assert.throws(() => parsePreset(null, 'ck'), /^Error: ck: the recorded preprocessing is missing/);
-    assert.throws(() => parsePreset({ ...preset, channels: 2 }, 'ck'), /has channels 2, not 1 or 3/);
-    assert.throws(() => parsePreset({ ...preset, mean: [0.5] }, 'ck'), /no valid mean and std for 3 channels/);
-    assert.throws(() => parsePreset({ ...preset, resize: 'zoom' }, 'ck'), /has resize "zoom"/);
+  test('parsePreprocess checks what a checkpoint recorded, and reads the earlier { imageSize, resize } form', () => {
+    assert.deepEqual(parsePreprocess(JSON.parse(JSON.stringify(preset)), 'ck'), preset);
+    assert.throws(() => parsePreprocess(null, 'ck'), /^Error: ck: the recorded preprocessing is missing/);
+    assert.throws(() => parsePreprocess({ ...preset, channels: 2 }, 'ck'), /has channels 2, not 1 or 3/);
+    assert.throws(() => parsePreprocess({ ...preset, mean: [0.5] }, 'ck'), /no valid mean and std for 3 channels/);
+    assert.throws(() => parsePreprocess({ ...preset, resizeMode: 'zoom' }, 'ck'), /has resizeMode "zoom"/);
+    assert.throws(() => parsePreprocess({ ...preset, interpolation: 'smooth' }, 'ck'), /has interpolation "smooth"/);
+    const earlier = { imageSize: 16, channels: 3, resize: 'crop', augment: 'standard', mean: preset.mean, std: preset.std };
+    assert.deepEqual(parsePreprocess(earlier, 'ck'), preset);
   });
 });

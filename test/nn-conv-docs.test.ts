@@ -75,7 +75,7 @@ function checkExample(e: Example, rows: Map<string, string[]>): void {
   assert.ok(shape, `${e.title}: no "// → [shape]" comment`);
   assert.deepEqual([...r.y.shape], shape[1].split(',').map(Number), `${e.title}: output shape`);
   if (r.standard) {
-    const ys = r.standard.call(r.xStandard ?? r.x) as tv.Tensor;
+    const ys = r.standard.call(r.xStandard ?? r.x);
     // a replacement produces the same shape; a transposed convolution maps the standard's output shape back to its input shape
     assert.deepEqual([...ys.shape], r.xStandard ? [...r.x.shape] : [...r.y.shape], `${e.title}: standard's shape`);
   }
@@ -110,7 +110,7 @@ describe('docs/convolutions.md', () => {
     const e = all.find((k) => k.title === 'Single-channel 2-D convolution')!;
     const { model } = run(e);
     const edge = tv.tensor(Array.from({ length: 25 }, (_, i) => (i % 5 >= 2 ? 1 : 0)), { shape: [1, 1, 5, 5] });
-    assert.deepEqual(Array.from((model.call(edge) as tv.Tensor).data), [4, 4, 0, 4, 4, 0, 4, 4, 0]);
+    assert.deepEqual(Array.from(model.call(edge).data), [4, 4, 0, 4, 4, 0, 4, 4, 0]);
   });
 
   test('channel shuffle: without it output channel 0 sees 8 of the 32 input channels, with it all 32', () => {
@@ -118,7 +118,7 @@ describe('docs/convolutions.md', () => {
     const model = run(e).model as nn.Sequential;
     const reached = (m: nn.Module) => {
       const x = tv.randn([1, 32, 5, 5]).requiresGrad_();
-      (m.call(x) as tv.Tensor).slice(1, 0, 1).sum().backward();
+      m.call(x).slice(1, 0, 1).sum().backward();
       const g = x.grad!.data;
       let n = 0;
       for (let c = 0; c < 32; c++) if (g.subarray(c * 25, c * 25 + 25).some((v) => v !== 0)) n++;

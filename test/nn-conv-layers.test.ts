@@ -100,7 +100,7 @@ describe('default initialisation (PyTorch: U(±1/√fanIn) for weight and bias)'
 
 describe('convolution layers: shapes and errors', () => {
   test('output shapes', () => {
-    const shape = (m: nn.Module, x: number[]) => [...(m.call(tv.zeros(x)) as tv.Tensor).shape];
+    const shape = (m: nn.Module, x: number[]) => [...m.call(tv.zeros(x)).shape];
     assert.deepEqual(shape(new nn.Conv2d(3, 8, 3), [2, 3, 10, 9]), [2, 8, 8, 7]);
     assert.deepEqual(shape(new nn.Conv2d(3, 8, 4, { padding: 'same' }), [1, 3, 7, 6]), [1, 8, 7, 6]);
     assert.deepEqual(shape(new nn.Conv2d(3, 8, 3, { stride: 2, padding: 1 }), [1, 3, 7, 8]), [1, 8, 4, 4]);

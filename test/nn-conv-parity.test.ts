@@ -82,7 +82,7 @@ const convT = (C: new (i: number, o: number, k: nn.PerAxis, opts: nn.ConvTranspo
 const batchNorm = (C: new (n: number, o: nn.BatchNormLayerOptions) => nn.Module) => (a: Args) =>
   new C(a.numFeatures, { eps: a.eps, momentum: a.momentum, affine: a.affine, trackRunningStats: a.trackRunningStats });
 
-const MODULES: Record<string, (a: Args) => nn.Module> = {
+const MODULES: Record<string, (a: Args) => nn.AnyModule> = {
   Conv1d: conv(nn.Conv1d),
   Conv2d: conv(nn.Conv2d),
   Conv3d: conv(nn.Conv3d),
@@ -111,7 +111,7 @@ const MODULES: Record<string, (a: Args) => nn.Module> = {
   Dropout2d: (a) => new nn.Dropout2d(a.p),
 };
 
-function make(name: string, module: string, args: Args, stateDict: [string, TensorFixture][]): nn.Module {
+function make(name: string, module: string, args: Args, stateDict: [string, TensorFixture][]): nn.AnyModule {
   const factory = MODULES[module];
   assert.ok(factory, `no tsvision mapping for fixture module '${module}'`);
   const m = factory(args);
@@ -121,7 +121,7 @@ function make(name: string, module: string, args: Args, stateDict: [string, Tens
 }
 
 interface Ran {
-  module: nn.Module;
+  module: nn.AnyModule;
   inputs: tv.Tensor[];
   output: tv.Tensor;
 }

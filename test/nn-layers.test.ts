@@ -163,7 +163,7 @@ describe('shape layers and activations', () => {
       [new nn.Softmax(0), tv.softmax(x, 0)],
       [new nn.LogSoftmax(-1), tv.logSoftmax(x, -1)],
     ];
-    for (const [m, expected] of pairs) assert.deepEqual(Array.from((m.call(x) as tv.Tensor).data), Array.from(expected.data), String(m));
+    for (const [m, expected] of pairs) assert.deepEqual(Array.from(m.call(x).data), Array.from(expected.data), String(m));
     assert.throws(() => new nn.GELU({ approximate: 'fast' as 'tanh' }), /approximate must be 'none' or 'tanh'/);
   });
 });

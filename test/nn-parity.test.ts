@@ -126,7 +126,7 @@ class Net extends nn.Module {
 
 const mlp = () => new nn.Sequential(new nn.Linear(4, 8), new nn.GELU(), new nn.LayerNorm(8), new nn.Dropout(0.5), new nn.Linear(8, 3));
 
-const MODULES: Record<string, (a: Args) => nn.Module> = {
+const MODULES: Record<string, (a: Args) => nn.AnyModule> = {
   Linear: (a) => new nn.Linear(a.inFeatures as number, a.outFeatures as number, { bias: a.bias as boolean }),
   LayerNorm: (a) => new nn.LayerNorm(a.normalizedShape as number[], { eps: a.eps as number, elementwiseAffine: a.elementwiseAffine as boolean }),
   ReLU: () => new nn.ReLU(),
@@ -156,7 +156,7 @@ const MODULES: Record<string, (a: Args) => nn.Module> = {
 };
 
 interface Ran {
-  module: nn.Module;
+  module: nn.AnyModule;
   inputs: tv.Tensor[];
   output: tv.Tensor;
 }

@@ -5,7 +5,7 @@
  * `native` (the C++ addon) and `reference` (plain TypeScript loops, the oracle the
  * tests compare native against and the fallback where the addon cannot be built).
  */
-import type { DType, DTypeMap, TypedArray } from '../tensor/dtype.js';
+import type { DType, DTypeMap, TypedArray } from '../core/dtype.js';
 
 export const UNARY_OPS = [
   'neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'silu', 'gelu', 'geluTanh',

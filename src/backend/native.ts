@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DTYPE_CODE, newTypedArray, type DType, type DTypeMap, type TypedArray } from '../tensor/dtype.js';
+import { DTYPE_CODE, newTypedArray, type DType, type DTypeMap, type TypedArray } from '../core/dtype.js';
 import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, type AdamStep, type Backend, type ConvGeometry, type PoolGeometry, type RmspropStep, type SgdStep } from './backend.js';
 
 type Dims = readonly number[];

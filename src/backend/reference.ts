@@ -3,7 +3,7 @@
  * Arithmetic runs in float64 and rounds on store, so it is at least as accurate as
  * native. It is the oracle in tests and the fallback where the addon is missing.
  */
-import { newTypedArray, type DType, type DTypeMap } from '../tensor/dtype.js';
+import { newTypedArray, type DType, type DTypeMap } from '../core/dtype.js';
 import type { Backend, BinaryOp, CompareOp, ConvGeometry, PoolGeometry, ReduceOp, UnaryOp } from './backend.js';
 
 type Dims = readonly number[];

@@ -11,13 +11,13 @@ import { SampleError } from '../data/errors.js';
 import { argmax, type PredictionRecord } from '../metrics/predictions.js';
 import { StateDictError } from '../nn/module.js';
 import type { Module } from '../nn/module.js';
-import { getModel, modelEntry } from '../models/registry.js';
+import { getModel, modelEntry } from '../models/index.js';
 import { noGrad } from '../tensor/autograd.js';
 import { softmax } from '../tensor/ops/reduce.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { loadCheckpoint, resolveCheckpoint } from '../train/checkpoint.js';
 import { Model } from '../train/model.js';
-import { evalTransform, parsePreset, type ClassificationPreset } from '../transforms/presets.js';
+import { evalTransform, parsePreprocess, type PreprocessConfig } from '../transforms/presets.js';
 
 /** An error whose message is the whole story, printed as is (one line). */
 export class CommandError extends Error {
@@ -37,7 +37,7 @@ export function requireFolder(path: string, where: string, what: string): void {
 
 export interface Classifier {
   model: Model;
-  preset: ClassificationPreset;
+  preset: PreprocessConfig;
   classes: string[];
   /** the checkpoint directory actually read */
   path: string;
@@ -68,7 +68,7 @@ export function loadClassifier(dir: string, where: string): Classifier {
   if (!arch) throw new CommandError(`${where}: the checkpoint at ${ck.path} does not record its architecture`);
   const classes = ck.info.classes;
   if (!classes || classes.length < 2) throw new CommandError(`${where}: the checkpoint at ${ck.path} does not record its class names`);
-  const preset = parsePreset(ck.info.preprocessing, `${where}: ${ck.path}`);
+  const preset = parsePreprocess(ck.info.preprocessing, `${where}: ${ck.path}`);
   let net: Module;
   try {
     modelEntry(arch.name);
@@ -92,7 +92,7 @@ export function loadClassifier(dir: string, where: string): Classifier {
 
 /** The probabilities the classifier gives each file, in order; a file that does not decode is told to onSkip and left out. */
 export async function classifyFiles(
-  net: Module, preset: ClassificationPreset, paths: readonly string[],
+  net: Module, preset: PreprocessConfig, paths: readonly string[],
   { batchSize = 64, onSkip }: { batchSize?: number; onSkip: (path: string, reason: string) => void },
 ): Promise<{ index: number; probs: number[] }[]> {
   const transform = evalTransform(preset);
@@ -114,7 +114,7 @@ export async function classifyFiles(
   net.eval();
   try {
     for await (const [x, idx] of new DataLoader(dataset, { batchSize, prefetch: 2 }) as AsyncIterable<[Tensor, Tensor<'int32'>]>) {
-      const p = noGrad(() => softmax(net.call(x) as Tensor, 1));
+      const p = noGrad(() => softmax(net.call(x), 1));
       const c = p.shape[1];
       const data = p.data as Float32Array;
       idx.data.forEach((index, r) => out.push({ index, probs: Array.from(data.subarray(r * c, (r + 1) * c)) }));

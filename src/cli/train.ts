@@ -5,13 +5,13 @@
  * then evaluates the best checkpoint on the validation images.
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../io/safetensors.js';
+import { writeFileAtomic } from '../core/atomic.js';
 import { join } from 'node:path';
 import { ImageFolder } from '../data/image-folder.js';
 import { Subset, withTransform } from '../data/dataset.js';
 import type { SampleError } from '../data/errors.js';
 import { stratifiedSplit } from '../data/split.js';
-import { modelEntry, modelForData, listModels } from '../models/registry.js';
+import { modelEntry, modelForData, listModels } from '../models/index.js';
 import { CrossEntropyLoss } from '../nn/loss.js';
 import { countParameters } from '../nn/index.js';
 import { Adam, AdamW, SGD } from '../optim/index.js';
@@ -23,7 +23,7 @@ import { CSVLogger, ModelCheckpoint, type SchedulerLike } from '../train/callbac
 import { resolveCheckpoint } from '../train/checkpoint.js';
 import { Accuracy } from '../train/metrics.js';
 import { Model } from '../train/model.js';
-import { evalTransform, parsePreset, trainTransform, AUGMENTATIONS, RESIZE_MODES, type ClassificationPreset } from '../transforms/presets.js';
+import { evalTransform, parsePreprocess, trainTransform, AUGMENTATIONS, RESIZE_MODES, type PreprocessConfig } from '../transforms/presets.js';
 import { getNumThreads } from '../backend/index.js';
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
 import { CommandError, loadClassifier, requireFolder } from './common.js';
@@ -69,7 +69,7 @@ function openFolder(path: string, channels: 1 | 3, where: string, what: string, 
 }
 
 /** Per-channel mean and std of up to 256 training images after the evaluation resize (ToTensor scale, [0, 1]). */
-async function channelStats(images: ImageFolder<any>, indices: readonly number[], preset: Omit<ClassificationPreset, 'mean' | 'std'>): Promise<{ mean: number[]; std: number[] }> {
+async function channelStats(images: ImageFolder<any>, indices: readonly number[], preset: Omit<PreprocessConfig, 'mean' | 'std'>): Promise<{ mean: number[]; std: number[] }> {
   const c = preset.channels;
   const ones = new Array<number>(c).fill(1);
   const folder = withTransform(images, evalTransform({ ...preset, mean: new Array<number>(c).fill(0), std: ones }));
@@ -119,7 +119,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   const previous = resolveCheckpoint(lastDir);
   if (previous && !parsed.values.resume) throw new CommandError(`${where}: ${outDir} already holds a training run; pass --resume to continue it, or choose another --out`);
   let values = parsed.values;
-  let resumed: { preset: ClassificationPreset; classes: string[] } | null = null;
+  let resumed: { preset: PreprocessConfig; classes: string[] } | null = null;
   if (parsed.values.resume && previous) {
     const ck = readJSON(join(previous, 'checkpoint.json'));
     const run = readJSON(join(outDir, 'run.json'))?.settings as Record<string, string | number | boolean> | undefined;
@@ -134,7 +134,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
       throw new CommandError(`${where}: --${k} ${parsed.values[k]} differs from the run in ${outDir} (${run[k]}): ${why}; start a new run with another --out`);
     }
     values = { ...parsed.values, ...run, ...(parsed.given.has('epochs') ? { epochs: parsed.values.epochs } : {}) };
-    resumed = { preset: parsePreset(ck?.preprocessing, `${where}: ${previous}`), classes: ck?.classes ?? [] };
+    resumed = { preset: parsePreprocess(ck?.preprocessing, `${where}: ${previous}`), classes: ck?.classes ?? [] };
   } else if (parsed.values.resume) {
     say(`No checkpoint in ${lastDir} to resume from: starting a new run.`);
   }
@@ -162,7 +162,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   let valPaths: string[] = [];
   let valTargets: number[] = [];
   let valSet: { length: number; getItem(i: number): unknown } | null = null;
-  let makeVal: ((p: ClassificationPreset) => typeof valSet) | null = null;
+  let makeVal: ((p: PreprocessConfig) => typeof valSet) | null = null;
   if (values.val !== undefined) {
     const valDir = values.val as string;
     const v = openFolder(valDir, channels, where, '--val', { onError: report });
@@ -182,9 +182,12 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     makeVal = (p) => withTransform(new Subset(base, split.val), evalTransform(p));
   }
 
-  const imageSize = resumed?.preset.imageSize ?? (values['image-size'] as number | undefined) ?? entry.imageSize;
-  const shape = { imageSize, resize: resumed?.preset.resize ?? values.resize as ClassificationPreset['resize'], augment: resumed?.preset.augment ?? values.augment as ClassificationPreset['augment'], channels };
-  const preset: ClassificationPreset = resumed?.preset ?? { ...shape, ...(await channelStats(base, trainIdx, shape)) };
+  const imageSize = resumed?.preset.cropSize ?? (values['image-size'] as number | undefined) ?? entry.imageSize;
+  const shape = {
+    resizeSize: imageSize, cropSize: imageSize, interpolation: 'bilinear' as const, channels,
+    resizeMode: values.resize as PreprocessConfig['resizeMode'], augment: values.augment as PreprocessConfig['augment'],
+  };
+  const preset: PreprocessConfig = resumed?.preset ?? { ...shape, ...(await channelStats(base, trainIdx, shape)) };
 
   manualSeed(seed);
   let net;
@@ -206,7 +209,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     // what --resume continues with
     const settings = {
       model: modelName, epochs, 'batch-size': batchSize, optimizer: opt, lr, 'weight-decay': weightDecay, schedule,
-      'image-size': imageSize, channels, resize: preset.resize, augment: preset.augment, seed,
+      'image-size': imageSize, channels, resize: preset.resizeMode, augment: preset.augment, seed,
       ...(values.val !== undefined ? { val: values.val as string } : { 'val-split': values['val-split'] as number }),
     };
     mkdirSync(outDir, { recursive: true });
@@ -231,7 +234,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   say(`tsvision train: ${modelName} (${countParameters(net).toLocaleString('en-US')} parameters) on ${getNumThreads()} CPU threads.`);
   say(`Data: ${trainIdx.length} training images in ${classes.length} classes (${classes.map((c, k) => `${c} ${counts[k]}`).join(', ')}); ` +
     `${valPaths.length ? `${valPaths.length} validation images` : 'no validation'}.`);
-  say(`Input: ${imageSize}x${imageSize} ${channels === 3 ? 'RGB' : 'grey'}, resize ${preset.resize}, augmentation ${preset.augment}, mean [${preset.mean.join(', ')}], std [${preset.std.join(', ')}].`);
+  say(`Input: ${imageSize}x${imageSize} ${channels === 3 ? 'RGB' : 'grey'}, resize ${preset.resizeMode}, augmentation ${preset.augment}, mean [${preset.mean.join(', ')}], std [${preset.std.join(', ')}].`);
   say(`Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). Output: ${outDir}\n`);
 
   const verbose = (out as NodeJS.WriteStream).isTTY ? 1 : 2;

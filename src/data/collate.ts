@@ -11,7 +11,7 @@
  *   else float32.
  */
 import { empty, Tensor } from '../tensor/tensor.js';
-import type { DType } from '../tensor/dtype.js';
+import type { DType } from '../core/dtype.js';
 
 export type Batch = [Tensor<'float32'>, Tensor<'int32'>];
 

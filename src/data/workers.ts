@@ -17,7 +17,7 @@
  */
 import { Worker } from 'node:worker_threads';
 import { Tensor } from '../tensor/tensor.js';
-import { newTypedArray, type TypedArray } from '../tensor/dtype.js';
+import { newTypedArray, type TypedArray } from '../core/dtype.js';
 import type { WorkerSpec } from './dataset.js';
 import { loadSharp } from './decode.js';
 

@@ -2,6 +2,6 @@
  * tsvision.io: file formats. safetensors for now.
  */
 export {
-  saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, writeFileAtomic, fsyncDir, halfToFloat,
-  SafetensorsError, type SafetensorsFile,
+  saveSafetensors, loadSafetensors, encodeSafetensors, decodeSafetensors, halfToFloat, SafetensorsError, type SafetensorsFile,
 } from './safetensors.js';
+export { writeFileAtomic, fsyncDir } from '../core/atomic.js';

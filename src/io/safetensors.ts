@@ -14,9 +14,9 @@
  * not have: F64, F16, BF16 to float32 (F64 values beyond float32's range are an
  * error), I64 to int32 (values outside int32 are an error), BOOL to uint8.
  */
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
-import type { DType, DTypeMap, TypedArray } from '../tensor/dtype.js';
+import { readFileSync } from 'node:fs';
+import { writeFileAtomic } from '../core/atomic.js';
+import type { DType, DTypeMap, TypedArray } from '../core/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Thrown for a file that is not valid safetensors; the message names the file. */
@@ -75,35 +75,6 @@ export function encodeSafetensors(tensors: Map<string, Tensor> | Record<string, 
     at += t.data.byteLength;
   }
   return out;
-}
-
-/**
- * Writes `bytes` to `path` atomically: a temporary file in the same directory,
- * fsync, rename over `path`, fsync the directory. A crash leaves the old file or
- * the new one, never a mixture.
- */
-export function writeFileAtomic(path: string, bytes: Uint8Array): void {
-  const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
-  const fd = openSync(tmp, 'w', 0o644);
-  try {
-    let done = 0;
-    while (done < bytes.length) done += writeSync(fd, bytes, done, bytes.length - done);
-    fsyncSync(fd);
-  } catch (e) {
-    closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
-    throw e;
-  }
-  closeSync(fd);
-  renameSync(tmp, path);
-  fsyncDir(dirname(path));
-}
-
-/** fsync of a directory, so a rename in it is durable (a no-op where the OS refuses). */
-export function fsyncDir(dir: string): void {
-  let fd: number;
-  try { fd = openSync(dir, 'r'); } catch { return; }
-  try { fsyncSync(fd); } catch { /* e.g. Windows: directories cannot be fsynced */ } finally { closeSync(fd); }
 }
 
 /** Saves `tensors` and string `metadata` as a safetensors file, atomically. */

@@ -10,7 +10,7 @@
  * Without that line the number of classes is read off the first record.
  */
 import { readFileSync } from 'node:fs';
-import { writeFileAtomic } from '../io/safetensors.js';
+import { writeFileAtomic } from '../core/atomic.js';
 
 export interface PredictionRecord {
   /** each class's probability */

@@ -1,14 +1,28 @@
 /**
- * tsvision.models: the model zoo and its registry (getModel, listModels).
+ * tsvision.models: the model zoo and its registry (getModel, listModels). Every
+ * family's table is registered here, once, from this one list.
  */
 import '../tensor/methods.js';
+import { CLASSIC_MODELS } from './classic.js';
+import { CONVNET_MODELS } from './convnet.js';
+import { registerModels } from './registry.js';
+
+registerModels([
+  ...CLASSIC_MODELS,
+  ...CONVNET_MODELS,
+]);
 
 export {
-  registerModel, getModel, listModels, architectureOf, setArchitecture, modelEntry, modelForData,
-  type ModelBuilder, type ModelConfig, type ModelEntry, type DataShape, type RegisterOptions,
+  registerModel, registerModels, getModel, listModels, architectureOf, setArchitecture, modelEntry, modelForData,
+  type ModelBuilder, type ModelConfig, type ModelDefinition, type ModelEntry, type DataShape, type RegisterOptions,
 } from './registry.js';
 export {
-  mlp, lenet5, seedCifarCNN, seedSmallNet, MLP, LeNet5, ImageClassification, Net,
-  type MLPConfig, type LeNet5Config, type SeedCNNConfig,
+  isImageClassifier, classifierLayer, SequentialClassifier,
+  type ImageClassifier, type FeatureInfo, type HeadOptions, type SequentialClassifierOptions,
+} from './classifier.js';
+export { hashPrefixOf, type PretrainedWeights, type PretrainedAccuracy } from './pretrained.js';
+export {
+  mlp, lenet5, mnistCNN, cifarCNN, smallNet, MLP, LeNet5, MnistCNN, CifarCNN, SmallNet,
+  type MLPConfig, type LeNet5Config, type SmallCNNConfig,
 } from './classic.js';
 export { convnet, ConvNet, type ConvNetConfig } from './convnet.js';

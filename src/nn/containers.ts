@@ -79,7 +79,7 @@ export class Sequential extends Module {
 
   forward(x: Tensor): Tensor {
     let y = x;
-    for (const m of this.#items.values()) y = m.call(y) as Tensor;
+    for (const m of this.#items.values()) y = m.call(y);
     return y;
   }
 }

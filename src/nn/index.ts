@@ -6,7 +6,8 @@
 import '../tensor/methods.js';
 
 export {
-  Module, Parameter, StateDictError,
+  Module, Parameter, StateDictError, HookHandle,
+  type AnyModule, type ForwardHook, type ForwardPreHook,
   type StateDict, type LoadStateDictOptions, type LoadStateDictResult,
 } from './module.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';

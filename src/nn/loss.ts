@@ -314,7 +314,7 @@ export function l1Loss(input: Tensor, target: Tensor, { reduction = 'mean' }: { 
 // ---- modules -------------------------------------------------------------------
 
 /** nllLoss as a module; the class weight is the buffer "weight" (as in PyTorch's state dict). */
-export class NLLLoss extends Module {
+export class NLLLoss extends Module<[Tensor, Tensor]> {
   declare readonly weight: Tensor | null;
   readonly ignoreIndex: number;
   readonly reduction: Reduction;
@@ -333,7 +333,7 @@ export class NLLLoss extends Module {
 }
 
 /** crossEntropy as a module; the class weight is the buffer "weight". */
-export class CrossEntropyLoss extends Module {
+export class CrossEntropyLoss extends Module<[Tensor, Tensor]> {
   declare readonly weight: Tensor | null;
   readonly ignoreIndex: number;
   readonly reduction: Reduction;
@@ -356,7 +356,7 @@ export class CrossEntropyLoss extends Module {
 }
 
 /** binaryCrossEntropy as a module; the weight is the buffer "weight". */
-export class BCELoss extends Module {
+export class BCELoss extends Module<[Tensor, Tensor]> {
   declare readonly weight: Tensor | null;
   readonly reduction: Reduction;
 
@@ -373,7 +373,7 @@ export class BCELoss extends Module {
 }
 
 /** binaryCrossEntropyWithLogits as a module; the weights are the buffers "weight" and "pos_weight". */
-export class BCEWithLogitsLoss extends Module {
+export class BCEWithLogitsLoss extends Module<[Tensor, Tensor]> {
   declare readonly weight: Tensor | null;
   readonly reduction: Reduction;
 
@@ -395,7 +395,7 @@ export class BCEWithLogitsLoss extends Module {
 }
 
 /** mseLoss as a module. */
-export class MSELoss extends Module {
+export class MSELoss extends Module<[Tensor, Tensor]> {
   readonly reduction: Reduction;
 
   constructor({ reduction = 'mean' }: { reduction?: Reduction } = {}) {
@@ -410,7 +410,7 @@ export class MSELoss extends Module {
 }
 
 /** l1Loss as a module. */
-export class L1Loss extends Module {
+export class L1Loss extends Module<[Tensor, Tensor]> {
   readonly reduction: Reduction;
 
   constructor({ reduction = 'mean' }: { reduction?: Reduction } = {}) {

@@ -11,7 +11,7 @@
  * Values kept in `#private` fields or non-enumerable properties are not registered.
  */
 import { noGrad } from '../tensor/autograd.js';
-import type { TypedArray } from '../tensor/dtype.js';
+import type { TypedArray } from '../core/dtype.js';
 import { DTypeError, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -67,7 +67,7 @@ interface NameOptions {
 }
 
 /** Throws unless name can be a member name of owner (non-empty, no dots, not hiding a method). */
-function checkName(kind: string, owner: Module, name: string): void {
+function checkName(kind: string, owner: AnyModule, name: string): void {
   if (typeof name !== 'string' || name === '' || name.includes('.')) {
     throw new TypeError(`${kind}: the name must be a non-empty string without dots, got ${JSON.stringify(name)}`);
   }
@@ -80,18 +80,85 @@ function join(prefix: string, name: string): string {
   return prefix ? `${prefix}.${name}` : name;
 }
 
-export abstract class Module {
+/** What registerForwardPreHook and registerForwardHook return: remove() takes the hook off again. */
+export class HookHandle {
+  readonly #hooks: Map<number, unknown>;
+  readonly #id: number;
+  constructor(hooks: Map<number, unknown>, id: number) {
+    this.#hooks = hooks;
+    this.#id = id;
+  }
+
+  remove(): void {
+    this.#hooks.delete(this.#id);
+  }
+}
+
+/** Called before forward with the inputs; a returned array replaces them. */
+export type ForwardPreHook<I extends unknown[] = unknown[]> = (module: Module<I, unknown>, inputs: I) => I | void;
+/** Called after forward with the inputs and output; a returned value (not undefined) replaces the output. */
+export type ForwardHook<I extends unknown[] = unknown[], O = unknown> = (module: Module<I, O>, inputs: I, output: O) => O | void;
+
+// Stored loosely typed: a hook field typed by I and O would make Module<[Tensor, Tensor]>
+// (a loss) unassignable to Module, since function-typed fields are checked contravariantly.
+type StoredHook = (module: never, inputs: never, output: never) => unknown;
+let nextHookId = 0;
+
+/** A module of any signature: what containers hold and traversals return. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any signature, in both directions
+export type AnyModule = Module<any[], any>;
+
+/**
+ * The base of every layer and model. I is the tuple of forward's inputs and O its
+ * output, so `net.call(x)` is typed: a layer is Module<[Tensor], Tensor> (the default),
+ * a loss Module<[Tensor, Tensor], Tensor>.
+ */
+export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
   /** True in training mode (the default); train()/eval() set it on the whole tree. */
   training = true;
   /** Names registered as buffers, with whether each is saved in the state dict. */
   readonly #bufferNames = new Map<string, boolean>();
+  readonly #preHooks = new Map<number, StoredHook>();
+  readonly #hooks = new Map<number, StoredHook>();
 
   /** The computation. Subclasses narrow the signature, e.g. forward(x: Tensor): Tensor. */
-  abstract forward(...inputs: any[]): unknown;
+  abstract forward(...inputs: I): O;
 
-  /** Runs forward (the one place later hooks would go): model.call(x) is PyTorch's model(x). */
-  call<M extends Module>(this: M, ...inputs: Parameters<M['forward']>): ReturnType<M['forward']> {
-    return this.forward(...(inputs as unknown[])) as ReturnType<M['forward']>;
+  /**
+   * Runs the forward pre-hooks, forward, then the forward hooks: model.call(x) is
+   * PyTorch's model(x). Typed by the subclass's own forward (Linear.call gives a float32 Tensor).
+   */
+  call<M extends Module<I, O>>(this: M, ...inputs: Parameters<M['forward']>): ReturnType<M['forward']> {
+    return this.#run(inputs as unknown as I) as ReturnType<M['forward']>;
+  }
+
+  #run(inputs: I): O {
+    if (this.#preHooks.size === 0 && this.#hooks.size === 0) return this.forward(...inputs);
+    let args = inputs;
+    for (const hook of [...this.#preHooks.values()] as unknown as ForwardPreHook<I>[]) {
+      const r = hook(this as Module<I, unknown>, args);
+      if (r !== undefined) args = r;
+    }
+    let out = this.forward(...args);
+    for (const hook of [...this.#hooks.values()] as unknown as ForwardHook<I, O>[]) {
+      const r = hook(this, args, out);
+      if (r !== undefined) out = r;
+    }
+    return out;
+  }
+
+  /** Adds a hook that call() runs before forward, in the order added; it may replace the inputs. */
+  registerForwardPreHook(hook: ForwardPreHook<I>): HookHandle {
+    if (typeof hook !== 'function') throw new TypeError('registerForwardPreHook: the hook must be a function');
+    this.#preHooks.set(++nextHookId, hook as unknown as StoredHook);
+    return new HookHandle(this.#preHooks, nextHookId);
+  }
+
+  /** Adds a hook that call() runs after forward, in the order added; it may replace the output. */
+  registerForwardHook(hook: ForwardHook<I, O>): HookHandle {
+    if (typeof hook !== 'function') throw new TypeError('registerForwardHook: the hook must be a function');
+    this.#hooks.set(++nextHookId, hook as unknown as StoredHook);
+    return new HookHandle(this.#hooks, nextHookId);
   }
 
   // ---- registration ---------------------------------------------------------
@@ -114,7 +181,7 @@ export abstract class Module {
   }
 
   /** Sets this[name] = module (null keeps the name without a module). Same as assigning a field. */
-  registerModule(name: string, module: Module | null): void {
+  registerModule(name: string, module: AnyModule | null): void {
     checkName('registerModule', this, name);
     if (module !== null && !(module instanceof Module)) throw new TypeError(`registerModule: "${name}" must be a Module or null`);
     (this as Record<string, unknown>)[name] = module;
@@ -141,10 +208,10 @@ export abstract class Module {
   }
 
   /** Own parameters, buffers (with persistence) and children, in member order. */
-  #own(): { params: [string, Parameter][]; buffers: [string, Tensor, boolean][]; children: [string, Module][] } {
+  #own(): { params: [string, Parameter][]; buffers: [string, Tensor, boolean][]; children: [string, AnyModule][] } {
     const params: [string, Parameter][] = [];
     const buffers: [string, Tensor, boolean][] = [];
-    const children: [string, Module][] = [];
+    const children: [string, AnyModule][] = [];
     for (const [name, v] of this.members()) {
       const persistent = this.#bufferNames.get(name);
       if (persistent !== undefined) {
@@ -166,20 +233,20 @@ export abstract class Module {
   // ---- traversal --------------------------------------------------------------
 
   /** Immediate children, in order. */
-  namedChildren(): [string, Module][] {
-    const seen = new Set<Module>();
+  namedChildren(): [string, AnyModule][] {
+    const seen = new Set<AnyModule>();
     return this.#own().children.filter(([, m]) => !seen.has(m) && (seen.add(m), true));
   }
 
-  children(): Module[] {
+  children(): AnyModule[] {
     return this.namedChildren().map(([, m]) => m);
   }
 
   /** This module (named prefix, '' by default) and every descendant, pre-order, each once. */
-  namedModules({ prefix = '' }: { prefix?: string } = {}): [string, Module][] {
-    const out: [string, Module][] = [];
-    const seen = new Set<Module>();
-    const walk = (m: Module, name: string) => {
+  namedModules({ prefix = '' }: { prefix?: string } = {}): [string, AnyModule][] {
+    const out: [string, AnyModule][] = [];
+    const seen = new Set<AnyModule>();
+    const walk = (m: AnyModule, name: string) => {
       if (seen.has(m)) return;
       seen.add(m);
       out.push([name, m]);
@@ -189,13 +256,13 @@ export abstract class Module {
     return out;
   }
 
-  modules(): Module[] {
+  modules(): AnyModule[] {
     return this.namedModules().map(([, m]) => m);
   }
 
   /** Parameters with their dotted names: a module's own first, then its children's; each tensor once (tied weights keep their first name). */
   namedParameters({ prefix = '', recurse = true }: NameOptions = {}): [string, Parameter][] {
-    const mods: [string, Module][] = recurse ? this.namedModules({ prefix }) : [[prefix, this]];
+    const mods: [string, AnyModule][] = recurse ? this.namedModules({ prefix }) : [[prefix, this]];
     const seen = new Set<Tensor>();
     const out: [string, Parameter][] = [];
     for (const [mp, m] of mods) {
@@ -215,7 +282,7 @@ export abstract class Module {
 
   /** Buffers (persistent or not) with their dotted names, each tensor once. */
   namedBuffers({ prefix = '', recurse = true }: NameOptions = {}): [string, Tensor][] {
-    const mods: [string, Module][] = recurse ? this.namedModules({ prefix }) : [[prefix, this]];
+    const mods: [string, AnyModule][] = recurse ? this.namedModules({ prefix }) : [[prefix, this]];
     const seen = new Set<Tensor>();
     const out: [string, Tensor][] = [];
     for (const [mp, m] of mods) {
@@ -234,8 +301,8 @@ export abstract class Module {
   }
 
   /** The descendant at a dotted path ('layer1.0.conv1'); '' is this module. */
-  getSubmodule(target: string): Module {
-    let m: Module = this;
+  getSubmodule(target: string): AnyModule {
+    let m: AnyModule = this;
     if (target === '') return m;
     for (const part of target.split('.')) {
       const next = m.#own().children.find(([k]) => k === part);
@@ -271,7 +338,7 @@ export abstract class Module {
   }
 
   /** Calls fn on every descendant (children first) and then on this module. Returns this. */
-  apply(fn: (m: Module) => void): this {
+  apply(fn: (m: AnyModule) => void): this {
     for (const child of this.children()) child.apply(fn);
     fn(this);
     return this;
@@ -286,7 +353,7 @@ export abstract class Module {
    */
   stateDict({ prefix = '' }: { prefix?: string } = {}): StateDict {
     const out: StateDict = new Map();
-    const walk = (m: Module, p: string) => {
+    const walk = (m: AnyModule, p: string) => {
       const own = m.#own();
       for (const [k, t] of own.params) out.set(join(p, k), t.detach());
       for (const [k, t, persistent] of own.buffers) if (persistent) out.set(join(p, k), t.detach());

@@ -3,10 +3,9 @@
  * from one forward pass on zeros: output shapes, parameters, multiply-accumulates
  * and receptive fields.
  *
- * How it watches the pass without hooks in Module: each module's `forward` is
- * shadowed by an own (non-enumerable) property that records the call and runs the
- * original; the shadows are removed and every module's training flag restored
- * afterwards, also when the forward throws.
+ * It watches the pass with a forward pre-hook and a forward hook on every module;
+ * the hooks are removed and every module's training flag restored afterwards, also
+ * when the forward throws.
  */
 import { noGrad } from '../tensor/autograd.js';
 import { zeros } from '../tensor/creation.js';
@@ -14,7 +13,7 @@ import { fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ConvNd, ConvTransposeNd } from './conv.js';
 import { Linear } from './linear.js';
-import type { Module, Parameter } from './module.js';
+import type { AnyModule, HookHandle, Parameter } from './module.js';
 import { AdaptivePoolNd, PoolNd } from './pooling.js';
 import { countParameters } from './utils.js';
 
@@ -88,7 +87,7 @@ interface Field {
 
 const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
-function layerMacs(m: Module, x: Tensor | undefined, y: Tensor | undefined): number {
+function layerMacs(m: AnyModule, x: Tensor | undefined, y: Tensor | undefined): number {
   if (!x || !y) return 0;
   if (m instanceof ConvNd) return (y.size * m.inChannels / m.groups) * prod(m.kernelSize);
   if (m instanceof ConvTransposeNd) return (x.size * m.outChannels / m.groups) * prod(m.kernelSize);
@@ -97,7 +96,7 @@ function layerMacs(m: Module, x: Tensor | undefined, y: Tensor | undefined): num
 }
 
 /** The output's field, from the input's field and the layer; null when the spatial structure is lost. */
-function nextField(m: Module, f: Field, x: Tensor, y: Tensor): Field | null {
+function nextField(m: AnyModule, f: Field, x: Tensor, y: Tensor): Field | null {
   const dims = f.spatial.length;
   if (y.ndim !== dims + 2) return null;
   const spatial = y.shape.slice(2);
@@ -137,24 +136,6 @@ function widest(fields: readonly Field[], t: Tensor): Field | undefined {
   return best;
 }
 
-/** Shadows m.forward with around(...); returns the undo. */
-function shadowForward(m: Module, around: (run: () => unknown, args: unknown[]) => unknown): () => void {
-  const own = Object.getOwnPropertyDescriptor(m, 'forward');
-  const original = m.forward;
-  Object.defineProperty(m, 'forward', {
-    configurable: true,
-    enumerable: false,
-    writable: true,
-    value(this: Module, ...args: unknown[]) {
-      return around(() => original.apply(this, args), args);
-    },
-  });
-  return () => {
-    if (own) Object.defineProperty(m, 'forward', own);
-    else delete (m as { forward?: unknown }).forward;
-  };
-}
-
 const firstTensor = (v: unknown): Tensor | undefined =>
   v instanceof Tensor ? v : Array.isArray(v) ? v.find((t): t is Tensor => t instanceof Tensor) : undefined;
 
@@ -166,20 +147,20 @@ const firstTensor = (v: unknown): Tensor | undefined =>
  * the widest field recorded for a tensor of its spatial size, which is exact for
  * such merges and a lower bound after a branch that mixes globally (squeeze-and-excitation).
  */
-export function summary(model: Module, inputShape: readonly number[], { print = false, containers = false }: SummaryOptions = {}): ModelSummary {
+export function summary(model: AnyModule, inputShape: readonly number[], { print = false, containers = false }: SummaryOptions = {}): ModelSummary {
   const modules = model.namedModules();
   const names = new Map(modules.map(([n, m]) => [m, n]));
   const modes = modules.map(([, m]) => [m, m.training] as const);
   const rows: SummaryRow[] = [];
-  const open: SummaryRow[] = [];
+  const open: { row: SummaryRow; firstField: number }[] = [];
   const seen = new Set<Parameter>();
   const dims = inputShape.length - 2;
   const fieldOf = new WeakMap<Tensor, Field>();
   const fields: Field[] = [];
-  const undo: (() => void)[] = [];
+  const handles: HookHandle[] = [];
   let output: unknown;
 
-  const around = (m: Module, run: () => unknown, args: unknown[]): unknown => {
+  const before = (m: AnyModule, args: unknown[]): void => {
     const name = names.get(m) ?? '?';
     const own = m.parameters({ recurse: false }).filter((p) => !seen.has(p));
     for (const p of own) seen.add(p);
@@ -194,20 +175,18 @@ export function summary(model: Module, inputShape: readonly number[], { print = 
       macs: 0, totalMacs: 0, receptiveField: null, jump: null,
     };
     rows.push(row);
-    const firstField = fields.length;
-    open.push(row);
-    let out: unknown;
-    try {
-      out = run();
-    } finally {
-      open.pop();
-    }
+    open.push({ row, firstField: fields.length });
+  };
+
+  const after = (m: AnyModule, args: unknown[], out: unknown): void => {
+    const { row, firstField } = open.pop()!;
+    const leaf = row.leaf;
     const x = firstTensor(args);
     const y = firstTensor(out);
     row.outputShape = y ? [...y.shape] : null;
     row.macs = layerMacs(m, x, y);
     row.totalMacs += row.macs;
-    for (const r of open) r.totalMacs += row.macs;
+    for (const o of open) o.row.totalMacs += row.macs;
     if (dims >= 1 && x && y && !fieldOf.has(y)) {
       const inField = fieldOf.get(x) ?? widest(fields, x);
       const f = leaf ? (inField ? nextField(m, inField, x, y) : null) : widest(fields.slice(firstField), y) ?? widest(fields, y) ?? null;
@@ -221,11 +200,13 @@ export function summary(model: Module, inputShape: readonly number[], { print = 
       row.receptiveField = [...f.r];
       row.jump = [...f.j];
     }
-    return out;
   };
 
   try {
-    for (const [, m] of modules) undo.push(shadowForward(m, (run, args) => around(m, run, args)));
+    for (const [, m] of modules) {
+      handles.push(m.registerForwardPreHook((mod, args) => before(mod, args)));
+      handles.push(m.registerForwardHook((mod, args, out) => after(mod, args, out)));
+    }
     model.eval();
     const input = zeros(inputShape);
     if (dims >= 1) {
@@ -235,7 +216,7 @@ export function summary(model: Module, inputShape: readonly number[], { print = 
     }
     output = noGrad(() => model.call(input));
   } finally {
-    for (const u of undo.reverse()) u();
+    for (const h of handles) h.remove();
     for (const [m, mode] of modes) m.training = mode;
   }
 

@@ -38,4 +38,5 @@ export {
 export { SequentialLR, ChainedScheduler } from './sequential.js';
 export { OneCycleLR, type OneCycleLROptions, type OneCyclePhase } from './one_cycle.js';
 export { ReduceLROnPlateau, type ReduceLROnPlateauOptions } from './plateau.js';
-export { stateToJSON, stateFromJSON, type JsonValue, type StateJSONOptions } from './serialize.js';
+export { stateToJSON, stateFromJSON, type StateJSONOptions } from './serialize.js';
+export type { JsonValue } from '../core/json.js';

@@ -12,11 +12,11 @@
  * { "$tensor": path }, so a checkpoint can keep them in a safetensors file beside the JSON.
  * Non-finite numbers are written as the strings "NaN", "Infinity", "-Infinity".
  */
-import type { DType } from '../tensor/dtype.js';
-import { newTypedArray } from '../tensor/dtype.js';
+import type { DType } from '../core/dtype.js';
+import type { JsonValue } from '../core/json.js';
+import { newTypedArray } from '../core/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 
-export type JsonValue = number | string | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 
 export interface StateJSONOptions {
   /** Where tensors go (stateToJSON) or come from (stateFromJSON), by path; without it they are inline. */

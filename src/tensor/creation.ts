@@ -1,6 +1,6 @@
 /** Making tensors from values: tensor(), zeros, ones, full, arange, linspace, eye, and their *Like forms. */
 import { backend } from '../backend/index.js';
-import { newTypedArray, type DType, type DTypeMap, type TypedArray } from './dtype.js';
+import { newTypedArray, type DType, type DTypeMap, type TypedArray } from '../core/dtype.js';
 import { fmtShape, ShapeError } from './errors.js';
 import { checkShape, numel, type Shape } from './shape.js';
 import { Tensor, type NestedArray } from './tensor.js';

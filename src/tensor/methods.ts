@@ -4,7 +4,7 @@
  * and no two modules import each other.
  */
 import { backward, type BackwardOptions } from './autograd.js';
-import type { DType } from './dtype.js';
+import type { DType } from '../core/dtype.js';
 import * as ops from './ops/index.js';
 import type { ReduceOptions, VarOptions } from './ops/reduce.js';
 import { Tensor } from './tensor.js';

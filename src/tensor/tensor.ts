@@ -6,7 +6,7 @@
  * the fluent methods (x.add(y)) so this file imports no op.
  */
 import { backend } from '../backend/index.js';
-import { dtypeOf, type DType, type DTypeMap, type TypedArray } from './dtype.js';
+import { dtypeOf, type DType, type DTypeMap, type TypedArray } from '../core/dtype.js';
 import { fmtShape } from './errors.js';
 import { checkShape, numel, type Shape } from './shape.js';
 

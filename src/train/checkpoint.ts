@@ -14,8 +14,10 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
-import { loadSafetensors, saveSafetensors, fsyncDir, writeFileAtomic } from '../io/safetensors.js';
-import { stateFromJSON, stateToJSON, type JsonValue } from '../optim/serialize.js';
+import { fsyncDir, writeFileAtomic } from '../core/atomic.js';
+import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
+import type { JsonValue } from '../core/json.js';
+import { stateFromJSON, stateToJSON } from '../optim/serialize.js';
 import type { GeneratorState } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 

@@ -15,12 +15,10 @@
 import { DataLoader } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Module } from '../nn/module.js';
-import { architectureOf, getModel } from '../models/registry.js';
-import '../models/classic.js';
-import '../models/convnet.js';
+import { architectureOf, getModel } from '../models/index.js';
 import type { AnyOptimizer } from '../optim/lr_scheduler.js';
 import { OneCycleLR } from '../optim/one_cycle.js';
-import type { JsonValue } from '../optim/serialize.js';
+import type { JsonValue } from '../core/json.js';
 import { noGrad } from '../tensor/autograd.js';
 import { concat } from '../tensor/ops/movement.js';
 import { softmax } from '../tensor/ops/reduce.js';
@@ -277,7 +275,7 @@ export class Model implements CallbackHost {
       if (!y) throw new TypeError('Model.fit: training batches need targets ([x, y])');
       await cbks.call('onBatchBegin', 'train', step, {});
       optimizer.zeroGrad();
-      const output = this.net.call(x) as Tensor;
+      const output = this.net.call(x);
       const loss = this.#loss(output, y);
       loss.backward();
       optimizer.step();
@@ -315,7 +313,7 @@ export class Model implements CallbackHost {
         await cbks.call('onBatchBegin', 'eval', step, {});
         const n = x.shape[0] ?? 1;
         noGrad(() => {
-          const output = this.net.call(x) as Tensor;
+          const output = this.net.call(x);
           if (this.lossFn) lossSum += this.#loss(output, y).item() * n;
           for (const m of this.metrics) m.update(output, y);
         });
@@ -357,7 +355,7 @@ export class Model implements CallbackHost {
       for await (const batch of loader as AsyncIterable<unknown>) {
         const [x] = splitBatch(batch, 'Model.predict');
         outs.push(noGrad(() => {
-          const y = this.net.call(x) as Tensor;
+          const y = this.net.call(x);
           return options.softmax ? softmax(y, 1) : y;
         }));
       }

@@ -14,4 +14,7 @@ export type { ImageTensor, Transform, TransformSpec } from './image.js';
 export { transformFromSpec } from './spec.js';
 export type { Interpolation, PaddingMode, Fill, RotateOptions } from './geometry.js';
 export * as functional from './functional.js';
-export { evalTransform, trainTransform, parsePreset, RESIZE_MODES, AUGMENTATIONS, type ClassificationPreset, type ResizeMode, type Augmentation } from './presets.js';
+export {
+  evalTransform, trainTransform, parsePreprocess, imagenetPreprocess, RESIZE_MODES, AUGMENTATIONS, IMAGENET_MEAN, IMAGENET_STD,
+  type PreprocessConfig, type ResizeMode, type Augmentation,
+} from './presets.js';

@@ -5,7 +5,7 @@
  */
 import { backend } from '../../backend/index.js';
 import { record } from '../autograd.js';
-import type { DType, DTypeMap } from '../dtype.js';
+import type { DType, DTypeMap } from '../../core/dtype.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, inferShape, normAxis, numel, shapesEqual, splitAt, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';

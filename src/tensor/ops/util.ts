@@ -1,6 +1,6 @@
 /** Small helpers every op file shares: dtype checks and reducing a broadcast gradient back to an input's shape. */
 import { backend } from '../../backend/index.js';
-import type { DType } from '../dtype.js';
+import type { DType } from '../../core/dtype.js';
 import { DTypeError, fmtShape } from '../errors.js';
 import { numel, shapesEqual, type Shape } from '../shape.js';
 import { Tensor } from '../tensor.js';

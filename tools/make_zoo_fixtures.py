@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""Writes test/fixtures/zoo/<model>.json: torchvision's output for each registered
+architecture with weights from a formula (tools/formula_weights.py), which the TS test
+(test/models-parity.test.ts) rebuilds bit for bit, so no weights are committed.
+
+    /usr/bin/python3 tools/make_zoo_fixtures.py              # every model
+    /usr/bin/python3 tools/make_zoo_fixtures.py resnet18 vgg11
+
+(made with torch 1.13 / torchvision 0.14 from Debian's python3-torch, python3-torchvision.)
+
+A fixture holds
+  model, config       the registered name and the TS config (getModel(model, config))
+  paramCount, keys    the parameter count and the ordered state-dict keys with shapes ("conv1.weight:64x3x7x7")
+  eval                {inputShape, logits}: eval-mode logits for formula_input('input', inputShape)
+  train (some)        {config, inputShape, logits, inputGrad}: train mode (dropouts 0), logits and
+                      d(sum(logits * formula_input('grad_output', logits.shape)))/d(input)
+Values are float32 written with 9 significant digits.
+"""
+import json
+import os
+import sys
+
+import torch
+import torchvision.models as tvm
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from formula_weights import formula_input, load_formula_weights  # noqa: E402
+
+OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fixtures', 'zoo')
+
+# name -> dict(
+#   build=lambda **kw: torchvision model (kw: the train-mode overrides),
+#   config={...} TS config, input=[N, C, H, W] for eval,
+#   train=dict(kwargs={...} torch overrides, config={...} TS config, input=[N, C, H, W]) or absent)
+SPECS = {}
+
+# ---- resnet.ts, vgg.ts, alexnet.ts ----------------------------------------------
+
+# ---- mobilenet.ts, efficientnet.ts -----------------------------------------------
+
+# ---- googlenet.ts, inception.ts, shufflenet.ts -----------------------------------
+
+
+def floats(t):
+    return [float('%.9g' % v) for v in t.detach().double().flatten().tolist()]
+
+
+def make(name):
+    spec = SPECS[name]
+    torch.manual_seed(0)
+    net = spec['build']()
+    load_formula_weights(net)
+    net.eval()
+    sd = net.state_dict()
+    out = {
+        'model': name,
+        'config': spec['config'],
+        'paramCount': sum(p.numel() for p in net.parameters()),
+        'keys': ['%s:%s' % (k, 'x'.join(str(d) for d in v.shape)) for k, v in sd.items()],
+    }
+    x = torch.from_numpy(formula_input('input', spec['input']))
+    with torch.no_grad():
+        y = net(x)
+    out['eval'] = {'inputShape': spec['input'], 'logits': floats(y)}
+    tr = spec.get('train')
+    if tr:
+        net = spec['build'](**tr.get('kwargs', {}))
+        load_formula_weights(net)
+        net.train()
+        x = torch.from_numpy(formula_input('input', tr['input'])).requires_grad_()
+        y = net(x)
+        if isinstance(y, tuple):  # GoogLeNet / Inception return (logits, aux...) in training
+            y = y[0]
+        g = torch.from_numpy(formula_input('grad_output', list(y.shape)))
+        (y * g).sum().backward()
+        out['train'] = {'config': tr['config'], 'inputShape': tr['input'], 'logits': floats(y), 'inputGrad': floats(x.grad)}
+    os.makedirs(OUT, exist_ok=True)
+    with open(os.path.join(OUT, name + '.json'), 'w') as f:
+        json.dump(out, f, separators=(',', ':'))
+        f.write('\n')
+    print(name, out['paramCount'], 'params, max |logit| %.4g' % y.abs().max().item())
+
+
+if __name__ == '__main__':
+    torch.set_num_threads(1)
+    for n in sys.argv[1:] or sorted(SPECS):
+        make(n)
