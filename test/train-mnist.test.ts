@@ -10,12 +10,14 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, test } from 'node:test';
-import { MNIST, Subset } from '../src/data/index.js';
+import { DataLoader, MNIST, Subset } from '../src/data/index.js';
 import { getModel } from '../src/models/index.js';
 import { CrossEntropyLoss } from '../src/nn/index.js';
 import { Adam } from '../src/optim/index.js';
 import { manualSeed } from '../src/tensor/random.js';
-import { Accuracy, Model } from '../src/train/index.js';
+import { Accuracy, Model, Predictor } from '../src/train/index.js';
+import type { Tensor } from '../src/tensor/tensor.js';
+import type { PreprocessConfig } from '../src/transforms/presets.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsv-mnist-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -31,7 +33,10 @@ test(`LeNet-5 on ${TRAIN} MNIST images, 3 epochs: held-out accuracy >= ${THRESHO
   const train = new Subset(trainSet, Array.from({ length: TRAIN }, (_, i) => i));
   const held = new Subset(testSet, Array.from({ length: TEST }, (_, i) => i));
   const net = getModel('lenet5', { inputSize: 28, numClasses: 10 });
-  const model = new Model(net, { preprocessing: { toTensor: true } });
+  const preprocessing: PreprocessConfig = {
+    resizeSize: 28, cropSize: 28, interpolation: 'bilinear', resizeMode: 'stretch', channels: 1, mean: [0], std: [1], augment: 'none',
+  };
+  const model = new Model(net, { preprocessing });
   model.prepare({ optimizer: new Adam(net.parameters(), { lr: 2e-3 }), loss: new CrossEntropyLoss(), metrics: new Accuracy() });
   const t0 = performance.now();
   const history = await model.fit(train, { epochs: 3, batchSize: 32, seed: 1, verbose: 0 });
@@ -50,7 +55,12 @@ test(`LeNet-5 on ${TRAIN} MNIST images, 3 epochs: held-out accuracy >= ${THRESHO
   const loaded = await Model.load(join(dir, 'lenet'));
   assert.deepEqual(loaded.architecture, { name: 'lenet5', config: { inputSize: 28, numClasses: 10 } });
   assert.equal(loaded.epoch, 3);
-  assert.deepEqual(loaded.preprocessing, { toTensor: true });
+  assert.deepEqual(loaded.preprocessing, preprocessing);
   const again = await loaded.predict(held, { batchSize: 100, softmax: true });
   assert.deepEqual(Array.from(again.data), Array.from(probs.data));
+  // a checkpoint saved from code serves the command line's Predictor as it is
+  const predictor = Predictor.fromCheckpoint(join(dir, 'lenet'));
+  assert.deepEqual(predictor.classes, model.classes);
+  const [first] = (await new DataLoader(held, { batchSize: 3 })[Symbol.asyncIterator]().next()).value as [Tensor, Tensor];
+  assert.deepEqual(Array.from(predictor.probabilities(first).data), Array.from(probs.data.subarray(0, 30)));
 });

@@ -13,7 +13,8 @@ import { htmlReport } from '../metrics/html.js';
 import { writePredictions } from '../metrics/predictions.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { parseCommand, helpText, UsageError, type CommandSpec } from './args.js';
-import { classifyFiles, CommandError, loadClassifier, requireFolder, toRecords, type Classifier } from './common.js';
+import type { Predictor } from '../train/predictor.js';
+import { CommandError, loadPredictor, requireFolder, toRecords } from './common.js';
 
 export const EVALUATE: CommandSpec = {
   name: 'evaluate',
@@ -48,7 +49,7 @@ export function operatingPointOption(values: Record<string, unknown>, classes: r
 }
 
 export interface EvaluateFilesInput {
-  classifier: Classifier;
+  classifier: Predictor;
   paths: readonly string[];
   /** each path's class index in classifier.classes */
   targets: ArrayLike<number>;
@@ -64,7 +65,7 @@ export interface EvaluateFilesInput {
 /** Classifies the files, writes the three reports into outDir, prints the scores; returns the accuracy. */
 export async function evaluateFiles({ classifier, paths, targets, outDir, batchSize, score, say, where, reported }: EvaluateFilesInput): Promise<number> {
   const skipped: string[] = [];
-  const results = await classifyFiles(classifier.model.net, classifier.preset, paths, {
+  const results = await classifier.classifyFiles(paths, {
     batchSize,
     onSkip: (path, reason) => {
       skipped.push(path);
@@ -77,13 +78,13 @@ export async function evaluateFiles({ classifier, paths, targets, outDir, batchS
   mkdirSync(outDir, { recursive: true });
   const predictionsFile = join(outDir, 'predictions.txt');
   writePredictions(predictionsFile, classifier.classes, records);
-  const header = `Evaluation of ${classifier.path} on ${records.length} images${skipped.length ? ` (${skipped.length} unreadable, skipped)` : ''}.\n\n`;
+  const header = `Evaluation of ${classifier.source} on ${records.length} images${skipped.length ? ` (${skipped.length} unreadable, skipped)` : ''}.\n\n`;
   writeFileAtomic(join(outDir, 'report.txt'), Buffer.from(header + scores.text, 'utf8'));
-  const html = htmlReport({ title: `Evaluation of ${classifier.path}`, classes: classifier.classes, scores, pageDir: outDir });
+  const html = htmlReport({ title: `Evaluation of ${classifier.source}`, classes: classifier.classes, scores, pageDir: outDir });
   writeFileAtomic(join(outDir, 'report.html'), Buffer.from(html, 'utf8'));
   const r = scores.report;
   const metrics = {
-    checkpoint: classifier.path, images: records.length, skipped, accuracy: r.accuracy, classes: classifier.classes,
+    checkpoint: classifier.source, images: records.length, skipped, accuracy: r.accuracy, classes: classifier.classes,
     confusionMatrix: scores.confusion.matrix, perClass: r.classes, macro: r.macro, weighted: r.weighted,
     mostConfused: scores.pairs.map((p) => ({ true: classifier.classes[p.target], predicted: classifier.classes[p.predicted], count: p.count })),
     worstMistakes: scores.worst.map((m) => ({ path: m.path, true: classifier.classes[m.target], predicted: classifier.classes[m.predicted], confidence: m.confidence })),
@@ -108,11 +109,11 @@ export async function evaluate(argv: string[], say: (line?: string) => void): Pr
   if (!checkpoint) throw new UsageError(`${where}: --checkpoint DIR is required`);
   if (!data) throw new UsageError(`${where}: --data DIR is required (a folder with one subfolder per class)`);
   requireFolder(data, where, '--data');
-  const classifier = loadClassifier(checkpoint, where);
+  const classifier = loadPredictor(checkpoint, where);
   const score: ScoreOptions = { worst: values.worst as number, operatingPoint: operatingPointOption(values, classifier.classes, where) };
   let folder: ImageFolder;
   try {
-    folder = new ImageFolder(data, { channels: classifier.preset.channels });
+    folder = new ImageFolder(data, { channels: classifier.preprocess.channels });
   } catch (e) {
     throw new CommandError(`${where}: ${(e as Error).message.replace(/^ImageFolder: /, '')}`);
   }
@@ -121,7 +122,7 @@ export async function evaluate(argv: string[], say: (line?: string) => void): Pr
     throw new CommandError(`${where}: ${data} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that the model does not know; its classes are ${classifier.classes.join(', ')}`);
   }
   const toModel = folder.classes.map((c) => classifier.classes.indexOf(c));
-  const outDir = (values.out as string | undefined) ?? join(dirname(resolve(classifier.path)), 'evaluation');
+  const outDir = (values.out as string | undefined) ?? join(dirname(resolve(classifier.source)), 'evaluation');
   const accuracy = await evaluateFiles({
     classifier, paths: folder.samples.map((s) => s[0]), targets: folder.samples.map((s) => toModel[s[1]]),
     outDir, batchSize: values['batch-size'] as number, score, say, where,

@@ -7,7 +7,7 @@
 import { statSync } from 'node:fs';
 import { findImages, IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
-import { classifyFiles, CommandError, loadClassifier } from './common.js';
+import { CommandError, loadPredictor } from './common.js';
 
 export const PREDICT: CommandSpec = {
   name: 'predict',
@@ -49,16 +49,12 @@ export async function predict(argv: string[], say: (line?: string) => void): Pro
       paths.push(p);
     }
   }
-  const { model, preset, classes } = loadClassifier(checkpoint, where);
+  const predictor = loadPredictor(checkpoint, where);
   if (paths.length === 0) throw new CommandError(`${where}: no images to classify`);
-  const results = await classifyFiles(model.net, preset, paths, { batchSize: values['batch-size'] as number, onSkip: fail });
-  const k = Math.min(values.topk as number, classes.length);
-  const rows = results.map(({ index, probs }) => ({
-    path: paths[index],
-    top: probs.map((p, c) => ({ class: classes[c], index: c, probability: p }))
-      .sort((a, b) => b.probability - a.probability || a.index - b.index)
-      .slice(0, k)
-      .map((t) => ({ ...t, probability: Number(t.probability.toFixed(6)) })),
+  const results = await predictor.classifyFiles(paths, { batchSize: values['batch-size'] as number, onSkip: fail });
+  const rows = results.map(({ path, probs }) => ({
+    path,
+    top: predictor.top(probs, values.topk as number).map((t) => ({ ...t, probability: Number(t.probability.toFixed(6)) })),
   }));
   if (values.json) {
     say(JSON.stringify(rows, null, 2));

@@ -26,7 +26,7 @@ import { Model } from '../train/model.js';
 import { evalTransform, parsePreprocess, trainTransform, AUGMENTATIONS, RESIZE_MODES, type PreprocessConfig } from '../transforms/presets.js';
 import { getNumThreads } from '../backend/index.js';
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
-import { CommandError, loadClassifier, requireFolder } from './common.js';
+import { CommandError, loadPredictor, requireFolder } from './common.js';
 import { evaluateFiles } from './evaluate.js';
 
 export const TRAIN: CommandSpec = {
@@ -251,8 +251,8 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     return 0;
   }
   const bestDir = existsSync(join(outDir, 'best', 'checkpoint.json')) ? join(outDir, 'best') : join(outDir, 'final');
-  const classifier = loadClassifier(bestDir, where);
-  say(`\nThe best checkpoint (epoch ${classifier.model.epoch}, lowest validation loss) on the ${valPaths.length} validation images:\n`);
+  const classifier = loadPredictor(bestDir, where);
+  say(`\nThe best checkpoint (epoch ${classifier.epoch}, lowest validation loss) on the ${valPaths.length} validation images:\n`);
   await evaluateFiles({
     classifier, paths: valPaths, targets: valTargets, outDir: join(outDir, 'evaluation'), batchSize: Math.max(batchSize, 64),
     score: {}, say, where, reported,

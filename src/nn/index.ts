@@ -36,7 +36,7 @@ export {
   CrossEntropyLoss, NLLLoss, BCELoss, BCEWithLogitsLoss, MSELoss, L1Loss,
   type Reduction, type CrossEntropyOptions, type NLLLossOptions, type BCELossOptions, type BCEWithLogitsLossOptions,
 } from './loss.js';
-export { countParameters, type CountParametersOptions } from './utils.js';
+export { countParameters, inEvalMode, type CountParametersOptions } from './utils.js';
 export { summary, type ModelSummary, type SummaryRow, type SummaryOptions } from './summary.js';
 export * as init from './init.js';
 export * as functional from './functional.js';

@@ -17,6 +17,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fsyncDir, writeFileAtomic } from '../core/atomic.js';
 import { loadSafetensors, saveSafetensors } from '../io/safetensors.js';
 import type { JsonValue } from '../core/json.js';
+import type { PreprocessConfig } from '../transforms/presets.js';
 import { stateFromJSON, stateToJSON } from '../optim/serialize.js';
 import type { GeneratorState } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -33,7 +34,8 @@ export interface Architecture {
 export interface CheckpointInfo {
   architecture?: Architecture | null;
   classes?: string[] | null;
-  preprocessing?: JsonValue;
+  /** a PreprocessConfig when written by tsvision; read back as the JSON it is (parsePreprocess checks it) */
+  preprocessing?: PreprocessConfig | JsonValue;
   /** epochs completed */
   epoch?: number;
   /** optimizer steps completed */

@@ -19,4 +19,5 @@ export {
   CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION,
   type Architecture, type CheckpointInfo, type CheckpointContents, type SaveCheckpointInput,
 } from './checkpoint.js';
+export { Predictor, PredictorError, topK, stateDictGist, type PredictorOptions, type TopClass, type FileResult, type ClassifyOptions } from './predictor.js';
 export { ProgressBar, formatLogs, formatValue, formatStepTime, type ProgressOutput } from './progress.js';

@@ -15,10 +15,11 @@
 import { DataLoader } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
 import type { Module } from '../nn/module.js';
+import { inEvalMode } from '../nn/utils.js';
 import { architectureOf, getModel } from '../models/index.js';
 import type { AnyOptimizer } from '../optim/lr_scheduler.js';
 import { OneCycleLR } from '../optim/one_cycle.js';
-import type { JsonValue } from '../core/json.js';
+import { parsePreprocess, type PreprocessConfig } from '../transforms/presets.js';
 import { noGrad } from '../tensor/autograd.js';
 import { concat } from '../tensor/ops/movement.js';
 import { softmax } from '../tensor/ops/reduce.js';
@@ -42,8 +43,8 @@ export interface ModelOptions {
   /** registry name and config (default: what getModel recorded on the net) */
   architecture?: Architecture | null;
   classes?: string[] | null;
-  /** how inputs are prepared (JSON, e.g. { resize: 32, mean: [...], std: [...] }) */
-  preprocessing?: JsonValue;
+  /** how pictures are prepared for the network: recorded in checkpoints, so Predictor and the command line can use them */
+  preprocessing?: PreprocessConfig | null;
 }
 
 export interface PrepareOptions {
@@ -145,7 +146,7 @@ export class Model implements CallbackHost {
   step = 0;
   architecture: Architecture | null;
   classes: string[] | null;
-  preprocessing: JsonValue;
+  preprocessing: PreprocessConfig | null;
   /** one entry per epoch of fit: the epoch's logs */
   history: Logs[] = [];
 
@@ -297,8 +298,6 @@ export class Model implements CallbackHost {
 
   async #evaluateWith(data: Data, options: LoaderOptions, cbks: CallbackList, progress: ProgBarLogger | null): Promise<Logs> {
     const loader = this.#loader(data, { ...options, shuffle: false, dropLast: false });
-    const wasTraining = this.net.training;
-    this.net.eval();
     for (const m of this.metrics) m.reset();
     if (progress) progress.evalSteps = batchesOf(loader);
     await cbks.call('onEvalBegin', {});
@@ -306,24 +305,21 @@ export class Model implements CallbackHost {
     let samples = 0;
     let step = 0;
     let logs: Logs = {};
-    try {
-      for await (const batch of loader as AsyncIterable<unknown>) {
-        const [x, y] = splitBatch(batch, 'Model.evaluate');
-        if (!y) throw new TypeError('Model.evaluate: batches need targets ([x, y])');
-        await cbks.call('onBatchBegin', 'eval', step, {});
-        const n = x.shape[0] ?? 1;
-        noGrad(() => {
-          const output = this.net.call(x);
-          if (this.lossFn) lossSum += this.#loss(output, y).item() * n;
-          for (const m of this.metrics) m.update(output, y);
-        });
-        samples += n;
-        logs = this.#metricLogs(this.lossFn ? { loss: lossSum / samples } : {});
-        await cbks.call('onBatchEnd', 'eval', step, logs);
-        step++;
-      }
-    } finally {
-      this.net.train(wasTraining);
+    for await (const batch of loader as AsyncIterable<unknown>) {
+      const [x, y] = splitBatch(batch, 'Model.evaluate');
+      if (!y) throw new TypeError('Model.evaluate: batches need targets ([x, y])');
+      await cbks.call('onBatchBegin', 'eval', step, {});
+      const n = x.shape[0] ?? 1;
+      // each batch in eval mode, synchronously: nothing awaiting elsewhere sees the mode change
+      const output = inEvalMode(this.net, () => noGrad(() => this.net.call(x)));
+      noGrad(() => {
+        if (this.lossFn) lossSum += this.#loss(output, y).item() * n;
+        for (const m of this.metrics) m.update(output, y);
+      });
+      samples += n;
+      logs = this.#metricLogs(this.lossFn ? { loss: lossSum / samples } : {});
+      await cbks.call('onBatchEnd', 'eval', step, logs);
+      step++;
     }
     logs.samples = samples;
     await cbks.call('onEvalEnd', logs);
@@ -347,20 +343,15 @@ export class Model implements CallbackHost {
 
   /** The network's outputs for every sample of `data`, concatenated ([N, C]); probabilities with { softmax: true }. */
   async predict(data: Data | Tensor, options: PredictOptions = {}): Promise<Tensor> {
-    const wasTraining = this.net.training;
-    this.net.eval();
     const outs: Tensor[] = [];
     const loader = data instanceof Tensor ? [data] : this.#loader(data, { ...options, shuffle: false });
     try {
       for await (const batch of loader as AsyncIterable<unknown>) {
         const [x] = splitBatch(batch, 'Model.predict');
-        outs.push(noGrad(() => {
-          const y = this.net.call(x);
-          return options.softmax ? softmax(y, 1) : y;
-        }));
+        const y = inEvalMode(this.net, () => noGrad(() => this.net.call(x)));
+        outs.push(options.softmax ? noGrad(() => softmax(y, 1)) : y);
       }
     } finally {
-      this.net.train(wasTraining);
       await this.#release(loader, data);
     }
     if (outs.length === 0) throw new RangeError('Model.predict: no data');
@@ -396,7 +387,7 @@ export class Model implements CallbackHost {
     this.step = ck.info.step;
     this.classes = ck.info.classes ?? this.classes;
     if (ck.info.architecture) this.architecture = ck.info.architecture;
-    if (ck.info.preprocessing !== null && ck.info.preprocessing !== undefined) this.preprocessing = ck.info.preprocessing;
+    if (ck.info.preprocessing !== null && ck.info.preprocessing !== undefined) this.preprocessing = parsePreprocess(ck.info.preprocessing, ck.path);
   }
 
   /**
