@@ -33,6 +33,7 @@ const unaryCases: [string, F, () => tv.Tensor<'float32'>][] = [
   ['sigmoid', (x) => tv.sigmoid(x), () => uniform([3, 4], -4, 4)],
   ['tanh', (x) => tv.tanh(x), () => uniform([3, 4], -2, 2)],
   ['silu', (x) => tv.silu(x), () => uniform([3, 4], -4, 4)],
+  ['softplus', (x) => tv.softplus(x), () => uniform([3, 4], -4, 4)],
   ['gelu', (x) => tv.gelu(x), () => uniform([3, 4], -3, 3)],
   ['gelu tanh', (x) => tv.gelu(x, 'tanh'), () => uniform([3, 4], -3, 3)],
   ['hardswish', (x) => tv.hardswish(x), () => uniform([3, 4], -2.5, 2.5)],
@@ -47,6 +48,7 @@ const unaryCases: [string, F, () => tv.Tensor<'float32'>][] = [
 ];
 
 const binaryCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
+  ['binaryCrossEntropyElementwise', (x, y) => tv.binaryCrossEntropyElementwise(x, y), () => [uniform([3, 4], 0.1, 0.9), uniform([3, 4], 0.1, 0.9)]],
   ['add broadcast', (a, b) => tv.add(a, b), () => [uniform([2, 3, 4]), uniform([3, 1])]],
   ['sub broadcast', (a, b) => tv.sub(a, b), () => [uniform([4]), uniform([2, 3, 4])]],
   ['mul broadcast', (a, b) => tv.mul(a, b), () => [uniform([2, 1, 4]), uniform([3, 1])]],

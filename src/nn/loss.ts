@@ -1,19 +1,17 @@
 /**
  * Losses, as functions (crossEntropy, nllLoss, ...) and as Modules
  * (CrossEntropyLoss, ...), following PyTorch 1.13's formulas. Each composes
- * differentiable tensor ops, except two small elementwise ops defined here with
- * their own backward (BCE on probabilities and softplus) where composing would
- * give PyTorch's gradient only away from the edges.
+ * differentiable tensor ops (binaryCrossEntropyElementwise and softplus among them).
  *
  * Class targets are int32 tensors: input [N, C] or [N, C, d1, ...] with target
  * [N] or [N, d1, ...] (or input [C] with a 0-d target).
  */
 import { record } from '../tensor/autograd.js';
 import { DTypeError, fmtShape, ShapeError } from '../tensor/errors.js';
-import { abs, add, div, mul, neg, sub } from '../tensor/ops/elementwise.js';
+import { abs, add, binaryCrossEntropyElementwise, div, mul, neg, softplus, sub } from '../tensor/ops/elementwise.js';
 import { gather, reshape, unsqueeze } from '../tensor/ops/movement.js';
 import { logSoftmax, mean, sum } from '../tensor/ops/reduce.js';
-import { empty, Tensor } from '../tensor/tensor.js';
+import { Tensor } from '../tensor/tensor.js';
 import { Module } from './module.js';
 
 type F32 = Tensor<'float32'>;
@@ -205,49 +203,6 @@ export function crossEntropy(
 
 // ---- binary targets --------------------------------------------------------------
 
-/**
- * -(y·max(log x, -100) + (1-y)·max(log(1-x), -100)) elementwise, with PyTorch's
- * gradients: (x-y) / max(x(1-x), 1e-12) for x, -logit(x) for y.
- */
-function bceElementwise(x: F32, y: F32): F32 {
-  const xd = x.data;
-  const yd = y.data;
-  const out = empty(x.shape);
-  for (let i = 0; i < xd.length; i++) {
-    const xi = xd[i];
-    const yi = yd[i];
-    if (!(xi >= 0 && xi <= 1)) throw new RangeError(`binaryCrossEntropy: input values must be in [0, 1], got ${xi} at element ${i}`);
-    if (!(yi >= 0 && yi <= 1)) throw new RangeError(`binaryCrossEntropy: target values must be in [0, 1], got ${yi} at element ${i}`);
-    out.data[i] = -(yi * Math.max(Math.log(xi), -100) + (1 - yi) * Math.max(Math.log1p(-xi), -100));
-  }
-  return record(out, 'binaryCrossEntropy', [x, y], (g) => {
-    const gd = g.data;
-    const dx = x.requiresGrad ? empty(x.shape) : null;
-    const dy = y.requiresGrad ? empty(y.shape) : null;
-    for (let i = 0; i < gd.length; i++) {
-      const xi = xd[i];
-      if (dx) dx.data[i] = (gd[i] * (xi - yd[i])) / Math.max((1 - xi) * xi, 1e-12);
-      if (dy) dy.data[i] = gd[i] * (Math.log1p(-xi) - Math.log(xi));
-    }
-    return [dx, dy];
-  });
-}
-
-/** softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^-|x|), stable for any x, with gradient sigmoid(x). */
-function softplus(x: F32): F32 {
-  const xd = x.data;
-  const out = empty(x.shape);
-  for (let i = 0; i < xd.length; i++) out.data[i] = Math.max(xd[i], 0) + Math.log1p(Math.exp(-Math.abs(xd[i])));
-  return record(out, 'softplus', [x], (g) => {
-    const dx = empty(x.shape);
-    for (let i = 0; i < xd.length; i++) {
-      const e = Math.exp(-Math.abs(xd[i]));
-      dx.data[i] = (g.data[i] * (xd[i] >= 0 ? 1 : e)) / (1 + e);
-    }
-    return [dx];
-  });
-}
-
 export interface BCELossOptions {
   /** A rescaling weight that broadcasts to the input. */
   weight?: Tensor | null;
@@ -264,7 +219,7 @@ export function binaryCrossEntropy(input: Tensor, target: Tensor, { weight = nul
   expectF32(op, 'input', input);
   expectF32(op, 'target', target);
   expectSameShape(op, input, target);
-  let loss = bceElementwise(input as F32, target as F32);
+  let loss = binaryCrossEntropyElementwise(input as F32, target as F32);
   if (weight) loss = mul(loss, weight);
   return reduce(op, loss, reduction);
 }

@@ -194,3 +194,50 @@ export function toFloat(t: Tensor): F32 {
   backend().cast(t.data, out.data);
   return out;
 }
+
+// ---- ops whose forward and backward are loops here ---------------------------
+// Composing them from other ops would give PyTorch's gradient only away from the
+// edges (x = 0 for softplus, x at 0 or 1 for binary cross-entropy).
+
+/**
+ * -(y·max(log x, -100) + (1-y)·max(log(1-x), -100)) elementwise, with PyTorch's
+ * gradients: (x-y) / max(x(1-x), 1e-12) for x, -logit(x) for y.
+ */
+export function binaryCrossEntropyElementwise(x: F32, y: F32): F32 {
+  const xd = x.data;
+  const yd = y.data;
+  const out = newFloat(x.shape);
+  for (let i = 0; i < xd.length; i++) {
+    const xi = xd[i];
+    const yi = yd[i];
+    if (!(xi >= 0 && xi <= 1)) throw new RangeError(`binaryCrossEntropy: input values must be in [0, 1], got ${xi} at element ${i}`);
+    if (!(yi >= 0 && yi <= 1)) throw new RangeError(`binaryCrossEntropy: target values must be in [0, 1], got ${yi} at element ${i}`);
+    out.data[i] = -(yi * Math.max(Math.log(xi), -100) + (1 - yi) * Math.max(Math.log1p(-xi), -100));
+  }
+  return record(out, 'binaryCrossEntropy', [x, y], (g) => {
+    const gd = g.data;
+    const dx = x.requiresGrad ? newFloat(x.shape) : null;
+    const dy = y.requiresGrad ? newFloat(y.shape) : null;
+    for (let i = 0; i < gd.length; i++) {
+      const xi = xd[i];
+      if (dx) dx.data[i] = (gd[i] * (xi - yd[i])) / Math.max((1 - xi) * xi, 1e-12);
+      if (dy) dy.data[i] = gd[i] * (Math.log1p(-xi) - Math.log(xi));
+    }
+    return [dx, dy];
+  });
+}
+
+/** softplus(x) = log(1 + eˣ) = max(x, 0) + log1p(e^-|x|), stable for any x, with gradient sigmoid(x). */
+export function softplus(x: F32): F32 {
+  const xd = x.data;
+  const out = newFloat(x.shape);
+  for (let i = 0; i < xd.length; i++) out.data[i] = Math.max(xd[i], 0) + Math.log1p(Math.exp(-Math.abs(xd[i])));
+  return record(out, 'softplus', [x], (g) => {
+    const dx = newFloat(x.shape);
+    for (let i = 0; i < xd.length; i++) {
+      const e = Math.exp(-Math.abs(xd[i]));
+      dx.data[i] = (g.data[i] * (xd[i] >= 0 ? 1 : e)) / (1 + e);
+    }
+    return [dx];
+  });
+}
