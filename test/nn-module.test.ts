@@ -155,6 +155,27 @@ describe('registration', () => {
     assert.deepEqual([...m.stateDict().keys()], ['a.weight', 'a.bias', 'b.weight', 'b.bias']);
   });
 
+  test('forward pre-hooks and hooks run around forward, in order, may replace inputs and output, and are removed by their handles', () => {
+    const lin = new nn.Linear(4, 2);
+    const x = tv.randn([3, 4]);
+    const seen: string[] = [];
+    const h1 = lin.registerForwardPreHook((m, [input]) => { seen.push(`pre ${m.constructor.name} ${input.shape}`); return [input.mul(2)]; });
+    const h2 = lin.registerForwardHook((_m, [input], out) => { seen.push(`post ${input.shape} -> ${out.shape}`); });
+    const h3 = lin.registerForwardHook((_m, _inputs, out) => out.add(1));
+    const y = lin.call(x);
+    assert.deepEqual(seen, ['pre Linear 3,4', 'post 3,4 -> 3,2']);
+    assert.deepEqual(Array.from(y.data), Array.from(lin.forward(x.mul(2)).add(1).data));
+    h1.remove();
+    h3.remove();
+    h3.remove(); // removing twice is harmless
+    assert.deepEqual(Array.from(lin.call(x).data), Array.from(lin.forward(x).data));
+    h2.remove();
+    seen.length = 0;
+    lin.call(x);
+    assert.deepEqual(seen, []);
+    assert.throws(() => lin.registerForwardHook(null as never), /registerForwardHook: the hook must be a function/);
+  });
+
   test('call runs forward with its types', () => {
     const lin = new nn.Linear(4, 2);
     const x = tv.randn([3, 4]);

@@ -20,6 +20,7 @@ export {
   isImageClassifier, classifierLayer, SequentialClassifier,
   type ImageClassifier, type FeatureInfo, type HeadOptions, type SequentialClassifierOptions,
 } from './classifier.js';
+export { loadMatchingWeights, describeMatch, stageParamGroups, type MatchReport, type StageGroupOptions } from './finetune.js';
 export { hashPrefixOf, type PretrainedWeights, type PretrainedAccuracy } from './pretrained.js';
 export {
   mlp, lenet5, mnistCNN, cifarCNN, smallNet, MLP, LeNet5, MnistCNN, CifarCNN, SmallNet,

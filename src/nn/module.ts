@@ -76,6 +76,14 @@ function checkName(kind: string, owner: AnyModule, name: string): void {
   }
 }
 
+/** A matcher of dotted module names: a RegExp, or a glob (* within a name part, ** across parts) that also matches every name below a match. */
+function namePattern(pattern: string | RegExp): (name: string) => boolean {
+  if (pattern instanceof RegExp) return (name) => pattern.test(name);
+  const body = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^.]*').replace(/\u0000/g, '.*');
+  const re = new RegExp(`^(?:${body})(?:\\..*)?$`);
+  return (name) => re.test(name);
+}
+
 function join(prefix: string, name: string): string {
   return prefix ? `${prefix}.${name}` : name;
 }
@@ -118,6 +126,7 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
   training = true;
   /** Names registered as buffers, with whether each is saved in the state dict. */
   readonly #bufferNames = new Map<string, boolean>();
+  #frozen = false;
   readonly #preHooks = new Map<number, StoredHook>();
   readonly #hooks = new Map<number, StoredHook>();
 
@@ -316,8 +325,44 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
 
   /** Sets training mode on this module and every descendant. Returns this. */
   train(mode = true): this {
-    this.training = mode;
+    this.training = mode && !this.#frozen;
     for (const child of this.children()) child.train(mode);
+    return this;
+  }
+
+  /** True after freeze(): the parameters learn nothing and train() keeps the module in evaluation mode. */
+  get frozen(): boolean {
+    return this.#frozen;
+  }
+
+  /**
+   * Freezes the modules whose dotted name matches `pattern` (all of this module when
+   * absent), with their descendants: their parameters stop learning (requiresGrad
+   * false) and they stay in evaluation mode under train(), so batch norm keeps its
+   * running statistics, as fine-tuning a pretrained backbone wants. A pattern is a
+   * RegExp or a glob over dotted names ('layer1', 'features.*', 'layer[12]'), also
+   * matching everything below a matched name. Returns this.
+   */
+  freeze(pattern?: string | RegExp): this {
+    return this.#setFrozen(pattern, true);
+  }
+
+  /** Undoes freeze() for the matching modules and their descendants (all when no pattern). Returns this. */
+  unfreeze(pattern?: string | RegExp): this {
+    return this.#setFrozen(pattern, false);
+  }
+
+  #setFrozen(pattern: string | RegExp | undefined, flag: boolean): this {
+    const match = pattern === undefined ? () => true : namePattern(pattern);
+    const matched = this.namedModules().filter(([name]) => match(name));
+    if (matched.length === 0) throw new RangeError(`${flag ? 'freeze' : 'unfreeze'}: no module of ${this.constructor.name} matches ${String(pattern)}`);
+    for (const [, top] of matched) {
+      for (const m of top.modules()) {
+        m.#frozen = flag;
+        m.training = m.training && !flag;
+        for (const p of m.parameters({ recurse: false })) p.requiresGrad = !flag;
+      }
+    }
     return this;
   }
 
