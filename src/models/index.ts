@@ -6,11 +6,14 @@ import '../tensor/methods.js';
 import { CLASSIC_MODELS } from './classic.js';
 import { CONVNET_MODELS } from './convnet.js';
 import { registerModels } from './registry.js';
+import { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
+import { registerWeights } from './weights.js';
 
 registerModels([
   ...CLASSIC_MODELS,
   ...CONVNET_MODELS,
 ]);
+registerWeights(TORCHVISION_WEIGHTS);
 
 export {
   registerModel, registerModels, getModel, listModels, architectureOf, setArchitecture, modelEntry, modelForData,
@@ -21,6 +24,11 @@ export {
   type ImageClassifier, type FeatureInfo, type HeadOptions, type SequentialClassifierOptions,
 } from './classifier.js';
 export { loadMatchingWeights, describeMatch, stageParamGroups, type MatchReport, type StageGroupOptions } from './finetune.js';
+export {
+  registerWeights, findWeights, knownWeights, resolveWeights, downloadWeights, weightsCacheDir, WeightsError, type ResolvedWeights,
+} from './weights.js';
+export { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
+export { IMAGENET_CLASSES } from './imagenet-classes.js';
 export { hashPrefixOf, type PretrainedWeights, type PretrainedAccuracy } from './pretrained.js';
 export {
   mlp, lenet5, mnistCNN, cifarCNN, smallNet, MLP, LeNet5, MnistCNN, CifarCNN, SmallNet,

@@ -4,6 +4,7 @@
  * lists a model's rows (`modelEntry(name).weights`) and the command line picks the
  * architecture and preprocessing from a file's name alone.
  */
+import type { JsonValue } from '../core/json.js';
 import type { PreprocessConfig } from '../transforms/presets.js';
 
 export interface PretrainedAccuracy {
@@ -14,10 +15,14 @@ export interface PretrainedAccuracy {
 }
 
 export interface PretrainedWeights {
-  /** `<architecture>.<tag>`, e.g. 'resnet50.imagenet' */
+  /** `<architecture>.<tag>`, e.g. 'resnet50.imagenet1k_v2' */
   name: string;
+  /** other names, e.g. 'resnet50.imagenet' for an architecture's default weights */
+  aliases?: string[];
   /** the registered model the weights fit */
   architecture: string;
+  /** builder options the weights need (e.g. { transformInput: true }), merged into the model's config */
+  config?: { [key: string]: JsonValue };
   /** the published file's name; when it carries a hash suffix (`resnet50-11ad3fa6.pth`), the prefix of its SHA-256 */
   file: string;
   /** where the file is published (downloaded only when asked to, into a cache) */

@@ -9,7 +9,6 @@
 import type { Module } from '../nn/module.js';
 import type { JsonValue } from '../core/json.js';
 import { isImageClassifier, type ImageClassifier } from './classifier.js';
-import type { PretrainedWeights } from './pretrained.js';
 
 export type ModelConfig = { [key: string]: JsonValue };
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- each family's builder takes its own config type
@@ -30,8 +29,6 @@ export interface RegisterOptions {
   configFor?: (data: DataShape) => ModelConfig;
   /** the input size the model is designed for (default 224) */
   imageSize?: number;
-  /** published weights files that fit the model */
-  weights?: PretrainedWeights[];
 }
 
 /** A row of a family's registration table. */
@@ -48,9 +45,9 @@ const ARCHITECTURE = new WeakMap<Module, { name: string; config: ModelConfig }>(
 /** Registers a builder under `name` (refuses duplicates). */
 export function registerModel(name: string, builder: ModelBuilder, options: RegisterOptions | string = {}): void {
   if (REGISTRY.has(name)) throw new Error(`registerModel: a model named "${name}" is already registered`);
-  const { description = '', configFor = ({ numClasses }: DataShape) => ({ numClasses }), imageSize = 224, weights = [] } =
+  const { description = '', configFor = ({ numClasses }: DataShape) => ({ numClasses }), imageSize = 224 } =
     typeof options === 'string' ? { description: options } : options;
-  REGISTRY.set(name, { name, builder, description, configFor, imageSize, weights });
+  REGISTRY.set(name, { name, builder, description, configFor, imageSize });
 }
 
 /** Registers every row of a family's table. */
