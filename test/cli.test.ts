@@ -15,9 +15,13 @@ test('help lists the commands', () => {
 });
 
 test('every subcommand has --help', () => {
-  const r = run('demo', '--help');
-  assert.equal(r.status, 0);
-  assert.match(r.stdout, /usage: tsvision demo/);
+  const commands = [...run('--help').stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]).filter((c) => c !== 'help');
+  assert.deepEqual(commands, ['demo', 'train', 'evaluate', 'predict', 'rescore', 'summary', 'models']);
+  for (const command of commands) {
+    const r = run(command, '--help');
+    assert.equal(r.status, 0, command);
+    assert.match(r.stdout, new RegExp(`^usage: tsvision ${command}\\b`, 'm'), command);
+  }
 });
 
 test('errors are one clear line and a non-zero exit', () => {

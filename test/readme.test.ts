@@ -52,7 +52,8 @@ test('the ImageFolder example trains on data/train and evaluates on data/val', a
     }
     const result = logs.at(-1) as { loss: number; acc: number; samples: number };
     assert.equal(result.samples, 12);
-    assert.ok(Number.isFinite(result.loss) && result.acc >= 0 && result.acc <= 1, JSON.stringify(result));
+    // dark and light pictures are told apart after the example's five epochs
+    assert.ok(Number.isFinite(result.loss) && result.acc >= 0.9, JSON.stringify(result));
     const saved = JSON.parse(readFileSync(join(dir, 'runs/mine/final/checkpoint.json'), 'utf8'));
     assert.deepEqual(saved.classes, ['dark', 'light']);
     assert.equal(saved.architecture.name, 'convnet');
