@@ -3,7 +3,7 @@ export function timed(step: () => void, seconds: number, minIters = 3, warmup = 
   for (let i = 0; i < warmup; i++) step();
   let iters = 0;
   const start = performance.now();
-  let elapsed = 0;
+  let elapsed: number;
   do {
     step();
     iters++;

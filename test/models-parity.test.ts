@@ -10,7 +10,7 @@ import { describe, test } from 'node:test';
 import { getModel } from '../src/models/index.js';
 import { countParameters } from '../src/nn/index.js';
 import { noGrad } from '../src/tensor/autograd.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+
 import '../src/tensor/methods.js';
 import { formulaInput, loadFormulaWeights } from './formula-weights.js';
 

@@ -11,7 +11,7 @@ import {
   architectureOf, getModel, isImageClassifier, CifarCNN, LeNet5, listModels, mlp, modelEntry, modelForData, SmallNet, registerModel, setArchitecture,
 } from '../src/models/index.js';
 import { manualSeed, randn } from '../src/tensor/random.js';
-import type { Tensor } from '../src/tensor/tensor.js';
+
 import '../src/tensor/methods.js';
 
 const CASES: { name: string; config: Record<string, any>; input: number[]; classes: number; params: number }[] = [

@@ -13,7 +13,7 @@ export class CommandError extends Error {
 
 /** Throws a CommandError unless `path` is an existing folder. */
 export function requireFolder(path: string, where: string, what: string): void {
-  let isDir = false;
+  let isDir: boolean;
   try {
     isDir = statSync(path).isDirectory();
   } catch {

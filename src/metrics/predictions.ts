@@ -84,7 +84,7 @@ export function parsePredictions(text: string, name = 'predictions'): Prediction
           if (!Array.isArray(parsed) || parsed.length < 2 || !parsed.every((s) => typeof s === 'string')) throw new Error('not a list of two or more names');
           classes = parsed as string[];
         } catch (e) {
-          throw new SyntaxError(`${where}: the classes comment is not a JSON list of names (${(e as Error).message})`);
+          throw new SyntaxError(`${where}: the classes comment is not a JSON list of names (${(e as Error).message})`, { cause: e });
         }
       }
       continue;
@@ -118,7 +118,7 @@ export function readPredictions(file: string): PredictionsFile {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new Error(`cannot read the predictions file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    throw new Error(`cannot read the predictions file ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`, { cause: e });
   }
   return parsePredictions(text, file);
 }

@@ -11,7 +11,7 @@ import type { JsonValue } from '../core/json.js';
 import { isImageClassifier, type ImageClassifier } from './classifier.js';
 
 export type ModelConfig = { [key: string]: JsonValue };
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- each family's builder takes its own config type
+// each family's builder takes its own config type
 export type ModelBuilder = (config: any) => ImageClassifier;
 
 /** What a data set needs of a classifier: its input and its number of classes. */

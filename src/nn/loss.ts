@@ -6,7 +6,6 @@
  * Class targets are int32 tensors: input [N, C] or [N, C, d1, ...] with target
  * [N] or [N, d1, ...] (or input [C] with a 0-d target).
  */
-import { record } from '../tensor/autograd.js';
 import { DTypeError, fmtShape, ShapeError } from '../tensor/errors.js';
 import { abs, add, binaryCrossEntropyElementwise, div, mul, neg, softplus, sub } from '../tensor/ops/elementwise.js';
 import { gather, reshape, unsqueeze } from '../tensor/ops/movement.js';

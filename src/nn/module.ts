@@ -79,7 +79,7 @@ function checkName(kind: string, owner: AnyModule, name: string): void {
 /** A matcher of dotted module names: a RegExp, or a glob (* within a name part, ** across parts) that also matches every name below a match. */
 function namePattern(pattern: string | RegExp): (name: string) => boolean {
   if (pattern instanceof RegExp) return (name) => pattern.test(name);
-  const body = pattern.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*\*/g, '\u0000').replace(/\*/g, '[^.]*').replace(/\u0000/g, '.*');
+  const body = pattern.split('**').map((part) => part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^.]*')).join('.*');
   const re = new RegExp(`^(?:${body})(?:\\..*)?$`);
   return (name) => re.test(name);
 }
@@ -113,7 +113,6 @@ type StoredHook = (module: never, inputs: never, output: never) => unknown;
 let nextHookId = 0;
 
 /** A module of any signature: what containers hold and traversals return. */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- any signature, in both directions
 export type AnyModule = Module<any[], any>;
 
 /**
@@ -311,14 +310,12 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
 
   /** The descendant at a dotted path ('layer1.0.conv1'); '' is this module. */
   getSubmodule(target: string): AnyModule {
-    let m: AnyModule = this;
-    if (target === '') return m;
-    for (const part of target.split('.')) {
+    if (target === '') return this;
+    return target.split('.').reduce<AnyModule>((m, part) => {
       const next = m.#own().children.find(([k]) => k === part);
       if (!next) throw new RangeError(`getSubmodule: ${m.constructor.name} has no child "${part}" (path "${target}")`);
-      m = next[1];
-    }
-    return m;
+      return next[1];
+    }, this);
   }
 
   // ---- modes and gradients ---------------------------------------------------
