@@ -35,6 +35,10 @@ OUT = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'test', 'fi
 SPECS = {}
 
 # ---- resnet.ts, vgg.ts, alexnet.ts ----------------------------------------------
+for _n in ['resnet18', 'resnet34', 'resnet50', 'resnet101', 'resnet152', 'resnext50_32x4d', 'resnext101_32x8d', 'resnext101_64x4d',
+           'wide_resnet50_2', 'wide_resnet101_2']:
+    SPECS[_n] = dict(build=(lambda n: lambda **kw: getattr(tvm, n)(num_classes=10, **kw))(_n), config={'numClasses': 10}, input=[1, 3, 64, 64])
+SPECS['resnet18']['train'] = dict(config={'numClasses': 10}, input=[2, 3, 64, 64])
 
 # ---- mobilenet.ts, efficientnet.ts -----------------------------------------------
 

@@ -5,6 +5,7 @@
 import '../tensor/methods.js';
 import { CLASSIC_MODELS } from './classic.js';
 import { CONVNET_MODELS } from './convnet.js';
+import { RESNET_MODELS } from './resnet.js';
 import { registerModels } from './registry.js';
 import { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 import { registerWeights } from './weights.js';
@@ -12,6 +13,7 @@ import { registerWeights } from './weights.js';
 registerModels([
   ...CLASSIC_MODELS,
   ...CONVNET_MODELS,
+  ...RESNET_MODELS,
 ]);
 registerWeights(TORCHVISION_WEIGHTS);
 
@@ -35,3 +37,4 @@ export {
   type MLPConfig, type LeNet5Config, type SmallCNNConfig,
 } from './classic.js';
 export { convnet, ConvNet, type ConvNetConfig } from './convnet.js';
+export { resnet, ResNet, BasicBlock, Bottleneck, type ResNetConfig, type ResNetName } from './resnet.js';

@@ -56,8 +56,30 @@ export function calculateFanInAndFanOut(t: Tensor): [number, number] {
   return [t.shape[1] * receptive, t.shape[0] * receptive];
 }
 
-function fill<T extends Tensor>(op: string, t: T, sample: () => number): T {
+let skipping = 0;
+
+/**
+ * Runs fn with every initialiser of this module doing nothing: the networks built
+ * inside keep whatever their fresh buffers hold, so fn must load every parameter
+ * (a checkpoint, pretrained weights) before using them. Building a large network to
+ * load weights into is then several times faster.
+ */
+export function skipInit<T>(fn: () => T): T {
+  skipping++;
+  try {
+    return fn();
+  } finally {
+    skipping--;
+  }
+}
+
+function checkFloat(op: string, t: Tensor): void {
   if (t.dtype !== 'float32') throw new DTypeError(`${op}: expected a float32 tensor, got ${t.dtype}`);
+}
+
+function fill<T extends Tensor>(op: string, t: T, sample: () => number): T {
+  checkFloat(op, t);
+  if (skipping) return t;
   const d = t.data as Float32Array;
   for (let i = 0; i < d.length; i++) d[i] = sample();
   return t;
@@ -66,15 +88,19 @@ function fill<T extends Tensor>(op: string, t: T, sample: () => number): T {
 /** U(a, b). */
 export function uniform<T extends Tensor>(t: T, { a = 0, b = 1, generator }: InitOptions & { a?: number; b?: number } = {}): T {
   if (!(a <= b)) throw new RangeError(`uniform: a (${a}) must not exceed b (${b})`);
-  const g = generator ?? defaultGenerator();
-  return fill('uniform', t, () => a + (b - a) * g.random());
+  checkFloat('uniform', t);
+  if (skipping) return t;
+  (generator ?? defaultGenerator()).fill(t.data as Float32Array, 'uniform', a, b);
+  return t;
 }
 
 /** N(mean, std²). */
 export function normal<T extends Tensor>(t: T, { mean = 0, std = 1, generator }: InitOptions & { mean?: number; std?: number } = {}): T {
   if (!(std >= 0)) throw new RangeError(`normal: std must be non-negative, got ${std}`);
-  const g = generator ?? defaultGenerator();
-  return fill('normal', t, () => mean + std * g.normal());
+  checkFloat('normal', t);
+  if (skipping) return t;
+  (generator ?? defaultGenerator()).fill(t.data as Float32Array, 'normal', mean, std);
+  return t;
 }
 
 /**

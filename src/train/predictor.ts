@@ -15,6 +15,7 @@ import { loadImage } from '../data/decode.js';
 import { DataLoader } from '../data/loader.js';
 import { SampleError } from '../data/errors.js';
 import { getModel, modelEntry, type ImageClassifier } from '../models/index.js';
+import { skipInit } from '../nn/init.js';
 import { StateDictError, type Module } from '../nn/module.js';
 import { noGrad } from '../tensor/autograd.js';
 import { softmax } from '../tensor/ops/reduce.js';
@@ -118,7 +119,8 @@ export class Predictor {
     let net: ImageClassifier;
     try {
       modelEntry(arch.name);
-      net = getModel(arch.name, arch.config);
+      // the checkpoint holds every tensor (loadStateDict is strict), so skip the random initialisation
+      net = skipInit(() => getModel(arch.name, arch.config));
     } catch (e) {
       throw new PredictorError(`the checkpoint at ${ck.path} is a '${arch.name}', which this tsvision cannot build: ${(e as Error).message}`);
     }
