@@ -5,6 +5,8 @@
  * collector frees them); smaller ones are plain JS typed arrays, which are cheaper
  * to make than a native call.
  */
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createRequire } from 'node:module';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -113,11 +115,36 @@ function sameLength(op: string, param: Float32Array, ...others: (Float32Array | 
   }
 }
 
+/**
+ * A full garbage collection, or null where the runtime refuses to expose one. Dead
+ * tensors return their blocks to the pool only when V8 collects their ArrayBuffers,
+ * and V8 sees little reason to: the JS heap stays small while the blocks are external.
+ */
+function garbageCollector(): (() => void) | null {
+  try {
+    v8.setFlagsFromString('--expose-gc');
+    return runInNewContext('gc') as () => void;
+  } catch {
+    return null;
+  }
+}
+
+/** Bytes allocated between forced collections: enough that collections cost little, small enough that dead activations and gradients do not pile up. */
+const COLLECT_EVERY = 256 * 2 ** 20;
+
 export function makeNativeBackend(addon: Addon): Backend {
+  const collect = garbageCollector();
+  let sinceCollect = 0;
   return {
     name: 'native',
     alloc<D extends DType>(dtype: D, n: number): DTypeMap[D] {
-      return (n < SMALL ? newTypedArray(dtype, n) : addon.alloc(DTYPE_CODE[dtype], n)) as DTypeMap[D];
+      if (n < SMALL) return newTypedArray(dtype, n);
+      sinceCollect += dtype === 'uint8' ? n : 4 * n;
+      if (collect && sinceCollect > COLLECT_EVERY) {
+        sinceCollect = 0;
+        collect();
+      }
+      return addon.alloc(DTYPE_CODE[dtype], n) as DTypeMap[D];
     },
     unary: (op, x, y, p0, p1) => addon.unary(UNARY[op], x, y, p0, p1),
     unaryBackward: (op, x, y, gy, dx, p0, p1) => addon.unaryBackward(UNARY[op], x, y, gy, dx, p0, p1),

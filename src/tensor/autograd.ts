@@ -102,9 +102,12 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
     }
   }
 
+  seen.clear();
   const grads = new Map<Tensor, Tensor<'float32'>>([[root, seed]]);
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i];
+    // from here on nothing in the walk holds t: once its consumers' nodes are done, it can be collected
+    (order as (Tensor | undefined)[])[i] = undefined;
     const g = grads.get(t);
     grads.delete(t);
     if (!g) continue;
@@ -119,12 +122,17 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
     }
     const fn = node.backward;
     const inputGrads = noGrad(() => fn(g));
-    if (!options.retainGraph) node.backward = null;
     node.inputs.forEach((input, k) => {
       const ig = inputGrads[k];
       if (!ig || !input.requiresGrad) return;
       const prev = grads.get(input);
       grads.set(input, (prev ? addRaw(prev, ig) : ig) as Tensor<'float32'>);
     });
+    if (!options.retainGraph) {
+      // drop what the node saved and its inputs, so the forward pass's tensors do not outlive
+      // the backward pass through the output the caller still holds
+      node.backward = null;
+      node.inputs = [];
+    }
   }
 }

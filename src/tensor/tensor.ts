@@ -13,7 +13,8 @@ import { checkShape, numel, type Shape } from './shape.js';
 /** One recorded op on the tape: its inputs and how to turn the output's gradient into theirs. */
 export interface GradNode {
   readonly name: string;
-  readonly inputs: readonly Tensor[];
+  /** emptied with backward after use unless retainGraph */
+  inputs: readonly Tensor[];
   /** Gradients for each input (null where the input needs none); dropped after use unless retainGraph. */
   backward: ((grad: Tensor) => (Tensor | null)[]) | null;
 }
