@@ -25,7 +25,12 @@ export function noGrad<T>(fn: () => T): T {
   }
 }
 
-/** Records `name` on the tape for `out` when any input requires grad. Returns out. */
+/**
+ * Records `name` on the tape for `out` when any input requires grad. Returns out.
+ * The node points at each input's own node (or at the input itself when it is a
+ * leaf), never at an intermediate tensor, so a tensor's storage lives only as long
+ * as the caller or a backward closure that saved it holds it.
+ */
 export function record<T extends Tensor>(
   out: T,
   name: string,
@@ -34,7 +39,7 @@ export function record<T extends Tensor>(
 ): T {
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return out;
   out.requiresGrad = true;
-  out.gradFn = { name, inputs, backward: backward as GradNode['backward'] };
+  out.gradFn = { name, next: inputs.map((t) => (t.requiresGrad ? (t.gradFn ?? t) : null)), backward: backward as GradNode['backward'] };
   return out;
 }
 
@@ -81,18 +86,20 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
     seed = new Tensor(one, root.shape);
   }
 
-  // Reverse topological order by an iterative depth-first search.
-  const order: Tensor[] = [];
-  const seen = new Set<Tensor>();
-  const stack: [Tensor, number][] = [[root, 0]];
-  seen.add(root);
+  const rootNode = root.gradFn;
+  if (!rootNode) {
+    root.grad = root.grad ? addRaw(root.grad, seed) : copyRaw(seed);
+    return;
+  }
+  // Reverse topological order of the nodes by an iterative depth-first search.
+  const order: (GradNode | undefined)[] = [];
+  const seen = new Set<GradNode>([rootNode]);
+  const stack: [GradNode, number][] = [[rootNode, 0]];
   while (stack.length) {
     const top = stack[stack.length - 1];
-    const node = top[0].gradFn;
-    const inputs = node ? node.inputs : [];
-    if (top[1] < inputs.length) {
-      const next = inputs[top[1]++];
-      if (next.requiresGrad && !seen.has(next)) {
+    if (top[1] < top[0].next.length) {
+      const next = top[0].next[top[1]++];
+      if (next && !(next instanceof Tensor) && !seen.has(next)) {
         seen.add(next);
         stack.push([next, 0]);
       }
@@ -101,38 +108,39 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
       stack.pop();
     }
   }
-
   seen.clear();
-  const grads = new Map<Tensor, Tensor<'float32'>>([[root, seed]]);
+
+  // gradients flowing to nodes, and summed per leaf (applied at the end, in the order leaves are reached)
+  const grads = new Map<GradNode | Tensor, Tensor<'float32'>>([[rootNode, seed]]);
+  const leaves: Tensor[] = [];
   for (let i = order.length - 1; i >= 0; i--) {
-    const t = order[i];
-    // from here on nothing in the walk holds t: once its consumers' nodes are done, it can be collected
-    (order as (Tensor | undefined)[])[i] = undefined;
-    const g = grads.get(t);
-    grads.delete(t);
+    const node = order[i]!;
+    order[i] = undefined;
+    const g = grads.get(node);
+    grads.delete(node);
     if (!g) continue;
-    const node = t.gradFn;
-    if (!node) {
-      // A leaf: accumulate (copy first, since g may be shared with other branches).
-      t.grad = t.grad ? addRaw(t.grad, g) : copyRaw(g);
-      continue;
-    }
     if (!node.backward) {
       throw new Error(`backward: the graph through ${node.name} was already freed; pass { retainGraph: true } to the first backward`);
     }
     const fn = node.backward;
     const inputGrads = noGrad(() => fn(g));
-    node.inputs.forEach((input, k) => {
+    node.next.forEach((target, k) => {
       const ig = inputGrads[k];
-      if (!ig || !input.requiresGrad) return;
-      const prev = grads.get(input);
-      grads.set(input, (prev ? addRaw(prev, ig) : ig) as Tensor<'float32'>);
+      if (!ig || !target) return;
+      const prev = grads.get(target);
+      if (!prev && target instanceof Tensor) leaves.push(target);
+      grads.set(target, (prev ? addRaw(prev, ig) : ig) as Tensor<'float32'>);
     });
     if (!options.retainGraph) {
-      // drop what the node saved and its inputs, so the forward pass's tensors do not outlive
-      // the backward pass through the output the caller still holds
+      // what the node saved and where it points go with it: the forward pass's tensors do
+      // not outlive the backward pass through an output the caller still holds
       node.backward = null;
-      node.inputs = [];
+      node.next = [];
     }
+  }
+  for (const t of leaves) {
+    const g = grads.get(t)!;
+    // copy first: g may be shared with other branches
+    t.grad = t.grad ? addRaw(t.grad, g) : copyRaw(g);
   }
 }

@@ -10,11 +10,11 @@ import { dtypeOf, type DType, type DTypeMap, type TypedArray } from '../core/dty
 import { fmtShape } from './errors.js';
 import { checkShape, numel, type Shape } from './shape.js';
 
-/** One recorded op on the tape: its inputs and how to turn the output's gradient into theirs. */
+/** One recorded op on the tape: where its inputs' gradients go and how to compute them from the output's. */
 export interface GradNode {
   readonly name: string;
-  /** emptied with backward after use unless retainGraph */
-  inputs: readonly Tensor[];
+  /** per input: its node, the input itself when it is a leaf, or null when it needs no gradient; emptied after use unless retainGraph */
+  next: readonly (GradNode | Tensor | null)[];
   /** Gradients for each input (null where the input needs none); dropped after use unless retainGraph. */
   backward: ((grad: Tensor) => (Tensor | null)[]) | null;
 }

@@ -12,14 +12,18 @@ import { expectFloat, newFloat, sumTo, type F32 } from './util.js';
 
 // ---- unary ----------------------------------------------------------------
 
+/** Maps whose derivative follows from the output alone (relu: y > 0 exactly where x > 0); their backward keeps y, not x. */
+const FROM_OUTPUT: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['relu', 'exp', 'sigmoid', 'tanh']);
+
 function unary(op: UnaryOp, name: string, x: Tensor, p0 = 0, p1 = 0): F32 {
   expectFloat(name, x);
-  const xf = x as F32;
   const y = newFloat(x.shape);
-  backend().unary(op, xf.data, y.data, p0, p1);
+  backend().unary(op, (x as F32).data, y.data, p0, p1);
+  // saving only what the derivative reads lets the input be freed before the backward pass
+  const saved = FROM_OUTPUT.has(op) ? y.data : (x as F32).data;
   return record(y, name, [x], (g) => {
-    const dx = newFloat(x.shape);
-    backend().unaryBackward(op, xf.data, y.data, g.data, dx.data, p0, p1);
+    const dx = newFloat(y.shape);
+    backend().unaryBackward(op, saved, y.data, g.data, dx.data, p0, p1);
     return [dx];
   });
 }
