@@ -234,9 +234,10 @@ class Machine {
     return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + at, n).toString('utf8');
   }
 
+  /** A copy (a plain Uint8Array even when the input is a Buffer, whose slice() would share memory). */
   private blob(n: number): Uint8Array {
     const at = this.take(n);
-    return this.bytes.slice(at, at + n);
+    return new Uint8Array(this.bytes.subarray(at, at + n));
   }
 
   /** A little-endian two's complement integer of n bytes. */
@@ -252,8 +253,9 @@ class Machine {
   /** A GLOBAL operand: text up to a newline. */
   private line(): string {
     const start = this.pos;
-    const end = this.bytes.indexOf(0x0a, start);
-    if (end < 0 || end - start > MAX_GLOBAL_NAME) this.fail(`pickle GLOBAL at byte ${start - 1} has no name line`);
+    const length = this.bytes.subarray(start, start + MAX_GLOBAL_NAME + 1).indexOf(0x0a);
+    if (length < 0) this.fail(`pickle GLOBAL at byte ${start - 1} has no name line`);
+    const end = start + length;
     this.pos = end + 1;
     return Buffer.from(this.bytes.buffer, this.bytes.byteOffset + start, end - start).toString('latin1');
   }
