@@ -31,6 +31,9 @@ strings "Infinity", "-Infinity", "NaN"):
                       'optimizer': SGD state (tensors too), 'best_acc1': 0.75, 'arch': ...}
   conv_bn.pth         nn.Sequential(Conv2d(2, 3, 3), BatchNorm2d(3)) after two training
                       steps of batch norm (num_batches_tracked is int64)
+  protocol5.pth       {'meta': <str, long str, big and negative ints, float, bools, None, tuple,
+                      set, frozenset, bytes, bytearray, nested dict>, 'model': <state dict>}
+                      pickled with protocol 5 (frames, STACK_GLOBAL, MEMOIZE, sets, BYTEARRAY8)
   plain.pth           only tsvision dtypes: the file encodePth must reproduce byte for byte
   deflated.pth        plain.pth re-zipped with deflate (as a zip tool would)
   int64_overflow.pth  an int64 beyond int32: refused, naming the tensor
@@ -163,6 +166,13 @@ def make():
         for info in src.infolist():  # fixed times, so the file is the same on every run
             dst.writestr(zipfile.ZipInfo(info.filename, date_time=(2020, 1, 1, 0, 0, 0)), src.read(info.filename), zipfile.ZIP_DEFLATED)
     exp['deflated.pth'] = exp['plain.pth']
+
+    meta = {'name': 'h\u00e9llo', 'long_text': 'x' * 300, 'big': 2 ** 70, 'neg': -3, 'large': -2 ** 40, 'pi': 3.5,
+            'flags': [True, False, None], 'pair': (1, 'a'), 'tags': {'x'}, 'frozen': frozenset([2]), 'raw': b'\x00\x01',
+            'buf': bytearray(b'ab'), 'nested': {'k': [1, [2, [3]]], 7: 'int key'}}
+    sd = OrderedDict([('w', torch.tensor([[1.0, 2.0], [3.0, 4.0]]).t()), ('n', torch.tensor(5))])
+    save('protocol5.pth', {'meta': meta, 'model': sd}, pickle_protocol=5)
+    exp['protocol5.pth'] = {'tensors': expected(sd)}
 
     save('int64_overflow.pth', OrderedDict([('ok', torch.tensor([1])), ('big', torch.tensor([5, 2 ** 40], dtype=torch.int64))]))
     make_refused()
