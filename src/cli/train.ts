@@ -11,7 +11,7 @@ import { ImageFolder } from '../data/image-folder.js';
 import { Subset, withTransform } from '../data/dataset.js';
 import type { SampleError } from '../data/errors.js';
 import { stratifiedSplit } from '../data/split.js';
-import { modelEntry, modelForData, listModels } from '../models/index.js';
+import { findWeights, getModel, listModels, modelEntry, stageParamGroups } from '../models/index.js';
 import { CrossEntropyLoss } from '../nn/loss.js';
 import { countParameters } from '../nn/index.js';
 import { Adam, AdamW, SGD } from '../optim/index.js';
@@ -22,11 +22,12 @@ import type { Tensor } from '../tensor/tensor.js';
 import { CSVLogger, ModelCheckpoint, type SchedulerLike } from '../train/callbacks.js';
 import { resolveCheckpoint } from '../train/checkpoint.js';
 import { Accuracy } from '../train/metrics.js';
-import { Model } from '../train/model.js';
+import { Model, type FitOptions } from '../train/model.js';
 import { evalTransform, parsePreprocess, trainTransform, AUGMENTATIONS, RESIZE_MODES, type PreprocessConfig } from '../transforms/presets.js';
 import { getNumThreads } from '../backend/index.js';
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
 import { CommandError, loadPredictor, requireFolder } from './common.js';
+import { loadPretrained, openWeights, pretrainedPreprocess } from './pretrained.js';
 import { evaluateFiles } from './evaluate.js';
 
 export const TRAIN: CommandSpec = {
@@ -36,7 +37,10 @@ export const TRAIN: CommandSpec = {
     { name: 'data', type: 'string', value: 'DIR', help: 'the training images, one subfolder per class' },
     { name: 'val', type: 'string', value: 'DIR', help: 'validation images in the same layout (instead of --val-split)' },
     { name: 'val-split', type: 'number', value: 'F', min: 0, max: 0.9, default: 0.2, help: 'share of each class held out for validation when there is no --val (0: none)' },
-    { name: 'model', type: 'string', value: 'NAME', default: 'convnet', help: 'a registered model (tsvision models lists them)' },
+    { name: 'model', type: 'string', value: 'NAME', default: 'convnet', help: 'a registered model (tsvision models lists them); with known --weights, theirs' },
+    { name: 'weights', type: 'string', value: 'FILE|NAME', help: 'start from these weights (.pth, .pt, .bin, .safetensors, or a known name such as resnet50.imagenet, downloaded once): every tensor that fits is loaded, a classifier for another number of classes starts fresh' },
+    { name: 'freeze', type: 'string', choices: ['none', 'backbone'], default: 'none', help: 'backbone: train only the classifier (batch norm kept in eval mode)' },
+    { name: 'freeze-epochs', type: 'int', min: 0, default: 0, help: 'train only the classifier for N epochs, then every layer, earlier stages at 1/10 and 1/100 of the learning rate' },
     { name: 'epochs', type: 'int', default: 10, help: 'epochs in all (a resumed run counts the epochs already done)' },
     { name: 'batch-size', type: 'int', default: 32, help: 'images per step' },
     { name: 'optimizer', type: 'string', choices: ['sgd', 'adam', 'adamw'], default: 'adamw', help: 'sgd (momentum 0.9, nesterov), adam or adamw' },
@@ -111,6 +115,10 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   }
   const data = parsed.values.data as string | undefined;
   if (!data) throw new UsageError(`${where}: --data DIR is required (a folder with one subfolder per class)`);
+  const weightsArg = parsed.values.weights as string | undefined;
+  // known weights name the architecture, unless --model says otherwise
+  const knownArch = weightsArg !== undefined && !parsed.given.has('model') ? findWeights(weightsArg)?.architecture : undefined;
+  if (knownArch) parsed.values.model = knownArch;
   const outDir = (parsed.values.out as string | undefined) ?? join('runs', parsed.values.model as string);
   requireFolder(data, where, '--data');
 
@@ -182,20 +190,31 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     makeVal = (p) => withTransform(new Subset(base, split.val), evalTransform(p));
   }
 
-  const imageSize = resumed?.preset.cropSize ?? (values['image-size'] as number | undefined) ?? entry.imageSize;
-  const shape = {
-    resizeSize: imageSize, cropSize: imageSize, interpolation: 'bilinear' as const, channels,
-    resizeMode: values.resize as PreprocessConfig['resizeMode'], augment: values.augment as PreprocessConfig['augment'],
-  };
-  const preset: PreprocessConfig = resumed?.preset ?? { ...shape, ...(await channelStats(base, trainIdx, shape)) };
+  const pretrained = weightsArg !== undefined && !resumed ? await openWeights(weightsArg, where) : null;
+  const sizeArg = values['image-size'] as number | undefined;
+  let preset: PreprocessConfig;
+  if (resumed) preset = resumed.preset;
+  else if (pretrained) preset = pretrainedPreprocess(pretrained.known?.preprocess ?? null, sizeArg ?? entry.imageSize, channels, values, parsed.given);
+  else {
+    const s = sizeArg ?? entry.imageSize;
+    const shape = {
+      resizeSize: s, cropSize: s, interpolation: 'bilinear' as const, channels,
+      resizeMode: values.resize as PreprocessConfig['resizeMode'], augment: values.augment as PreprocessConfig['augment'],
+    };
+    preset = { ...shape, ...(await channelStats(base, trainIdx, shape)) };
+  }
+  const imageSize = preset.cropSize;
 
   manualSeed(seed);
   let net;
   try {
-    net = modelForData(modelName, { channels, imageSize, numClasses: classes.length });
+    net = getModel(modelName, { ...entry.configFor({ channels, imageSize, numClasses: classes.length }), ...pretrained?.known?.config });
   } catch (e) {
     throw new CommandError(`${where}: ${(e as Error).message.split('\n')[0]}`);
   }
+  if (pretrained) say(loadPretrained(net, pretrained, where));
+  const freezeEpochs = Math.min(values['freeze-epochs'] as number, values.epochs as number);
+  if (values.freeze === 'backbone') net.freeze().unfreeze(net.classifier);
   const trainSet = withTransform(new Subset(base, trainIdx), trainTransform(preset));
   valSet = makeVal ? makeVal(preset) : null;
 
@@ -210,20 +229,28 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     const settings = {
       model: modelName, epochs, 'batch-size': batchSize, optimizer: opt, lr, 'weight-decay': weightDecay, schedule,
       'image-size': imageSize, channels, resize: preset.resizeMode, augment: preset.augment, seed,
+      freeze: values.freeze as string, 'freeze-epochs': freezeEpochs, ...(weightsArg !== undefined ? { weights: weightsArg } : {}),
       ...(values.val !== undefined ? { val: values.val as string } : { 'val-split': values['val-split'] as number }),
     };
     mkdirSync(outDir, { recursive: true });
     writeFileAtomic(join(outDir, 'run.json'), Buffer.from(`${JSON.stringify({ command: ['tsvision', 'train', ...argv], settings }, null, 2)}\n`, 'utf8'));
   }
-  const params = net.parameters();
-  const optimizer = opt === 'sgd' ? new SGD(params, { lr, momentum: 0.9, nesterov: true, weightDecay })
-    : opt === 'adam' ? new Adam(params, { lr, weightDecay }) : new AdamW(params, { lr, weightDecay });
   const stepsPerEpoch = Math.ceil(trainIdx.length / batchSize);
-  const scheduler: SchedulerLike | null = schedule === 'onecycle' ? new OneCycleLR(optimizer, { maxLr: lr, totalSteps: epochs * stepsPerEpoch })
-    : schedule === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: epochs }) : null;
-  const model = new Model(net, { classes, preprocessing: { ...preset } }).prepare({
-    optimizer, loss: new CrossEntropyLoss(), metrics: [new Accuracy()], scheduler,
-  });
+  /** The optimizer and schedule of a phase of `phaseEpochs` epochs: plain, or per-stage learning rates after a frozen phase. */
+  const phase = (phaseEpochs: number, stages: boolean) => {
+    const params = stages ? stageParamGroups(net, lr, { groups: 3, factor: 10 }) : net.parameters();
+    const optimizer = opt === 'sgd' ? new SGD(params, { lr, momentum: 0.9, nesterov: true, weightDecay })
+      : opt === 'adam' ? new Adam(params, { lr, weightDecay }) : new AdamW(params, { lr, weightDecay });
+    const maxLr = stages ? (params as { lr: number }[]).map((g) => g.lr) : lr;
+    const scheduler: SchedulerLike | null = schedule === 'onecycle' ? new OneCycleLR(optimizer, { maxLr, totalSteps: Math.max(1, phaseEpochs * stepsPerEpoch) })
+      : schedule === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: phaseEpochs }) : null;
+    return { optimizer, loss: new CrossEntropyLoss(), metrics: [new Accuracy()], scheduler };
+  };
+  const resumedEpoch = resumed ? ((readJSON(join(lastDir, 'checkpoint.json'))?.epoch as number | undefined) ?? 0) : 0;
+  const inFrozenPhase = freezeEpochs > 0 && resumedEpoch < freezeEpochs;
+  if (inFrozenPhase) net.freeze().unfreeze(net.classifier);
+  const model = new Model(net, { classes, preprocessing: { ...preset } })
+    .prepare(inFrozenPhase ? phase(freezeEpochs, false) : freezeEpochs > 0 ? phase(epochs - freezeEpochs, true) : phase(epochs, false));
 
   const checkpoints = new ModelCheckpoint({ dir: outDir, saveFreq: 0 });
   if (resumed) {
@@ -235,15 +262,25 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   say(`Data: ${trainIdx.length} training images in ${classes.length} classes (${classes.map((c, k) => `${c} ${counts[k]}`).join(', ')}); ` +
     `${valPaths.length ? `${valPaths.length} validation images` : 'no validation'}.`);
   say(`Input: ${imageSize}x${imageSize} ${channels === 3 ? 'RGB' : 'grey'}, resize ${preset.resizeMode}, augmentation ${preset.augment}, mean [${preset.mean.join(', ')}], std [${preset.std.join(', ')}].`);
-  say(`Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). Output: ${outDir}\n`);
+  say(`Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). Output: ${outDir}`);
+  if (freezeEpochs > 0) say(`Fine-tuning: the classifier alone for ${freezeEpochs} epoch(s), then every layer (earlier stages at lr / 10 and lr / 100).`);
+  else if (values.freeze === 'backbone') say(`Fine-tuning: the classifier alone; the backbone is frozen (${countParameters(net, { trainableOnly: true }).toLocaleString('en-US')} parameters learn).`);
+  say('');
 
   const verbose = (out as NodeJS.WriteStream).isTTY ? 1 : 2;
-  await model.fit(trainSet, {
-    epochs, batchSize, shuffle: true, seed, verbose, logFreq: Math.max(1, Math.ceil(stepsPerEpoch / 4)), out,
+  const fitOptions: FitOptions = {
+    batchSize, shuffle: true, seed, verbose, logFreq: Math.max(1, Math.ceil(stepsPerEpoch / 4)), out,
     numWorkers: parsed.values.workers as number,
     evalData: valSet ?? undefined, callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv'))],
-    ...(resumed ? { resume: lastDir } : {}),
-  });
+  };
+  if (inFrozenPhase) {
+    await model.fit(trainSet, { ...fitOptions, epochs: freezeEpochs, ...(resumed ? { resume: lastDir } : {}) });
+    net.unfreeze();
+    model.prepare(phase(epochs - freezeEpochs, true));
+    if (epochs > freezeEpochs) await model.fit(trainSet, { ...fitOptions, epochs });
+  } else {
+    await model.fit(trainSet, { ...fitOptions, epochs, ...(resumed ? { resume: lastDir } : {}) });
+  }
   if (base.badFiles.size > 0) say(`\n${base.badFiles.size} image(s) in ${data} could not be read and were skipped (listed above).`);
 
   if (!valSet) {
