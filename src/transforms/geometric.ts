@@ -1,15 +1,16 @@
 /**
  * Geometric transforms as classes with torchvision's names, parameters and
- * random sampling. Random ones draw from the generator passed to apply() (the
- * DataLoader passes one per sample), else their own `generator` option, else
- * the global generator (`manualSeed`).
+ * random sampling, over the functions of ./functional.ts. Random ones draw from
+ * the generator passed to apply() (the DataLoader passes one per sample), else
+ * their own `generator` option, else the global generator (`manualSeed`).
  */
 import type { Generator } from '../tensor/random.js';
 import {
-  centerCrop, crop, hflip, letterbox, pad, paddingLTRB, resize, resizedCrop, rotate, vflip,
-  type Fill, type Interpolation, type PaddingMode,
-} from './geometry.js';
-import { imageView, pickGenerator, roundHalfEven, sizePair, uniform, type ImageTensor, type Transform, type TransformSpec } from './image.js';
+  centerCrop, crop, hflip, letterbox, pad, resize, resizedCrop, rotate, vflip, type Fill, type Interpolation, type PaddingMode,
+} from './functional.js';
+import {
+  imageView, paddingLTRB, pickGenerator, roundHalfEven, sizePair, uniform, type ImageTensor, type Transform, type TransformSpec,
+} from './image.js';
 import { INTERPOLATIONS } from './resample.js';
 import { registerTransform } from './spec.js';
 
