@@ -390,7 +390,7 @@ describe('the native addon in a worker thread', () => {
         const compute = ${compute.toString()};
         const results = [];
         for (let i = 0; i < 6; i++) results.push(compute(tv));
-        parentPort.postMessage({ backend: tv.backend().name, results });
+        parentPort.postMessage({ backend: tv.backendName(), results });
       })().catch((e) => parentPort.postMessage({ error: String(e && e.stack) }));`;
     const worker = new Worker(code, { eval: true });
     let reply: { backend?: string; results?: Float32Array[][]; error?: string } | null = null;
