@@ -66,19 +66,19 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
   if (!root.requiresGrad) {
     throw new Error('backward: the tensor does not require grad (no input had requiresGrad set, or it was made under noGrad)');
   }
-  let seed: Tensor<'float32'>;
+  let rootGrad: Tensor<'float32'>;
   if (grad) {
     if (!shapesEqual(grad.shape, root.shape)) {
       throw new ShapeError(`backward: gradient shape ${fmtShape(grad.shape)} does not match tensor shape ${fmtShape(root.shape)}`);
     }
-    seed = grad as Tensor<'float32'>;
+    rootGrad = grad as Tensor<'float32'>;
   } else {
     if (root.size !== 1) {
       throw new ShapeError(`backward: a gradient argument is needed for a non-scalar tensor of shape ${fmtShape(root.shape)}`);
     }
     const one = backend().alloc('float32', 1);
     one[0] = 1;
-    seed = new Tensor(one, root.shape);
+    rootGrad = new Tensor(one, root.shape);
   }
 
   // Reverse topological order by an iterative depth-first search.
@@ -102,7 +102,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
     }
   }
 
-  const grads = new Map<Tensor, Tensor<'float32'>>([[root, seed]]);
+  const grads = new Map<Tensor, Tensor<'float32'>>([[root, rootGrad]]);
   for (let i = order.length - 1; i >= 0; i--) {
     const t = order[i];
     const g = grads.get(t);
