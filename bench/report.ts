@@ -17,14 +17,14 @@ export function ratio(row: Row): number | null {
 }
 
 export function printHeader(): void {
-  console.log(`${'workload'.padEnd(14)}${'case'.padEnd(16)}${'unit'.padEnd(10)}${'tsvision'.padStart(12)}${'pytorch'.padStart(12)}${'ratio'.padStart(8)}`);
+  console.log(`${'workload'.padEnd(17)}${'case'.padEnd(16)}${'unit'.padEnd(10)}${'tsvision'.padStart(12)}${'pytorch'.padStart(12)}${'ratio'.padStart(8)}`);
 }
 
 export function printRow(row: Row): void {
   const r = ratio(row);
   const fmt = (v: number | null) => (v === null ? '-' : v.toFixed(1));
   console.log(
-    `${row.workload.padEnd(14)}${row.case.padEnd(16)}${row.unit.padEnd(10)}${fmt(row.tsvision).padStart(12)}` +
+    `${row.workload.padEnd(17)}${row.case.padEnd(16)}${row.unit.padEnd(10)}${fmt(row.tsvision).padStart(12)}` +
       `${fmt(row.pytorch).padStart(12)}${(r === null ? '-' : `${r.toFixed(2)}x`).padStart(8)}`,
   );
   console.log(`JSON ${JSON.stringify({ ...row, ratio: r })}`);

@@ -38,7 +38,8 @@ def timed(step, seconds, min_iters=3, warmup=2):
             return elapsed / iters
 
 
-def seed_cnn():
+def cifar_cnn():
+    """The CIFAR-10 CNN (tsvision's cifar_cnn)."""
     nn = torch.nn
     return nn.Sequential(
         nn.Conv2d(3, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Dropout(0.25),
@@ -48,6 +49,7 @@ def seed_cnn():
 
 
 def small_net():
+    """A small two-class tanh CNN (tsvision's small_net)."""
     nn = torch.nn
     return nn.Sequential(
         nn.Conv2d(3, 16, 3, padding=1), nn.Tanh(), nn.MaxPool2d(2),
@@ -71,7 +73,7 @@ def convnet():
     return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Dropout(0.2), nn.Linear(c, 10))
 
 
-NETS = {"seed-cnn-train": (seed_cnn, (3, 32, 32), 10), "small-net-train": (small_net, (3, 32, 32), 2),
+NETS = {"cifar-cnn-train": (cifar_cnn, (3, 32, 32), 10), "small-net-train": (small_net, (3, 32, 32), 2),
         "mlp-train": (mlp, (1, 28, 28), 10), "convnet-train": (convnet, (3, 64, 64), 10)}
 
 

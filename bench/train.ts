@@ -1,15 +1,15 @@
 /**
  * Training workloads (images per second of a whole step: forward, cross-entropy,
- * backward, Adam), each beside the same network in PyTorch:
- *   seed-cnn-train   the seeds' CIFAR-10 CNN, batch 256
- *   small-net-train  the seeds' bird-vs-airplane Net, batch 64
- *   mlp-train        784-512-10 MLP with dropout, batch 64
- *   convnet-train    ConvNet (the command line's default model) on 3x64x64, batch 32
+ * backward, Adam), each a registered model beside the same network in PyTorch:
+ *   cifar-cnn-train  the CIFAR-10 CNN (cifar_cnn), batch 256
+ *   small-net-train  a small two-class tanh CNN (small_net), batch 64
+ *   mlp-train        784-512-10 MLP with dropout (mlp), batch 64
+ *   convnet-train    ConvNet (convnet, the command line's default model) on 3x64x64, batch 32
  */
 import * as tv from '../src/index.js';
 import * as nn from '../src/nn/index.js';
 import { Adam } from '../src/optim/index.js';
-import { ConvNet } from '../src/models/convnet.js';
+import { getModel } from '../src/models/index.js';
 import type { Row } from './report.js';
 import { timed } from './timing.js';
 import { runTorchBest, torchPython } from './torch.js';
@@ -23,26 +23,13 @@ interface Net {
 }
 
 const NETS: Net[] = [
-  {
-    name: 'seed-cnn-train', input: [3, 32, 32], classes: 10, batch: 256,
-    make: () => new nn.Sequential(
-      new nn.Conv2d(3, 32, 3), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Dropout(0.25),
-      new nn.Conv2d(32, 128, 3), new nn.ReLU(), new nn.MaxPool2d(2), new nn.Dropout(0.25),
-      new nn.Flatten(), new nn.Linear(4608, 2048), new nn.ReLU(), new nn.Dropout(0.5),
-      new nn.Linear(2048, 1024), new nn.ReLU(), new nn.Dropout(0.5), new nn.Linear(1024, 10)),
-  },
-  {
-    name: 'small-net-train', input: [3, 32, 32], classes: 2, batch: 64,
-    make: () => new nn.Sequential(
-      new nn.Conv2d(3, 16, 3, { padding: 1 }), new nn.Tanh(), new nn.MaxPool2d(2),
-      new nn.Conv2d(16, 8, 3, { padding: 1 }), new nn.Tanh(), new nn.MaxPool2d(2),
-      new nn.Flatten(), new nn.Linear(512, 32), new nn.Tanh(), new nn.Linear(32, 2)),
-  },
+  { name: 'cifar-cnn-train', input: [3, 32, 32], classes: 10, batch: 256, make: () => getModel('cifar_cnn') },
+  { name: 'small-net-train', input: [3, 32, 32], classes: 2, batch: 64, make: () => getModel('small_net') },
   {
     name: 'mlp-train', input: [1, 28, 28], classes: 10, batch: 64,
-    make: () => new nn.Sequential(new nn.Flatten(), new nn.Linear(784, 512), new nn.ReLU(), new nn.Dropout(0.2), new nn.Linear(512, 10)),
+    make: () => getModel('mlp', { inputSize: 784, hidden: [512], numClasses: 10, dropout: 0.2 }),
   },
-  { name: 'convnet-train', input: [3, 64, 64], classes: 10, batch: 32, make: () => new ConvNet({ numClasses: 10 }) },
+  { name: 'convnet-train', input: [3, 64, 64], classes: 10, batch: 32, make: () => getModel('convnet', { numClasses: 10 }) },
 ];
 
 function tsvisionImagesPerSecond(net: Net, seconds: number): number {

@@ -12,7 +12,7 @@ export { noGrad, isGradEnabled, backward } from './tensor/autograd.js';
 export * from './tensor/creation.js';
 export * from './tensor/random.js';
 export * from './tensor/ops/index.js';
-export { backend, setBackend, getNumThreads, setNumThreads, emptyCache, memoryStats } from './backend/index.js';
+export { backendName, setBackend, getNumThreads, setNumThreads, emptyCache, memoryStats } from './backend/index.js';
 export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export * as transforms from './transforms/index.js';

@@ -114,7 +114,7 @@ export class Numbers {
     for (let k = 0; k < 4; k++) x[k] = i + generator.random();
     return [new tv.Tensor(x, [4]), a.tag ? threadId : i % 3];
   }
-  workerSpec() { return { module: import.meta.url, export: 'makeNumbers', args: this.args }; }
+  portability() { return { spec: { module: import.meta.url, export: 'makeNumbers', args: this.args } }; }
 }
 export function makeNumbers(args) { return new Numbers(args); }
 `);
@@ -135,8 +135,8 @@ class CountingFolder extends ImageFolder<Tensor> {
   }
 
   /** Workers may load a plain ImageFolder: only the counting differs. */
-  override workerSpec() {
-    return super.workerSpec();
+  override portability() {
+    return super.portability();
   }
 }
 
@@ -203,7 +203,7 @@ describe('DataLoader numWorkers', () => {
     }
     const reason = (ds: Dataset<unknown>) => (portableDataset(ds) as { reason?: string }).reason;
     class Digits extends MNIST {}
-    assert.match(reason(new Digits({ train: false }))!, /Digits extends MNIST without a workerSpec\(\) of its own/);
+    assert.match(reason(new Digits({ train: false }))!, /Digits extends MNIST without a portability\(\) of its own/);
     assert.match(reason(new MNIST({ train: false, targetTransform: (y) => y }))!, /MNIST: a targetTransform/);
   });
 
@@ -257,7 +257,7 @@ describe('DataLoader numWorkers', () => {
     const fn = new ImageFolder(root, { transform: function crop(x: Tensor) { return x; } });
     assert.match(reason(withTransform(new Subset(fn, [0]), new T.ToTensor()))!, /ImageFolder: transform function crop cannot be rebuilt in a worker/);
     assert.match(reason(new ImageFolder(root, { targetTransform: (y) => y }))!, /targetTransform/);
-    assert.match(reason({ length: 1, getItem: () => 0 })!, /dataset Object has no workerSpec\(\)/);
+    assert.match(reason({ length: 1, getItem: () => 0 })!, /dataset Object has no portability\(\)/);
     class Sharpen implements T.Transform {
       apply(x: Tensor) { return x; }
       spec() { return { name: 'Sharpen', args: [] }; }
@@ -266,7 +266,7 @@ describe('DataLoader numWorkers', () => {
     class BigCrop extends T.CenterCrop {}
     assert.match(reason(new ImageFolder(root, { transform: new BigCrop(8) }))!, /transform BigCrop \(a CenterCrop\) has no spec\(\) of its own/);
     class Flipped extends ImageFolder {}
-    assert.match(reason(new Subset(new Flipped(root), [0]))!, /Flipped extends ImageFolder without a workerSpec\(\) of its own/);
+    assert.match(reason(new Subset(new Flipped(root), [0]))!, /Flipped extends ImageFolder without a portability\(\) of its own/);
     assert.equal(reason(new ImageFolder(root, { transform: pipeline() })), undefined);
   });
 
@@ -299,7 +299,9 @@ describe('DataLoader numWorkers', () => {
     await assert.rejects(run(dying, 1), /DataLoader: worker \d exited with code 3 while loading a batch/);
     await dying.close();
 
-    const noFactory: PortableDataset<number[]> = { length: 4, getItem: (i) => [i, i], workerSpec: () => ({ module: numbersUrl, export: 'nothing', args: {} }) };
+    const noFactory: PortableDataset<number[]> = {
+      length: 4, getItem: (i) => [i, i], portability: () => ({ spec: { module: numbersUrl, export: 'nothing', args: {} } }),
+    };
     const missing = new DataLoader(noFactory, { numWorkers: 1 });
     await assert.rejects(run(missing, 1), /worker 1 failed: could not rebuild the dataset with nothing\(\).*does not export a function nothing/);
     await missing.close();
@@ -388,7 +390,7 @@ describe('the native addon in a worker thread', () => {
         const compute = ${compute.toString()};
         const results = [];
         for (let i = 0; i < 6; i++) results.push(compute(tv));
-        parentPort.postMessage({ backend: tv.backend().name, results });
+        parentPort.postMessage({ backend: tv.backendName(), results });
       })().catch((e) => parentPort.postMessage({ error: String(e && e.stack) }));`;
     const worker = new Worker(code, { eval: true });
     let reply: { backend?: string; results?: Float32Array[][]; error?: string } | null = null;

@@ -159,7 +159,7 @@ describe('optimizers match PyTorch', () => {
     describe(`${name} backend`, () => {
       let previous: 'native' | 'reference';
       before(() => {
-        previous = tv.backend().name;
+        previous = tv.backendName();
         tv.setBackend(name);
       });
       after(() => tv.setBackend(previous));

@@ -31,9 +31,17 @@ function initialBackend(): Backend {
 
 let current: Backend = initialBackend();
 
-/** The backend that tensor ops run on. */
+/**
+ * The backend that tensor ops run on. Internal (not exported by the package): its
+ * kernels take raw arrays and trust the caller's sizes, which the ops compute.
+ */
 export function backend(): Backend {
   return current;
+}
+
+/** The name of the backend tensor ops run on. */
+export function backendName(): Backend['name'] {
+  return current.name;
 }
 
 /** Switches the backend for subsequent ops ('native' needs the addon). */

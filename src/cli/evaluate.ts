@@ -2,7 +2,7 @@
  * `tsvision evaluate --checkpoint DIR --data DIR`: classifies every image of an
  * ImageFolder with a trained checkpoint, prints accuracy, the confusion matrix,
  * the per-class table, the most confused pairs and the worst mistakes, and
- * writes predictions.txt (the seeds' format), report.txt, report.html (with the
+ * writes predictions.txt (one line of probabilities per image), report.txt, report.html (with the
  * mistaken pictures) and metrics.json.
  */
 import { mkdirSync } from 'node:fs';

@@ -1,6 +1,6 @@
 /**
  * The worker-thread factory of the in-memory data sets (MNIST, FashionMNIST,
- * CIFAR10, CIFAR100): their workerSpec() names this module, and a DataLoader
+ * CIFAR10, CIFAR100): their portability() names this module, and a DataLoader
  * worker rebuilds the same data set from the same files, with the transform
  * rebuilt from its spec. (A separate module, so that mnist.ts and cifar.ts need
  * not import each other.)

@@ -17,7 +17,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Tensor } from '../tensor/tensor.js';
 import { applyTransform, type TransformLike } from '../transforms/basic.js';
-import { checkIndex, inMemoryReason, inMemorySpec, type ClassificationDataset, type GetItemOptions, type WorkerSpec } from './dataset.js';
+import { checkIndex, inMemoryPortability, type ClassificationDataset, type GetItemOptions, type Portability } from './dataset.js';
 
 export interface CIFAROptions<X> {
   /** the folder holding cifar-10-batches-bin / cifar-100-binary, or that folder itself */
@@ -112,13 +112,9 @@ abstract class CIFARBase<X> implements ClassificationDataset<X> {
   }
 
   /** A DataLoader worker reads the same files. */
-  workerSpec(): WorkerSpec | null {
+  portability(): Portability {
     const labels = (this.options as { labels?: 'fine' | 'coarse' }).labels;
-    return inMemorySpec(this, [CIFAR10, CIFAR100], this.options, { root: this.options.root, train: this.train, ...(labels ? { labels } : {}) });
-  }
-
-  whyNotPortable(): string | null {
-    return inMemoryReason(this, [CIFAR10, CIFAR100], this.options);
+    return inMemoryPortability(this, [CIFAR10, CIFAR100], this.options, { root: this.options.root, train: this.train, ...(labels ? { labels } : {}) });
   }
 }
 

@@ -8,9 +8,10 @@
  * that augmentation does not depend on the order in which decodes finish.
  *
  * A dataset is portable, i.e. a DataLoader can load it in worker threads, when
- * `workerSpec()` says how to rebuild it there: an ES module, the factory it
- * exports and the factory's (structured-cloneable) arguments. The combinators
- * here are portable when what they wrap is.
+ * its `portability()` gives a spec of how to rebuild it there (an ES module, the
+ * factory it exports and the factory's structured-cloneable arguments) rather
+ * than a reason why it cannot be. The combinators here are portable when what
+ * they wrap is.
  */
 import { permutation, type Generator } from '../tensor/random.js';
 import { applyTransform, portableTransform, type TransformLike } from '../transforms/basic.js';
@@ -51,27 +52,28 @@ export interface WorkerSpec {
   args: unknown;
 }
 
-/** A dataset a DataLoader can load in worker threads. `whyNotPortable` (optional) explains a null spec. */
+/** A spec that rebuilds the dataset in a worker, or one sentence why none can (the DataLoader's fallback warning quotes it). */
+export type Portability = { spec: WorkerSpec } | { reason: string };
+
+/** A dataset a DataLoader can load in worker threads. */
 export interface PortableDataset<T> extends Dataset<T> {
-  workerSpec(): WorkerSpec | null;
-  whyNotPortable?(): string | null;
+  portability(): Portability;
 }
 
 function nameOf(dataset: unknown): string {
   return (dataset as object | null)?.constructor?.name ?? 'dataset';
 }
 
-/** A dataset's WorkerSpec, or why it has none (for the DataLoader's warning when it stays on the main thread). */
-export function portableDataset(dataset: Dataset<unknown>): { spec: WorkerSpec } | { reason: string } {
+/** Any dataset's Portability (one without portability() is not portable); a TypeError for an answer of neither form. */
+export function portableDataset(dataset: Dataset<unknown>): Portability {
   const d = dataset as Partial<PortableDataset<unknown>>;
-  if (typeof d.workerSpec !== 'function') return { reason: `dataset ${nameOf(dataset)} has no workerSpec()` };
-  const spec = d.workerSpec();
-  if (spec === null || spec === undefined) {
-    const why = typeof d.whyNotPortable === 'function' ? d.whyNotPortable() : null;
-    return { reason: why ?? `${nameOf(dataset)}.workerSpec() returned null` };
-  }
-  if (typeof spec.module !== 'string' || typeof spec.export !== 'string') {
-    throw new TypeError(`${nameOf(dataset)}.workerSpec(): expected { module, export, args } with module and export strings but received ${JSON.stringify(spec)}`);
+  if (typeof d.portability !== 'function') return { reason: `dataset ${nameOf(dataset)} has no portability()` };
+  const p = d.portability() as Partial<{ spec: WorkerSpec; reason: string }> | null;
+  if (typeof p?.reason === 'string') return { reason: p.reason };
+  const spec = p?.spec;
+  if (typeof spec?.module !== 'string' || typeof spec.export !== 'string') {
+    const expected = '{ spec: { module, export, args } } with module and export strings, or { reason }';
+    throw new TypeError(`${nameOf(dataset)}.portability(): expected ${expected}, but received ${JSON.stringify(p)}`);
   }
   return { spec };
 }
@@ -88,69 +90,50 @@ export async function datasetFromSpec(spec: WorkerSpec): Promise<Dataset<unknown
   return dataset;
 }
 
-/** portableTransform, also refusing specs a worker's transformFromSpec would not know (a user's transform class with spec()). */
-function transformPlan(t: TransformLike): { spec: TransformSpec } | { reason: string } {
+/**
+ * An optional transform's spec (undefined for none), or why a worker cannot
+ * rebuild it, told by `owner`: it carries code, or it is a class of the user's
+ * with spec(), which a worker's transformFromSpec does not know.
+ */
+export function optionalTransform(t: TransformLike | undefined, owner: string): { spec: TransformSpec | undefined } | { reason: string } {
+  if (t === undefined) return { spec: undefined };
   const p = portableTransform(t);
-  const unknown = 'spec' in p ? unknownTransform(p.spec) : null;
-  return unknown === null ? p : { reason: `transform ${unknown} is not built in, so a worker cannot rebuild it` };
+  if ('reason' in p) return { reason: `${owner}: ${p.reason}` };
+  const unknown = unknownTransform(p.spec);
+  return unknown === null ? p : { reason: `${owner}: transform ${unknown} is not built in, so a worker cannot rebuild it` };
 }
 
-/** The spec of an optional transform: undefined for none, null when it is not portable. */
-export function optionalTransformSpec(t: TransformLike | undefined): TransformSpec | undefined | null {
-  if (t === undefined) return undefined;
-  const p = transformPlan(t);
-  return 'spec' in p ? p.spec : null;
-}
-
-/** Why an optional transform is not portable, or null. */
-export function optionalTransformReason(t: TransformLike | undefined, owner: string): string | null {
-  if (t === undefined) return null;
-  const p = transformPlan(t);
-  return 'reason' in p ? `${owner}: ${p.reason}` : null;
+function extendsWithoutOwn(self: object, base: { name: string }): { reason: string } {
+  return { reason: `${self.constructor.name} extends ${base.name} without a portability() of its own (a worker would rebuild a plain ${base.name})` };
 }
 
 /**
  * A subclass of a built-in dataset may load differently from it, so it is
- * portable only when it says so with a workerSpec() of its own (which may call
+ * portable only when it says so with a portability() of its own (which may call
  * super's): otherwise a worker would silently rebuild the plain base class.
  */
-export function subclassReason(self: object, base: { name: string; prototype: object }): string | null {
-  const own = (self as { workerSpec?: unknown }).workerSpec;
-  if (self.constructor === base || own !== (base.prototype as { workerSpec?: unknown }).workerSpec) return null;
-  return `${self.constructor.name} extends ${base.name} without a workerSpec() of its own (a worker would rebuild a plain ${base.name})`;
+export function subclassReason(self: object, base: { name: string; prototype: object }): { reason: string } | null {
+  const own = (self as Partial<PortableDataset<unknown>>).portability;
+  if (self.constructor === base || own !== (base.prototype as Partial<PortableDataset<unknown>>).portability) return null;
+  return extendsWithoutOwn(self, base);
 }
 
 /**
- * The in-memory built-in data sets (MNIST, FashionMNIST, CIFAR10, CIFAR100) in a
- * worker: each worker reads the same files (./builtin-specs.ts). `kinds` are the
- * classes that factory builds, a subclass before its base.
+ * The Portability of an in-memory built-in data set (MNIST, FashionMNIST,
+ * CIFAR10, CIFAR100): each worker reads the same files (`args` say which) with
+ * ./builtin-specs.ts, which builds only `kinds` (a subclass listed before its base).
  */
-export function inMemoryReason(self: object, kinds: readonly (abstract new (...args: any[]) => object)[], options: { transform?: TransformLike; targetTransform?: unknown }): string | null {
-  const name = self.constructor.name;
-  if (!kinds.includes(self.constructor as never)) {
-    const base = kinds.find((k) => self instanceof k) ?? kinds[0];
-    return `${name} extends ${base.name} without a workerSpec() of its own (a worker would rebuild a plain ${base.name})`;
-  }
-  if (options.targetTransform) return `${name}: a targetTransform (a function) cannot be rebuilt in a worker`;
-  return optionalTransformReason(options.transform, name);
-}
-
-/** The WorkerSpec of an in-memory built-in data set (see inMemoryReason); `args` say which files. */
-export function inMemorySpec(self: object, kinds: Parameters<typeof inMemoryReason>[1], options: { transform?: TransformLike; targetTransform?: unknown }, args: Record<string, unknown>): WorkerSpec | null {
-  if (inMemoryReason(self, kinds, options) !== null) return null;
-  const transform = optionalTransformSpec(options.transform) ?? undefined;
-  return { module: new URL('./builtin-specs.js', import.meta.url).href, export: 'builtinFromSpec', args: { kind: self.constructor.name, ...args, ...(transform ? { transform } : {}) } };
-}
-
-/** The reason a wrapped dataset is not portable, or null. */
-function innerReason(dataset: Dataset<unknown>): string | null {
-  const p = portableDataset(dataset);
-  return 'reason' in p ? p.reason : null;
-}
-
-function innerSpec(dataset: Dataset<unknown>): WorkerSpec | null {
-  const p = portableDataset(dataset);
-  return 'spec' in p ? p.spec : null;
+export function inMemoryPortability(
+  self: object, kinds: readonly (abstract new (...args: any[]) => object)[],
+  options: { transform?: TransformLike; targetTransform?: unknown }, args: Record<string, unknown>,
+): Portability {
+  const kind = self.constructor.name;
+  if (!kinds.includes(self.constructor as never)) return extendsWithoutOwn(self, kinds.find((k) => self instanceof k) ?? kinds[0]);
+  if (options.targetTransform) return { reason: `${kind}: a targetTransform (a function) cannot be rebuilt in a worker` };
+  const transform = optionalTransform(options.transform, kind);
+  if ('reason' in transform) return transform;
+  const module = new URL('./builtin-specs.js', import.meta.url).href;
+  return { spec: { module, export: 'builtinFromSpec', args: { kind, ...args, ...(transform.spec ? { transform: transform.spec } : {}) } } };
 }
 
 /** Throws a RangeError naming `op` unless i is an integer in [0, length). */
@@ -188,18 +171,14 @@ export class Subset<T> implements Dataset<T> {
     return this.dataset.getItem(this.indices[index], options);
   }
 
-  workerSpec(): WorkerSpec | null {
-    const dataset = innerSpec(this.dataset);
-    if (!dataset || subclassReason(this, Subset)) return null;
-    return { module: import.meta.url, export: 'subsetFromSpec', args: { dataset, indices: Int32Array.from(this.indices) } };
-  }
-
-  whyNotPortable(): string | null {
-    return subclassReason(this, Subset) ?? innerReason(this.dataset);
+  portability(): Portability {
+    const inner = subclassReason(this, Subset) ?? portableDataset(this.dataset);
+    if ('reason' in inner) return inner;
+    return { spec: { module: import.meta.url, export: 'subsetFromSpec', args: { dataset: inner.spec, indices: Int32Array.from(this.indices) } } };
   }
 }
 
-/** Subset.workerSpec()'s factory. */
+/** Subset's WorkerSpec factory. */
 export async function subsetFromSpec(args: { dataset: WorkerSpec; indices: Int32Array }): Promise<Subset<unknown>> {
   return new Subset(await datasetFromSpec(args.dataset), args.indices);
 }
@@ -246,24 +225,20 @@ export class ConcatDataset<T> implements Dataset<T> {
     return this.datasets[lo].getItem(index - start, options);
   }
 
-  workerSpec(): WorkerSpec | null {
-    const datasets = this.datasets.map(innerSpec);
-    if (datasets.includes(null) || subclassReason(this, ConcatDataset)) return null;
-    return { module: import.meta.url, export: 'concatFromSpec', args: { datasets } };
-  }
-
-  whyNotPortable(): string | null {
+  portability(): Portability {
     const sub = subclassReason(this, ConcatDataset);
     if (sub) return sub;
+    const datasets: WorkerSpec[] = [];
     for (const d of this.datasets) {
-      const reason = innerReason(d);
-      if (reason) return reason;
+      const inner = portableDataset(d);
+      if ('reason' in inner) return inner;
+      datasets.push(inner.spec);
     }
-    return null;
+    return { spec: { module: import.meta.url, export: 'concatFromSpec', args: { datasets } } };
   }
 }
 
-/** ConcatDataset.workerSpec()'s factory. */
+/** ConcatDataset's WorkerSpec factory. */
 export async function concatFromSpec(args: { datasets: WorkerSpec[] }): Promise<ConcatDataset<unknown>> {
   return new ConcatDataset(await Promise.all(args.datasets.map(datasetFromSpec)));
 }
@@ -333,22 +308,19 @@ export class TransformedDataset<X, Y, X2, Y2 = Y> implements Dataset<[X2, Y2]> {
     return [x2, y2];
   }
 
-  workerSpec(): WorkerSpec | null {
-    const dataset = innerSpec(this.dataset);
-    const transform = optionalTransformSpec(this.transform);
-    if (!dataset || transform === null || this.targetTransform || subclassReason(this, TransformedDataset)) return null;
-    return { module: import.meta.url, export: 'transformedFromSpec', args: { dataset, transform } };
-  }
-
-  whyNotPortable(): string | null {
+  portability(): Portability {
     const sub = subclassReason(this, TransformedDataset);
     if (sub) return sub;
-    if (this.targetTransform) return 'withTransform: a targetTransform (a function) cannot be rebuilt in a worker';
-    return optionalTransformReason(this.transform, 'withTransform') ?? innerReason(this.dataset);
+    if (this.targetTransform) return { reason: 'withTransform: a targetTransform (a function) cannot be rebuilt in a worker' };
+    const transform = optionalTransform(this.transform, 'withTransform');
+    if ('reason' in transform) return transform;
+    const inner = portableDataset(this.dataset);
+    if ('reason' in inner) return inner;
+    return { spec: { module: import.meta.url, export: 'transformedFromSpec', args: { dataset: inner.spec, transform: transform.spec } } };
   }
 }
 
-/** TransformedDataset.workerSpec()'s factory. */
+/** TransformedDataset's WorkerSpec factory. */
 export async function transformedFromSpec(args: { dataset: WorkerSpec; transform?: TransformSpec }): Promise<TransformedDataset<unknown, unknown, unknown>> {
   const dataset = (await datasetFromSpec(args.dataset)) as MaybeLabeled<[unknown, unknown]>;
   return new TransformedDataset(dataset, args.transform && transformFromSpec(args.transform));
@@ -409,18 +381,14 @@ export class ClassFilter<X> implements ClassificationDataset<X> {
     return [x, this.targets[index]];
   }
 
-  workerSpec(): WorkerSpec | null {
-    const dataset = innerSpec(this.dataset);
-    if (!dataset || subclassReason(this, ClassFilter)) return null;
-    return { module: import.meta.url, export: 'classFilterFromSpec', args: { dataset, classes: [...this.classes] } };
-  }
-
-  whyNotPortable(): string | null {
-    return subclassReason(this, ClassFilter) ?? innerReason(this.dataset);
+  portability(): Portability {
+    const inner = subclassReason(this, ClassFilter) ?? portableDataset(this.dataset);
+    if ('reason' in inner) return inner;
+    return { spec: { module: import.meta.url, export: 'classFilterFromSpec', args: { dataset: inner.spec, classes: [...this.classes] } } };
   }
 }
 
-/** ClassFilter.workerSpec()'s factory. */
+/** ClassFilter's WorkerSpec factory. */
 export async function classFilterFromSpec(args: { dataset: WorkerSpec; classes: string[] }): Promise<ClassFilter<unknown>> {
   return new ClassFilter((await datasetFromSpec(args.dataset)) as MaybeLabeled<[unknown, number]>, args.classes);
 }

@@ -17,8 +17,8 @@
  * getItem then throws a SampleError, which the DataLoader answers by leaving
  * the sample out of its batch.
  *
- * workerSpec() lets DataLoader workers rebuild it (when its transform is built
- * from built-in transforms and it has no targetTransform): the worker gets the
+ * DataLoader workers can rebuild it (portability()) when its transform is built
+ * from built-in transforms and it has no targetTransform: the worker gets the
  * file list rather than walking `root` again, so its indices are the same.
  */
 import { readdirSync, statSync } from 'node:fs';
@@ -28,7 +28,7 @@ import { applyTransform, type TransformLike } from '../transforms/basic.js';
 import type { TransformSpec } from '../transforms/image.js';
 import { transformFromSpec } from '../transforms/spec.js';
 import {
-  checkIndex, optionalTransformReason, optionalTransformSpec, subclassReason, type ClassificationDataset, type GetItemOptions, type WorkerSpec,
+  checkIndex, optionalTransform, subclassReason, type ClassificationDataset, type GetItemOptions, type Portability,
 } from './dataset.js';
 import { loadImage } from './decode.js';
 import { SampleError } from './errors.js';
@@ -198,9 +198,12 @@ export class ImageFolder<X = Tensor<'uint8'>> implements ClassificationDataset<X
     return [x, y];
   }
 
-  workerSpec(): WorkerSpec | null {
-    const transform = optionalTransformSpec(this.options.transform);
-    if (transform === null || this.options.targetTransform || subclassReason(this, ImageFolder)) return null;
+  portability(): Portability {
+    const sub = subclassReason(this, ImageFolder);
+    if (sub) return sub;
+    if (this.options.targetTransform) return { reason: 'ImageFolder: a targetTransform (a function) cannot be rebuilt in a worker' };
+    const transform = optionalTransform(this.options.transform, 'ImageFolder');
+    if ('reason' in transform) return transform;
     const args: ImageFolderSpec = {
       root: this.root,
       classes: [...this.classes],
@@ -208,16 +211,9 @@ export class ImageFolder<X = Tensor<'uint8'>> implements ClassificationDataset<X
       targets: this.targets,
       channels: this.channels,
       autoOrient: this.options.autoOrient ?? false,
-      transform,
+      transform: transform.spec,
     };
-    return { module: import.meta.url, export: 'imageFolderFromSpec', args };
-  }
-
-  whyNotPortable(): string | null {
-    const sub = subclassReason(this, ImageFolder);
-    if (sub) return sub;
-    if (this.options.targetTransform) return 'ImageFolder: a targetTransform (a function) cannot be rebuilt in a worker';
-    return optionalTransformReason(this.options.transform, 'ImageFolder');
+    return { spec: { module: import.meta.url, export: 'imageFolderFromSpec', args } };
   }
 }
 
@@ -232,7 +228,7 @@ interface ImageFolderSpec {
 }
 
 /**
- * ImageFolder.workerSpec()'s factory. Its onError is silent: a file that does
+ * ImageFolder's WorkerSpec factory. Its onError is silent: a file that does
  * not decode in a worker is reported on the main thread, by the main thread's
  * ImageFolder, once.
  */

@@ -6,7 +6,7 @@
 export {
   Subset, ConcatDataset, randomSplit, TransformedDataset, withTransform, ClassFilter, filterClasses,
   portableDataset, datasetFromSpec,
-  type Dataset, type ClassificationDataset, type GetItemOptions, type MaybeLabeled, type WorkerSpec, type PortableDataset,
+  type Dataset, type ClassificationDataset, type GetItemOptions, type MaybeLabeled, type WorkerSpec, type Portability, type PortableDataset,
 } from './dataset.js';
 export { DataLoader, type DataLoaderOptions } from './loader.js';
 export { defaultCollate, type Batch } from './collate.js';

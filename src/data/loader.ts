@@ -18,7 +18,7 @@
  * numWorkers > 0 loads batches in that many worker threads (./workers.ts), so
  * that decoding, the transforms and, with the default collate, collation run
  * off the main thread, as PyTorch's num_workers. The dataset must be portable
- * (workerSpec(), see ./dataset.ts); if it is not, the loader says why in one
+ * (portability(), see ./dataset.ts); if it is not, the loader says why in one
  * process warning and stays on the main thread. Workers start on the first
  * iteration, serve every later epoch, never keep the process alive, and end
  * with close(). Each batch goes to an idle worker with its indices and its
@@ -54,7 +54,7 @@ export interface DataLoaderOptions<T, B> {
   collate?: (samples: T[]) => B;
   /** batches loading ahead of the one in use (default 2; 0 loads each batch when asked; at least numWorkers with workers) */
   prefetch?: number;
-  /** worker threads that load batches (default 0: the main thread); needs a portable dataset (workerSpec()) */
+  /** worker threads that load batches (default 0: the main thread); needs a portable dataset (portability()) */
   numWorkers?: number;
 }
 

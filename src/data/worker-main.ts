@@ -8,6 +8,7 @@
  * task and is sent back as such.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import '../transforms/index.js'; // every built-in transform registered, for the factories' transformFromSpec
 import { Generator } from '../tensor/random.js';
 import { defaultCollate } from './collate.js';
 import { datasetFromSpec } from './dataset.js';

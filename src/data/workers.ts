@@ -180,7 +180,7 @@ export class WorkerPool {
       const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
       worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: this.init, execArgv, name: `tsvision DataLoader worker ${slot.n}` });
     } catch (e) {
-      // e.g. workerSpec args that are not structured-cloneable
+      // e.g. WorkerSpec args that are not structured-cloneable
       task?.reject(new Error(`DataLoader: could not start worker ${slot.n}: ${(e as Error).message}`, { cause: e }));
       return false;
     }

@@ -78,7 +78,7 @@ function countsAt(records: readonly PredictionRecord[], k: number, threshold: nu
 /**
  * For class k scored by its probability (one against the rest): the threshold
  * that reaches precision >= target with the most recall, or recall >= target with
- * the best precision (the seeds' "find every poster, tolerating false alarms").
+ * the best precision ("find every poster, tolerating false alarms").
  */
 export function operatingPoint(records: readonly PredictionRecord[], k: number, goal: 'precision' | 'recall', target: number): ClassOperatingPoint {
   if (!(target > 0 && target <= 1)) throw new RangeError(`operatingPoint: the target ${goal} must be in (0, 1], got ${target}`);

@@ -62,8 +62,8 @@ export function thresholdForPrecision(curve: PRCurve, target: number): Operating
 }
 
 /**
- * The operating point that reaches recall >= target with the best precision (the
- * seeds' question: find every poster, with as few false alarms as possible); among
+ * The operating point that reaches recall >= target with the best precision (for
+ * "find every poster, with as few false alarms as possible"); among
  * equal precisions the highest threshold. Precision is not monotone in the threshold,
  * so this scans every qualifying threshold. Null when none reaches the target.
  */

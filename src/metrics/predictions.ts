@@ -1,5 +1,5 @@
 /**
- * The predictions file: one line per image, the seeds' format
+ * The predictions file, one line per image:
  *
  *   0.64460 0.35540 1 0 1 0 ./data/val/logo/13.jpeg
  *

@@ -12,7 +12,7 @@ export {
 } from './module.js';
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
 export { Linear, Identity, Flatten, type LinearOptions } from './linear.js';
-export { Dropout } from './dropout.js';
+export { Dropout, Dropout1d, Dropout2d, Dropout3d, StochasticDepth } from './dropout.js';
 export {
   ReLU, ReLU6, LeakyReLU, Tanh, Sigmoid, SiLU, GELU, Hardswish, Hardsigmoid, Softmax, LogSoftmax, type GELUOptions,
 } from './activation.js';
@@ -29,7 +29,6 @@ export {
 } from './pooling.js';
 export { BatchNormNd, BatchNorm1d, BatchNorm2d, BatchNorm3d, type BatchNormLayerOptions } from './batchnorm.js';
 export { GroupNorm, type GroupNormOptions } from './groupnorm.js';
-export { Dropout1d, Dropout2d, Dropout3d, StochasticDepth } from './drop.js';
 export { ChannelShuffle } from './channelshuffle.js';
 export { type PerAxis } from './args.js';
 export {

@@ -71,24 +71,24 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
   if (!root.requiresGrad) {
     throw new Error('backward: the tensor does not require grad (no input had requiresGrad set, or it was made under noGrad)');
   }
-  let seed: Tensor<'float32'>;
+  let rootGrad: Tensor<'float32'>;
   if (grad) {
     if (!shapesEqual(grad.shape, root.shape)) {
       throw new ShapeError(`backward: gradient shape ${fmtShape(grad.shape)} does not match tensor shape ${fmtShape(root.shape)}`);
     }
-    seed = grad as Tensor<'float32'>;
+    rootGrad = grad as Tensor<'float32'>;
   } else {
     if (root.size !== 1) {
       throw new ShapeError(`backward: a gradient argument is needed for a non-scalar tensor of shape ${fmtShape(root.shape)}`);
     }
     const one = backend().alloc('float32', 1);
     one[0] = 1;
-    seed = new Tensor(one, root.shape);
+    rootGrad = new Tensor(one, root.shape);
   }
 
   const rootNode = root.gradFn;
   if (!rootNode) {
-    root.grad = root.grad ? addRaw(root.grad, seed) : copyRaw(seed);
+    root.grad = root.grad ? addRaw(root.grad, rootGrad) : copyRaw(rootGrad);
     return;
   }
   // Reverse topological order of the nodes by an iterative depth-first search.
@@ -111,7 +111,7 @@ export function backward(root: Tensor, grad?: Tensor, options: BackwardOptions =
   seen.clear();
 
   // gradients flowing to nodes, and summed per leaf (applied at the end, in the order leaves are reached)
-  const grads = new Map<GradNode | Tensor, Tensor<'float32'>>([[rootNode, seed]]);
+  const grads = new Map<GradNode | Tensor, Tensor<'float32'>>([[rootNode, rootGrad]]);
   const leaves: Tensor[] = [];
   for (let i = order.length - 1; i >= 0; i--) {
     const node = order[i]!;

@@ -9,7 +9,7 @@
  *   await model.save('runs/lenet/export');
  *   const again = await Model.load('runs/lenet/export');   // rebuilt from the registry by name
  *
- * A training step is the seeds' loop: optimizer.zeroGrad(); loss = lossFn(net.call(x), y);
+ * A training step is the standard PyTorch loop: optimizer.zeroGrad(); loss = lossFn(net.call(x), y);
  * loss.backward(); optimizer.step().
  */
 import { DataLoader } from '../data/loader.js';

@@ -5,6 +5,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
 import { normalize, toTensor } from './convert.js';
 import type { Transform, TransformSpec } from './image.js';
+import { registerTransform, transformFromSpec } from './spec.js';
 
 /** A transform or a plain function of the input (and the generator random transforms should draw from). */
 export type TransformLike<I = any, O = any> = Transform<I, O> | ((input: I, generator?: Generator) => O);
@@ -72,6 +73,7 @@ implements Transform<InputOf<First<Ts>>, OutputOf<Last<Ts>>> {
     return { name: 'Compose', args: [parts] };
   }
 }
+registerTransform('Compose', (parts: TransformSpec[]) => new Compose(parts.map(transformFromSpec)));
 
 /** Wraps a function as a transform. */
 export class Lambda<I = any, O = any> implements Transform<I, O> {
@@ -99,6 +101,7 @@ export class ToTensor implements Transform<Tensor, Tensor<'float32'>> {
     return { name: 'ToTensor', args: [] };
   }
 }
+registerTransform('ToTensor', () => new ToTensor());
 
 /** Per-channel (x - mean) / std on float32 [C, H, W] images (after ToTensor). */
 export class Normalize implements Transform<Tensor, Tensor<'float32'>> {
@@ -122,3 +125,4 @@ export class Normalize implements Transform<Tensor, Tensor<'float32'>> {
     return { name: 'Normalize', args: [[...this.mean], [...this.std]] };
   }
 }
+registerTransform('Normalize', (mean, std) => new Normalize(mean, std));

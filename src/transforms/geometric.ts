@@ -1,16 +1,18 @@
 /**
  * Geometric transforms as classes with torchvision's names, parameters and
- * random sampling. Random ones draw from the generator passed to apply() (the
- * DataLoader passes one per sample), else their own `generator` option, else
- * the global generator (`manualSeed`).
+ * random sampling, over the functions of ./functional.ts. Random ones draw from
+ * the generator passed to apply() (the DataLoader passes one per sample), else
+ * their own `generator` option, else the global generator (`manualSeed`).
  */
 import type { Generator } from '../tensor/random.js';
 import {
-  centerCrop, crop, hflip, letterbox, pad, paddingLTRB, resize, resizedCrop, rotate, vflip,
-  type Fill, type Interpolation, type PaddingMode,
-} from './geometry.js';
-import { imageView, pickGenerator, roundHalfEven, sizePair, uniform, type ImageTensor, type Transform, type TransformSpec } from './image.js';
+  centerCrop, crop, hflip, letterbox, pad, resize, resizedCrop, rotate, vflip, type Fill, type Interpolation, type PaddingMode,
+} from './functional.js';
+import {
+  imageView, paddingLTRB, pickGenerator, roundHalfEven, sizePair, uniform, type ImageTensor, type Transform, type TransformSpec,
+} from './image.js';
 import { INTERPOLATIONS } from './resample.js';
+import { registerTransform } from './spec.js';
 
 export interface RandomOptions {
   /** draw from this generator instead of the global one (a generator passed to apply() still wins) */
@@ -57,6 +59,7 @@ export class Resize implements Transform<ImageTensor, ImageTensor> {
     return { name: 'Resize', args: [this.size, { interpolation: this.interpolation, maxSize: this.maxSize }] };
   }
 }
+registerTransform('Resize', (size, options) => new Resize(size, options));
 
 /** The central size x size (or [h, w]) region; padded with 0 where the image is smaller. */
 export class CenterCrop implements Transform<ImageTensor, ImageTensor> {
@@ -72,6 +75,7 @@ export class CenterCrop implements Transform<ImageTensor, ImageTensor> {
     return { name: 'CenterCrop', args: [this.size] };
   }
 }
+registerTransform('CenterCrop', (size) => new CenterCrop(size));
 
 /** Pads by a number, [left/right, top/bottom] or [left, top, right, bottom]. */
 export class Pad implements Transform<ImageTensor, ImageTensor> {
@@ -92,6 +96,7 @@ export class Pad implements Transform<ImageTensor, ImageTensor> {
     return { name: 'Pad', args: [this.padding, { fill: this.fill, mode: this.mode }] };
   }
 }
+registerTransform('Pad', (padding, options) => new Pad(padding, options));
 
 export interface RandomCropOptions extends RandomOptions {
   /** padding applied first (as Pad) */
@@ -139,6 +144,7 @@ export class RandomCrop implements Transform<ImageTensor, ImageTensor> {
     return { name: 'RandomCrop', args: [this.size, { padding, padIfNeeded, fill, paddingMode }] };
   }
 }
+registerTransform('RandomCrop', (size, options) => new RandomCrop(size, options));
 
 export interface RandomResizedCropOptions extends RandomOptions {
   /** range of the crop's area as a fraction of the image's (default [0.08, 1]) */
@@ -207,6 +213,7 @@ export class RandomResizedCrop implements Transform<ImageTensor, ImageTensor> {
     return { name: 'RandomResizedCrop', args: [this.size, { scale: this.scale, ratio: this.ratio, interpolation: this.interpolation }] };
   }
 }
+registerTransform('RandomResizedCrop', (size, options) => new RandomResizedCrop(size, options));
 
 /** Mirrors left-right with probability p (default 0.5). */
 export class RandomHorizontalFlip implements Transform<ImageTensor, ImageTensor> {
@@ -223,6 +230,7 @@ export class RandomHorizontalFlip implements Transform<ImageTensor, ImageTensor>
     return { name: 'RandomHorizontalFlip', args: [this.p] };
   }
 }
+registerTransform('RandomHorizontalFlip', (p) => new RandomHorizontalFlip(p));
 
 /** Mirrors top-bottom with probability p (default 0.5). */
 export class RandomVerticalFlip implements Transform<ImageTensor, ImageTensor> {
@@ -239,6 +247,7 @@ export class RandomVerticalFlip implements Transform<ImageTensor, ImageTensor> {
     return { name: 'RandomVerticalFlip', args: [this.p] };
   }
 }
+registerTransform('RandomVerticalFlip', (p) => new RandomVerticalFlip(p));
 
 export interface RandomRotationOptions extends RandomOptions {
   /** 'nearest' (default, as torchvision), 'bilinear' or 'bicubic' */
@@ -283,6 +292,7 @@ export class RandomRotation implements Transform<ImageTensor, ImageTensor> {
     return { name: 'RandomRotation', args: [this.degrees, { interpolation, expand, center, fill }] };
   }
 }
+registerTransform('RandomRotation', (degrees, options) => new RandomRotation(degrees, options));
 
 /**
  * Fits the whole picture inside size x size (or [h, w]) keeping its aspect
@@ -307,3 +317,4 @@ export class Letterbox implements Transform<ImageTensor, ImageTensor> {
     return { name: 'Letterbox', args: [this.size, { fill: this.fill, interpolation: this.interpolation }] };
   }
 }
+registerTransform('Letterbox', (size, options) => new Letterbox(size, options));

@@ -132,6 +132,16 @@ export function sizePair(size: number | readonly number[], op: string): [number,
   return pair as [number, number];
 }
 
+/** Padding as [left, top, right, bottom] from a number, [all], [left/right, top/bottom] or [l, t, r, b]. */
+export function paddingLTRB(padding: number | readonly number[], op = 'pad'): [number, number, number, number] {
+  const p = typeof padding === 'number' ? [padding] : [...padding];
+  const ltrb = p.length === 1 ? [p[0], p[0], p[0], p[0]] : p.length === 2 ? [p[0], p[1], p[0], p[1]] : p;
+  if (ltrb.length !== 4 || !ltrb.every((x) => Number.isInteger(x) && x >= 0)) {
+    throw new RangeError(`${op}: padding must be a non-negative integer or a list of 1, 2 or 4 of them, but received ${JSON.stringify(padding)}`);
+  }
+  return ltrb as [number, number, number, number];
+}
+
 /** Python's round(): halves go to the even neighbour (torchvision's center crop and crop sizes use it). */
 export function roundHalfEven(v: number): number {
   const r = Math.round(v);

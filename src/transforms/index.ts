@@ -12,7 +12,7 @@ export {
 export { ColorJitter, Grayscale, RandomGrayscale, type ColorJitterOptions, type ColorJitterParams } from './photometric.js';
 export type { ImageTensor, Transform, TransformSpec } from './image.js';
 export { transformFromSpec } from './spec.js';
-export type { Interpolation, PaddingMode, Fill, RotateOptions } from './geometry.js';
+export type { Interpolation, PaddingMode, Fill, RotateOptions } from './functional.js';
 export * as functional from './functional.js';
 export {
   evalTransform, trainTransform, parsePreprocess, imagenetPreprocess, RESIZE_MODES, AUGMENTATIONS, IMAGENET_MEAN, IMAGENET_STD,

@@ -7,6 +7,7 @@ import type { Generator } from '../tensor/random.js';
 import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, rgbToGrayscale } from './color.js';
 import type { RandomOptions } from './geometric.js';
 import { bytesView, pickGenerator, uniform, type Transform, type TransformSpec } from './image.js';
+import { registerTransform } from './spec.js';
 
 type Range = number | readonly [number, number];
 
@@ -100,6 +101,7 @@ export class ColorJitter implements Transform<Tensor, Tensor> {
     return x;
   }
 }
+registerTransform('ColorJitter', (options) => new ColorJitter(options));
 
 /** Converts to greyscale (ITU-R 601-2 luma, as PIL) with 1 or 3 output channels. */
 export class Grayscale implements Transform<Tensor, Tensor> {
@@ -117,6 +119,7 @@ export class Grayscale implements Transform<Tensor, Tensor> {
     return { name: 'Grayscale', args: [this.numOutputChannels] };
   }
 }
+registerTransform('Grayscale', (channels) => new Grayscale(channels));
 
 /** Converts to greyscale with probability p (default 0.1), keeping the number of channels. */
 export class RandomGrayscale implements Transform<Tensor, Tensor> {
@@ -134,3 +137,4 @@ export class RandomGrayscale implements Transform<Tensor, Tensor> {
     return { name: 'RandomGrayscale', args: [this.p] };
   }
 }
+registerTransform('RandomGrayscale', (p) => new RandomGrayscale(p));
