@@ -12,6 +12,8 @@ import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { mnistDataDir, readIdx } from '../src/data/mnist.js';
+import { savePth } from '../src/io/pth.js';
+import { getModel } from '../src/models/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
 
@@ -163,6 +165,25 @@ describe('tsvision on a folder of MNIST PNGs', () => {
     const m = await tsvision(root, 'models');
     assert.equal(m.status, 0);
     assert.match(m.stdout, /^convnet +64px/m);
+  });
+
+  test('train --weights: fine-tuning from a PyTorch file whose classifier has another class count; the wrong weights are refused', async () => {
+    savePth(join(root, 'lenet10.pth'), getModel('lenet5', { numClasses: 10, inChannels: 1 }).stateDict());
+    const args = ['train', '--data', 'train', '--val', 'val', '--model', 'lenet5', '--channels', '1', '--image-size', '28', '--augment', 'none',
+      '--epochs', '2', '--freeze-epochs', '1', '--batch-size', '32', '--out', 'runs/finetuned'];
+    const r = await tsvision(root, ...args, '--weights', 'lenet10.pth');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /Weights: lenet10\.pth: loaded 8 of 10 tensors; newly initialised: 11\.weight \(shape \[10, 84\], the network has \[3, 84\]\), 11\.bias/);
+    assert.match(r.stdout, /Fine-tuning: the classifier alone for 1 epoch\(s\), then every layer/);
+    const run = JSON.parse(readFileSync(join(root, 'runs/finetuned/run.json'), 'utf8')).settings;
+    assert.equal(run.weights, 'lenet10.pth');
+    assert.equal(run['freeze-epochs'], 1);
+    assert.equal(readFileSync(join(root, 'runs/finetuned/history.csv'), 'utf8').trim().split('\n').length, 3, 'both phases in the history');
+    const wrong = await tsvision(root, ...args.slice(0, -2), '--out', 'runs/wrong', '--model', 'convnet', '--weights', 'lenet10.pth');
+    assert.equal(wrong.status, 1);
+    assert.match(wrong.stderr.trim(), /^tsvision train: --weights lenet10\.pth: only 0 of the network's \d+ tensors are in the weights; are they for another architecture\?/);
+    const missing = await tsvision(root, ...args.slice(0, -2), '--out', 'runs/missing', '--weights', 'nothing.pth');
+    assert.match(missing.stderr.trim(), /^tsvision train: --weights: no file nothing\.pth, and no known weights of that name/);
   });
 
   test('errors are one line and a non-zero exit', async () => {
