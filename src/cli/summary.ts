@@ -1,5 +1,5 @@
 /** `tsvision summary --model NAME` and `tsvision models`: what a network is, before training it. */
-import { listModels, modelEntry, modelForData } from '../models/index.js';
+import { knownWeights, listModels, MODEL_STATS, modelEntry, modelForData } from '../models/index.js';
 import { summary as layerSummary } from '../nn/summary.js';
 import { helpText, parseCommand, type CommandSpec } from './args.js';
 import { CommandError } from './common.js';
@@ -49,9 +49,15 @@ export function models(argv: string[], say: (line?: string) => void): number {
   }
   const names = listModels();
   const w = Math.max(...names.map((n) => n.length));
+  const num = (v: number | undefined, scale: number, digits: number) => (v === undefined ? '-' : (v / scale).toFixed(digits));
+  say(`${'model'.padEnd(w)}  input  params (M)   GMACs  weights`);
   for (const n of names) {
     const e = modelEntry(n);
-    say(`${n.padEnd(w)}  ${String(e.imageSize).padStart(3)}px  ${e.description}`);
+    const stats = MODEL_STATS[n];
+    const weights = knownWeights(n).map((k) => k.name.slice(n.length + 1) + (k.accuracy ? ` ${k.accuracy.top1}%` : '')).join(', ');
+    say(`${n.padEnd(w)}  ${String(e.imageSize).padStart(5)}  ${num(stats?.params, 1e6, 2).padStart(10)}  ${num(stats?.macs, 1e9, 2).padStart(6)}  ${weights || '-'}`);
   }
+  say('\nparams and GMACs (multiply-accumulates) with 1000 classes at the input size; weights: known ImageNet files (--weights NAME.TAG), with top-1.');
+  say("tsvision summary --model NAME prints a model's layers.");
   return 0;
 }

@@ -31,6 +31,7 @@ export {
 } from './weights.js';
 export { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 export { IMAGENET_CLASSES } from './imagenet-classes.js';
+export { MODEL_STATS } from './model-stats.js';
 export { hashPrefixOf, type PretrainedWeights, type PretrainedAccuracy } from './pretrained.js';
 export {
   mlp, lenet5, mnistCNN, cifarCNN, smallNet, MLP, LeNet5, MnistCNN, CifarCNN, SmallNet,
