@@ -73,7 +73,7 @@ describe('models', () => {
   for (const name of listModels()) {
     test(`${name} keeps the classifier contract: features then head is forward, resetClassifier, named first conv, classifier and stages`, () => {
       const entry = modelEntry(name);
-      const size = Math.min(entry.imageSize, 64);
+      const size = Math.max(Math.min(entry.imageSize, 64), entry.minImageSize);
       manualSeed(0);
       const net = getModel(name, entry.configFor({ channels: 3, imageSize: size, numClasses: 5 }));
       assert.ok(isImageClassifier(net));
