@@ -30,7 +30,8 @@ const CASES: { name: string; config: Record<string, any>; input: number[]; class
 
 describe('models', () => {
   test('the registry lists the models', () => {
-    assert.deepEqual(listModels(), ['cifar_cnn', 'convnet', 'lenet5', 'mlp', 'mnist_cnn', 'small_net']);
+    assert.deepEqual(listModels(), ['cifar_cnn', 'convnet', 'googlenet', 'inception_v3', 'lenet5', 'mlp', 'mnist_cnn',
+      'shufflenet_v2_x0_5', 'shufflenet_v2_x1_0', 'shufflenet_v2_x1_5', 'shufflenet_v2_x2_0', 'small_net']);
   });
 
   test('modelForData configures each model for a data set; a size a model cannot take is a RangeError', () => {

@@ -5,6 +5,9 @@
 import '../tensor/methods.js';
 import { CLASSIC_MODELS } from './classic.js';
 import { CONVNET_MODELS } from './convnet.js';
+import { GOOGLENET_MODELS } from './googlenet.js';
+import { INCEPTION_MODELS } from './inception.js';
+import { SHUFFLENET_MODELS } from './shufflenet.js';
 import { registerModels } from './registry.js';
 import { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 import { registerWeights } from './weights.js';
@@ -12,6 +15,9 @@ import { registerWeights } from './weights.js';
 registerModels([
   ...CLASSIC_MODELS,
   ...CONVNET_MODELS,
+  ...GOOGLENET_MODELS,
+  ...INCEPTION_MODELS,
+  ...SHUFFLENET_MODELS,
 ]);
 registerWeights(TORCHVISION_WEIGHTS);
 
@@ -35,3 +41,11 @@ export {
   type MLPConfig, type LeNet5Config, type SmallCNNConfig,
 } from './classic.js';
 export { convnet, ConvNet, type ConvNetConfig } from './convnet.js';
+export {
+  googlenet, GoogLeNet, BasicConv2d, Inception, InceptionAux, transformImagenetInput, type GoogLeNetConfig, type GoogLeNetOutputs,
+} from './googlenet.js';
+export {
+  inceptionV3, Inception3, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE, InceptionAux as Inception3Aux,
+  type Inception3Config, type InceptionOutputs,
+} from './inception.js';
+export { shufflenetV2, ShuffleNetV2, InvertedResidual as ShuffleNetV2Unit, type ShuffleNetV2Config } from './shufflenet.js';
