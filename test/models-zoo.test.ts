@@ -33,7 +33,8 @@ describe('models', () => {
   test('the registry lists the models', () => {
     const names = listModels();
     assert.deepEqual(names, [...names].sort());
-    for (const n of ['cifar_cnn', 'convnet', 'lenet5', 'mlp', 'mnist_cnn', 'small_net', 'resnet18', 'resnet50', 'resnext50_32x4d', 'wide_resnet50_2']) {
+    for (const n of ['cifar_cnn', 'convnet', 'lenet5', 'mlp', 'mnist_cnn', 'small_net', 'resnet18', 'resnet50', 'resnext50_32x4d', 'wide_resnet50_2',
+      'googlenet', 'inception_v3', 'shufflenet_v2_x0_5', 'shufflenet_v2_x2_0']) {
       assert.ok(names.includes(n), n);
     }
   });
@@ -78,7 +79,7 @@ describe('models', () => {
   for (const name of listModels()) {
     test(`${name} keeps the classifier contract: features then head is forward, resetClassifier, named first conv, classifier and stages`, () => {
       const entry = modelEntry(name);
-      const size = Math.min(entry.imageSize, 64);
+      const size = Math.max(Math.min(entry.imageSize, 64), entry.minImageSize);
       manualSeed(0);
       // formula weights instead of the random initialisation: the same test, a fraction of the time for big networks
       const net = init.skipInit(() => getModel(name, entry.configFor({ channels: 3, imageSize: size, numClasses: 5 })));

@@ -6,6 +6,9 @@ import '../tensor/methods.js';
 import { CLASSIC_MODELS } from './classic.js';
 import { CONVNET_MODELS } from './convnet.js';
 import { RESNET_MODELS } from './resnet.js';
+import { GOOGLENET_MODELS } from './googlenet.js';
+import { INCEPTION_MODELS } from './inception.js';
+import { SHUFFLENET_MODELS } from './shufflenet.js';
 import { registerModels } from './registry.js';
 import { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 import { registerWeights } from './weights.js';
@@ -14,6 +17,9 @@ registerModels([
   ...CLASSIC_MODELS,
   ...CONVNET_MODELS,
   ...RESNET_MODELS,
+  ...GOOGLENET_MODELS,
+  ...INCEPTION_MODELS,
+  ...SHUFFLENET_MODELS,
 ]);
 registerWeights(TORCHVISION_WEIGHTS);
 
@@ -39,3 +45,11 @@ export {
 } from './classic.js';
 export { convnet, ConvNet, type ConvNetConfig } from './convnet.js';
 export { resnet, ResNet, BasicBlock, Bottleneck, type ResNetConfig, type ResNetName } from './resnet.js';
+export {
+  googlenet, GoogLeNet, BasicConv2d, Inception, InceptionAux, transformImagenetInput, type GoogLeNetConfig, type GoogLeNetOutputs,
+} from './googlenet.js';
+export {
+  inceptionV3, Inception3, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE, InceptionAux as Inception3Aux,
+  type Inception3Config, type InceptionOutputs,
+} from './inception.js';
+export { shufflenetV2, ShuffleNetV2, InvertedResidual as ShuffleNetV2Unit, type ShuffleNetV2Config } from './shufflenet.js';

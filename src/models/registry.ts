@@ -29,6 +29,8 @@ export interface RegisterOptions {
   configFor?: (data: DataShape) => ModelConfig;
   /** the input size the model is designed for (default 224) */
   imageSize?: number;
+  /** the smallest square input the model's pooling allows (default 1); configFor refuses smaller sizes */
+  minImageSize?: number;
 }
 
 /** A row of a family's registration table. */
@@ -45,9 +47,9 @@ const ARCHITECTURE = new WeakMap<Module, { name: string; config: ModelConfig }>(
 /** Registers a builder under `name` (refuses duplicates). */
 export function registerModel(name: string, builder: ModelBuilder, options: RegisterOptions | string = {}): void {
   if (REGISTRY.has(name)) throw new Error(`registerModel: a model named "${name}" is already registered`);
-  const { description = '', configFor = ({ numClasses }: DataShape) => ({ numClasses }), imageSize = 224 } =
+  const { description = '', configFor = ({ numClasses }: DataShape) => ({ numClasses }), imageSize = 224, minImageSize = 1 } =
     typeof options === 'string' ? { description: options } : options;
-  REGISTRY.set(name, { name, builder, description, configFor, imageSize });
+  REGISTRY.set(name, { name, builder, description, configFor, imageSize, minImageSize });
 }
 
 /** Registers every row of a family's table. */
