@@ -53,7 +53,8 @@ describe('model zoo parity with torchvision', () => {
       loadFormulaWeights(net);
       net.eval();
       const y = noGrad(() => net.call(formulaInput('input', fx.eval.inputShape)));
-      assertNear(y.data, fx.eval.logits, 1e-4, `${fx.model} eval logits`);
+      const evalError = assertNear(y.data, fx.eval.logits, 1e-4, `${fx.model} eval logits`);
+      console.log(`# ${fx.model}: ${fx.paramCount} parameters, eval error ${evalError.toExponential(1)} of the largest logit`);
       const train = fx.train;
       if (train) {
         const t = init.skipInit(() => getModel(fx.model, train.config));
@@ -61,9 +62,10 @@ describe('model zoo parity with torchvision', () => {
         t.train();
         const x = formulaInput('input', train.inputShape).requiresGrad_();
         const out = t.call(x);
-        assertNear(out.data, train.logits, 1e-4, `${fx.model} train logits`);
+        const trainError = assertNear(out.data, train.logits, 1e-4, `${fx.model} train logits`);
         out.mul(formulaInput('grad_output', out.shape)).sum().backward();
-        assertNear(x.grad!.data, train.inputGrad, 1e-4, `${fx.model} train input gradient`);
+        const gradError = assertNear(x.grad!.data, train.inputGrad, 1e-4, `${fx.model} train input gradient`);
+        console.log(`# ${fx.model}: train logits error ${trainError.toExponential(1)}, input gradient error ${gradError.toExponential(1)}`);
       }
     });
   }
