@@ -5,6 +5,8 @@
 import '../tensor/methods.js';
 import { CLASSIC_MODELS } from './classic.js';
 import { CONVNET_MODELS } from './convnet.js';
+import { EFFICIENTNET_PYTORCH_MODELS } from './efficientnet_pytorch.js';
+import { EFFICIENTNET_PYTORCH_WEIGHTS } from './efficientnet_pytorch-weights.js';
 import { registerModels } from './registry.js';
 import { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 import { registerWeights } from './weights.js';
@@ -12,8 +14,10 @@ import { registerWeights } from './weights.js';
 registerModels([
   ...CLASSIC_MODELS,
   ...CONVNET_MODELS,
+  ...EFFICIENTNET_PYTORCH_MODELS,
 ]);
 registerWeights(TORCHVISION_WEIGHTS);
+registerWeights(EFFICIENTNET_PYTORCH_WEIGHTS);
 
 export {
   registerModel, registerModels, getModel, listModels, architectureOf, setArchitecture, modelEntry, modelForData,
@@ -35,3 +39,8 @@ export {
   type MLPConfig, type LeNet5Config, type SmallCNNConfig,
 } from './classic.js';
 export { convnet, ConvNet, type ConvNetConfig } from './convnet.js';
+export {
+  efficientnetPyTorch, EfficientNetPyTorch, MBConvBlock as EfficientNetPyTorchBlock, SamePaddingConv2d, samePadding, EFFICIENTNET_PYTORCH_VARIANTS,
+  type EfficientNetPyTorchConfig, type EfficientNetPyTorchName,
+} from './efficientnet_pytorch.js';
+export { EFFICIENTNET_PYTORCH_WEIGHTS, efficientnetPyTorchPreprocess } from './efficientnet_pytorch-weights.js';
