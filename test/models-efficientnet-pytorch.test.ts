@@ -8,8 +8,16 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import {
-  EfficientNetPyTorch, EfficientNetPyTorchBlock, EFFICIENTNET_PYTORCH_WEIGHTS, findWeights, getModel, knownWeights, loadMatchingWeights, modelEntry,
-  SamePaddingConv2d, samePadding,
+  EfficientNetPyTorch,
+  EfficientNetPyTorchBlock,
+  EFFICIENTNET_PYTORCH_WEIGHTS,
+  findWeights,
+  getModel,
+  knownWeights,
+  loadMatchingWeights,
+  modelEntry,
+  SamePaddingConv2d,
+  samePadding,
 } from '../src/models/index.js';
 import { noGrad } from '../src/tensor/autograd.js';
 import { conv } from '../src/tensor/ops/conv.js';
@@ -27,10 +35,12 @@ const DROPOUTS = [0.2, 0.2, 0.3, 0.3, 0.4, 0.4, 0.5, 0.5, 0.5];
 /** A state dict with the package's keys and shapes (from the fixture) and formula values. */
 function packageStateDict(): Map<string, Tensor> {
   const { keys } = JSON.parse(readFileSync(FIXTURE, 'utf8')) as { keys: string[] };
-  return new Map(keys.map((k) => {
-    const [name, shape] = k.split(':');
-    return [name, formulaTensor(name, shape ? shape.split('x').map(Number) : [])];
-  }));
+  return new Map(
+    keys.map((k) => {
+      const [name, shape] = k.split(':');
+      return [name, formulaTensor(name, shape ? shape.split('x').map(Number) : [])];
+    }),
+  );
 }
 
 const b0 = (config = {}) => getModel('efficientnet-b0', config) as EfficientNetPyTorch;
@@ -49,7 +59,10 @@ describe('efficientnet_pytorch models', () => {
     assert.deepEqual([...net._fc.stateDict().get('weight')!.data.slice(0, 4)], [...sd.get('_fc.weight')!.data.slice(0, 4)]);
     const two = b0({ numClasses: 2 });
     const report = loadMatchingWeights(two, sd);
-    assert.deepEqual(report.skipped.map((s) => s.key), ['_fc.weight', '_fc.bias']);
+    assert.deepEqual(
+      report.skipped.map((s) => s.key),
+      ['_fc.weight', '_fc.bias'],
+    );
     assert.deepEqual([report.missing, report.unexpected], [[], []]);
     assert.equal(two.numClasses, 2);
   });
@@ -73,7 +86,16 @@ describe('efficientnet_pytorch models', () => {
   });
 
   test('"same" padding: ceil(size / stride) outputs, the odd pixel after; fixed for imageSize or per input', () => {
-    assert.deepEqual([samePadding(224, 3, 2), samePadding(57, 3, 2), samePadding(56, 5, 2), samePadding(7, 5, 1), samePadding(1, 1, 1)], [[0, 1], [1, 1], [1, 2], [2, 2], [0, 0]]);
+    assert.deepEqual(
+      [samePadding(224, 3, 2), samePadding(57, 3, 2), samePadding(56, 5, 2), samePadding(7, 5, 1), samePadding(1, 1, 1)],
+      [
+        [0, 1],
+        [1, 1],
+        [1, 2],
+        [2, 2],
+        [0, 0],
+      ],
+    );
     manualSeed(0);
     const dynamic = new SamePaddingConv2d(2, 3, 3, { stride: 2 });
     const fixed = new SamePaddingConv2d(2, 3, 3, { stride: 2, imageSize: 224 });
@@ -120,7 +142,13 @@ describe('efficientnet_pytorch models', () => {
     }
     assert.ok(kept > 0 && kept < 16, `${kept} of 16 kept`);
     dropping.eval();
-    assert.ok(maxDiff(noGrad(() => dropping.call(x)), noGrad(() => plain.eval().call(x))) < 1e-6, 'none in evaluation');
+    assert.ok(
+      maxDiff(
+        noGrad(() => dropping.call(x)),
+        noGrad(() => plain.eval().call(x)),
+      ) < 1e-6,
+      'none in evaluation',
+    );
   });
 
   test('stages: the blocks that end each stride level, with their channels and reductions', () => {
@@ -129,9 +157,23 @@ describe('efficientnet_pytorch models', () => {
     const seen: number[][] = [];
     for (const s of net.featureInfo) net.getSubmodule(s.module).registerForwardHook((_m, _i, out) => void seen.push((out as Tensor).shape.slice(1)));
     noGrad(() => net.call(randn([1, 3, 64, 64])));
-    assert.deepEqual(net.featureInfo.map((s) => [s.module, s.channels, s.reduction]),
-      [['_blocks.0', 16, 2], ['_blocks.2', 24, 4], ['_blocks.4', 40, 8], ['_blocks.10', 112, 16], ['_blocks.15', 320, 32]]);
-    assert.deepEqual(seen, [[16, 32, 32], [24, 16, 16], [40, 8, 8], [112, 4, 4], [320, 2, 2]]);
+    assert.deepEqual(
+      net.featureInfo.map((s) => [s.module, s.channels, s.reduction]),
+      [
+        ['_blocks.0', 16, 2],
+        ['_blocks.2', 24, 4],
+        ['_blocks.4', 40, 8],
+        ['_blocks.10', 112, 16],
+        ['_blocks.15', 320, 32],
+      ],
+    );
+    assert.deepEqual(seen, [
+      [16, 32, 32],
+      [24, 16, 16],
+      [40, 8, 8],
+      [112, 4, 4],
+      [320, 2, 2],
+    ]);
     assert.deepEqual([net.firstConv, net.classifier, net.numFeatures], ['_conv_stem', '_fc', 1280]);
   });
 
@@ -140,12 +182,24 @@ describe('efficientnet_pytorch models', () => {
     assert.ok(w);
     assert.equal(w.architecture, 'efficientnet-b0');
     assert.equal(w.url, 'https://github.com/lukemelas/EfficientNet-PyTorch/releases/download/1.0/efficientnet-b0-355c32eb.pth');
-    assert.deepEqual(w.preprocess, { resizeSize: 224, cropSize: 224, interpolation: 'bicubic', resizeMode: 'crop', channels: 3, mean: IMAGENET_MEAN, std: IMAGENET_STD, augment: 'none' });
+    assert.deepEqual(w.preprocess, {
+      resizeSize: 224,
+      cropSize: 224,
+      interpolation: 'bicubic',
+      resizeMode: 'crop',
+      channels: 3,
+      mean: IMAGENET_MEAN,
+      std: IMAGENET_STD,
+      augment: 'none',
+    });
     assert.deepEqual([w.accuracy?.top1, w.numParams, w.keyFormat, w.licence, w.labels], [76.3, 5288548, 'efficientnet_pytorch', 'Apache-2.0', 'imagenet-1k']);
     assert.equal(findWeights('efficientnet-b0.imagenet'), w);
     assert.equal(findWeights('some/dir/adv-efficientnet-b3-cdd7c0f4.pth')?.name, 'efficientnet-b3.advprop');
     assert.equal(findWeights('efficientnet-b7.imagenet')?.preprocess.cropSize, 600);
-    assert.deepEqual(knownWeights('efficientnet-b8').map((r) => r.file), ['adv-efficientnet-b8-22a8fe65.pth']);
+    assert.deepEqual(
+      knownWeights('efficientnet-b8').map((r) => r.file),
+      ['adv-efficientnet-b8-22a8fe65.pth'],
+    );
     assert.equal(EFFICIENTNET_PYTORCH_WEIGHTS.length, 17);
     for (const r of EFFICIENTNET_PYTORCH_WEIGHTS) {
       const i = Number(r.architecture.slice(-1));

@@ -42,8 +42,13 @@ function rows(n: number): PretrainedWeights[] {
   if (hash !== null) {
     const file = `${architecture}-${hash}.pth`;
     out.push({
-      name: `${architecture}.autoaugment`, aliases: [`${architecture}.imagenet`], file, url: RELEASE + file, preprocess: efficientnetPyTorchPreprocess(size, false),
-      ...(top1 !== null && { accuracy: { dataset: 'ImageNet-1k val', top1 } }), ...common,
+      name: `${architecture}.autoaugment`,
+      aliases: [`${architecture}.imagenet`],
+      file,
+      url: RELEASE + file,
+      preprocess: efficientnetPyTorchPreprocess(size, false),
+      ...(top1 !== null && { accuracy: { dataset: 'ImageNet-1k val', top1 } }),
+      ...common,
     });
   }
   const advFile = `adv-${architecture}-${advHash}.pth`;

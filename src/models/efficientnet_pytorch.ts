@@ -21,7 +21,7 @@
  * outputs, an odd total padding one more at the end (SamePaddingConv2d). As the package, the
  * padding is fixed for the variant's resolution unless config.imageSize is null (then it is
  * computed from each input); the two agree on every input whose size halves with the same
- * parities as the resolution's (for B0 at 224: every even size).
+ * parities as the resolution's (for B0 at 224: every multiple of 32).
  */
 import { SiLU } from '../nn/activation.js';
 import { BatchNorm2d } from '../nn/batchnorm.js';
@@ -106,7 +106,12 @@ export class SamePaddingConv2d extends Conv2d {
   readonly imageSize: number | null;
   readonly #fixed: readonly number[] | null;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: number, options: { stride?: number; groups?: number; bias?: boolean; imageSize?: number | null } = {}) {
+  constructor(
+    inChannels: number,
+    outChannels: number,
+    kernelSize: number,
+    options: { stride?: number; groups?: number; bias?: boolean; imageSize?: number | null } = {},
+  ) {
     const { imageSize = null, ...conv2d } = options;
     super(inChannels, outChannels, kernelSize, conv2d);
     if (imageSize !== null && !(Number.isInteger(imageSize) && imageSize > 0)) {
