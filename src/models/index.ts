@@ -9,6 +9,8 @@ import { RESNET_MODELS } from './resnet.js';
 import { GOOGLENET_MODELS } from './googlenet.js';
 import { INCEPTION_MODELS } from './inception.js';
 import { SHUFFLENET_MODELS } from './shufflenet.js';
+import { EFFICIENTNET_PYTORCH_MODELS } from './efficientnet_pytorch.js';
+import { EFFICIENTNET_PYTORCH_WEIGHTS } from './efficientnet_pytorch-weights.js';
 import { registerModels } from './registry.js';
 import { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 import { registerWeights } from './weights.js';
@@ -20,8 +22,10 @@ registerModels([
   ...GOOGLENET_MODELS,
   ...INCEPTION_MODELS,
   ...SHUFFLENET_MODELS,
+  ...EFFICIENTNET_PYTORCH_MODELS,
 ]);
 registerWeights(TORCHVISION_WEIGHTS);
+registerWeights(EFFICIENTNET_PYTORCH_WEIGHTS);
 
 export {
   registerModel, registerModels, getModel, listModels, architectureOf, setArchitecture, modelEntry, modelForData,
@@ -53,3 +57,8 @@ export {
   type Inception3Config, type InceptionOutputs,
 } from './inception.js';
 export { shufflenetV2, ShuffleNetV2, InvertedResidual as ShuffleNetV2Unit, type ShuffleNetV2Config } from './shufflenet.js';
+export {
+  efficientnetPyTorch, EfficientNetPyTorch, MBConvBlock as EfficientNetPyTorchBlock, SamePaddingConv2d, samePadding, EFFICIENTNET_PYTORCH_VARIANTS,
+  type EfficientNetPyTorchConfig, type EfficientNetPyTorchName,
+} from './efficientnet_pytorch.js';
+export { EFFICIENTNET_PYTORCH_WEIGHTS, efficientnetPyTorchPreprocess } from './efficientnet_pytorch-weights.js';
