@@ -5,6 +5,9 @@
 import '../tensor/methods.js';
 import { CLASSIC_MODELS } from './classic.js';
 import { CONVNET_MODELS } from './convnet.js';
+import { ALEXNET_MODELS } from './alexnet.js';
+import { RESNET_MODELS } from './resnet.js';
+import { VGG_MODELS } from './vgg.js';
 import { registerModels } from './registry.js';
 import { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 import { registerWeights } from './weights.js';
@@ -12,6 +15,9 @@ import { registerWeights } from './weights.js';
 registerModels([
   ...CLASSIC_MODELS,
   ...CONVNET_MODELS,
+  ...RESNET_MODELS,
+  ...VGG_MODELS,
+  ...ALEXNET_MODELS,
 ]);
 registerWeights(TORCHVISION_WEIGHTS);
 
@@ -35,3 +41,7 @@ export {
   type MLPConfig, type LeNet5Config, type SmallCNNConfig,
 } from './classic.js';
 export { convnet, ConvNet, type ConvNetConfig } from './convnet.js';
+export { resnet, ResNet, BasicBlock, Bottleneck, type ResNetConfig, type ResidualBlock } from './resnet.js';
+export { vgg, vggFeatures, initVGGWeights, VGG, type VGGConfig } from './vgg.js';
+export { alexnet, AlexNet, type AlexNetConfig } from './alexnet.js';
+export { FeaturesClassifier, type FeaturesClassifierOptions } from './features-classifier.js';
