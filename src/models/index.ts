@@ -11,6 +11,8 @@ import { INCEPTION_MODELS } from './inception.js';
 import { SHUFFLENET_MODELS } from './shufflenet.js';
 import { EFFICIENTNET_PYTORCH_MODELS } from './efficientnet_pytorch.js';
 import { EFFICIENTNET_PYTORCH_WEIGHTS } from './efficientnet_pytorch-weights.js';
+import { ALEXNET_MODELS } from './alexnet.js';
+import { VGG_MODELS } from './vgg.js';
 import { registerModels } from './registry.js';
 import { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 import { registerWeights } from './weights.js';
@@ -23,6 +25,8 @@ registerModels([
   ...INCEPTION_MODELS,
   ...SHUFFLENET_MODELS,
   ...EFFICIENTNET_PYTORCH_MODELS,
+  ...VGG_MODELS,
+  ...ALEXNET_MODELS,
 ]);
 registerWeights(TORCHVISION_WEIGHTS);
 registerWeights(EFFICIENTNET_PYTORCH_WEIGHTS);
@@ -48,7 +52,6 @@ export {
   type MLPConfig, type LeNet5Config, type SmallCNNConfig,
 } from './classic.js';
 export { convnet, ConvNet, type ConvNetConfig } from './convnet.js';
-export { resnet, ResNet, BasicBlock, Bottleneck, type ResNetConfig, type ResNetName } from './resnet.js';
 export {
   googlenet, GoogLeNet, BasicConv2d, Inception, InceptionAux, transformImagenetInput, type GoogLeNetConfig, type GoogLeNetOutputs,
 } from './googlenet.js';
@@ -62,3 +65,7 @@ export {
   type EfficientNetPyTorchConfig, type EfficientNetPyTorchName,
 } from './efficientnet_pytorch.js';
 export { EFFICIENTNET_PYTORCH_WEIGHTS, efficientnetPyTorchPreprocess } from './efficientnet_pytorch-weights.js';
+export { resnet, ResNet, BasicBlock, Bottleneck, type ResNetConfig, type ResidualBlock } from './resnet.js';
+export { vgg, vggFeatures, initVGGWeights, VGG, type VGGConfig } from './vgg.js';
+export { alexnet, AlexNet, type AlexNetConfig } from './alexnet.js';
+export { FeaturesClassifier, type FeaturesClassifierOptions } from './features-classifier.js';
