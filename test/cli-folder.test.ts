@@ -164,7 +164,7 @@ describe('tsvision on a folder of MNIST PNGs', () => {
     assert.match(s.stdout, /61,706/);
     const m = await tsvision(root, 'models');
     assert.equal(m.status, 0);
-    assert.match(m.stdout, /^convnet +64 +0\.29 +0\.\d\d +-$/m);
+    assert.match(m.stdout, /^convnet +64 +0\.42 +0\.15 +-$/m);
     assert.match(m.stdout, /^resnet50 +224 +25\.56 +4\.09 +imagenet1k_v1 76\.13%, imagenet1k_v2 80\.858%$/m);
   });
 

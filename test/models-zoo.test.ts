@@ -9,7 +9,7 @@ import { ConvNd, countParameters, init, Linear } from '../src/nn/index.js';
 import { loadFormulaWeights } from './formula-weights.js';
 import { noGrad } from '../src/tensor/autograd.js';
 import {
-  architectureOf, getModel, isImageClassifier, CifarCNN, LeNet5, listModels, mlp, modelEntry, modelForData, SmallNet, registerModel, setArchitecture,
+  architectureOf, getModel, isImageClassifier, MODEL_STATS, CifarCNN, LeNet5, listModels, mlp, modelEntry, modelForData, SmallNet, registerModel, setArchitecture,
 } from '../src/models/index.js';
 import { manualSeed, randn } from '../src/tensor/random.js';
 
@@ -36,6 +36,15 @@ describe('models', () => {
     for (const n of ['cifar_cnn', 'convnet', 'lenet5', 'mlp', 'mnist_cnn', 'small_net', 'resnet18', 'resnet50', 'resnext50_32x4d', 'wide_resnet50_2',
       'googlenet', 'inception_v3', 'shufflenet_v2_x0_5', 'shufflenet_v2_x2_0', 'vgg16_bn', 'alexnet', 'efficientnet-b0']) {
       assert.ok(names.includes(n), n);
+    }
+  });
+
+  test('every model has a row in the stats table that tsvision models prints (tools/make-model-stats.ts), right for the small ones', () => {
+    for (const name of listModels()) assert.ok(MODEL_STATS[name], `${name}: run node dist/tools/make-model-stats.js`);
+    for (const name of ['convnet', 'lenet5', 'mnist_cnn', 'small_net']) {
+      const e = modelEntry(name);
+      const net = getModel(name, e.configFor({ channels: 3, imageSize: e.imageSize, numClasses: 1000 }));
+      assert.equal(MODEL_STATS[name].params, countParameters(net), name);
     }
   });
 
