@@ -48,8 +48,13 @@ export function convLayer(reps: number): Row[] {
       }
     }
     return {
-      workload: 'conv-layer', case: c.kind, unit: 'calls/s', tsvision: ours, tsvisionThreads: tv.getNumThreads(),
-      pytorch: withTorch ? theirs : null, pytorchThreads: withTorch ? theirThreads : null,
+      workload: 'conv-layer',
+      case: c.kind,
+      unit: 'calls/s',
+      tsvision: ours,
+      tsvisionThreads: tv.getNumThreads(),
+      pytorch: withTorch ? theirs : null,
+      pytorchThreads: withTorch ? theirThreads : null,
     };
   });
 }

@@ -27,8 +27,13 @@ export function gemm(reps: number): Row[] {
       }
     }
     rows.push({
-      workload: 'gemm', case: `${size}^3`, unit: 'GFLOP/s', tsvision: ours, tsvisionThreads: tv.getNumThreads(),
-      pytorch: withTorch ? theirs : null, pytorchThreads: withTorch ? theirThreads : null,
+      workload: 'gemm',
+      case: `${size}^3`,
+      unit: 'GFLOP/s',
+      tsvision: ours,
+      tsvisionThreads: tv.getNumThreads(),
+      pytorch: withTorch ? theirs : null,
+      pytorchThreads: withTorch ? theirThreads : null,
     });
   }
   return rows;

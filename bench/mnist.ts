@@ -22,7 +22,6 @@ function load(dir: string, split: 'train' | 't10k'): { x: Float32Array; y: Int32
   return { x, y: Int32Array.from(labels.data), n: labels.data.length };
 }
 
-
 function batchOf(src: { x: Float32Array; y: Int32Array }, order: Int32Array, start: number, size: number): [tv.Tensor, tv.Tensor] {
   const x = new Float32Array(size * 784);
   const y = new Int32Array(size);

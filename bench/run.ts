@@ -28,7 +28,9 @@ function main(): void {
       process.exit(2);
     }
   }
-  console.log(`tsvision threads: ${getNumThreads()}; PyTorch: ${torchPython() ? 'yes (best of 1 and 2 threads, OMP_WAIT_POLICY=PASSIVE)' : 'not installed'}; best of ${reps} interleaved runs`);
+  console.log(
+    `tsvision threads: ${getNumThreads()}; PyTorch: ${torchPython() ? 'yes (best of 1 and 2 threads, OMP_WAIT_POLICY=PASSIVE)' : 'not installed'}; best of ${reps} interleaved runs`,
+  );
   printHeader();
   for (const n of selected) for (const row of WORKLOADS[n](reps)) printRow(row);
 }

@@ -48,8 +48,12 @@ export function runTorch(workload: string, args: Record<string, unknown>, thread
   const py = torchPython();
   if (!py) throw new Error('PyTorch is not available');
   const env = {
-    ...process.env, ...openblasCore(),
-    OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: String(threads), OPENBLAS_NUM_THREADS: String(threads), MKL_NUM_THREADS: String(threads),
+    ...process.env,
+    ...openblasCore(),
+    OMP_WAIT_POLICY: 'PASSIVE',
+    OMP_NUM_THREADS: String(threads),
+    OPENBLAS_NUM_THREADS: String(threads),
+    MKL_NUM_THREADS: String(threads),
   };
   const r = spawnSync(py, [script, JSON.stringify({ workload, args, threads })], { env, encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`PyTorch ${workload} failed: ${r.stderr}`);

@@ -26,7 +26,10 @@ const NETS: Net[] = [
   { name: 'cifar-cnn-train', input: [3, 32, 32], classes: 10, batch: 256, make: () => getModel('cifar_cnn') },
   { name: 'small-net-train', input: [3, 32, 32], classes: 2, batch: 64, make: () => getModel('small_net') },
   {
-    name: 'mlp-train', input: [1, 28, 28], classes: 10, batch: 64,
+    name: 'mlp-train',
+    input: [1, 28, 28],
+    classes: 10,
+    batch: 64,
     make: () => getModel('mlp', { inputSize: 784, hidden: [512], numClasses: 10, dropout: 0.2 }),
   },
   { name: 'convnet-train', input: [3, 64, 64], classes: 10, batch: 32, make: () => getModel('convnet', { numClasses: 10 }) },
@@ -62,10 +65,17 @@ function trainWorkload(net: Net) {
         if (t.images_per_s > theirs) [theirs, theirThreads] = [t.images_per_s, t.threads];
       }
     }
-    return [{
-      workload: net.name, case: `batch ${net.batch}`, unit: 'img/s', tsvision: ours, tsvisionThreads: tv.getNumThreads(),
-      pytorch: withTorch ? theirs : null, pytorchThreads: withTorch ? theirThreads : null,
-    }];
+    return [
+      {
+        workload: net.name,
+        case: `batch ${net.batch}`,
+        unit: 'img/s',
+        tsvision: ours,
+        tsvisionThreads: tv.getNumThreads(),
+        pytorch: withTorch ? theirs : null,
+        pytorchThreads: withTorch ? theirThreads : null,
+      },
+    ];
   };
 }
 

@@ -61,64 +61,89 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     });
   });
 
-  test('unary and unaryBackward, every op, every ISA', () => onEveryIsa((isa) => {
-    for (const op of UNARY_OPS) {
-      for (const n of SIZES) {
-        const positive = op === 'log' || op === 'sqrt' || op === 'rdiv' || op === 'powScalar';
-        const x = randArray(n, positive ? 0.1 : -8, positive ? 4 : 8);
-        const [p0, p1] = op === 'clamp' ? [-1, 2] : op === 'leakyRelu' ? [0.2, 0] : op === 'powScalar' ? [2.5, 0] : op === 'affine' ? [1.5, -0.5] : op === 'rdiv' ? [3, 0] : [0, 0];
-        const yn = new Float32Array(n);
-        const yr = new Float32Array(n);
-        nat.unary(op, x, yn, p0, p1);
-        ref.unary(op, x, yr, p0, p1);
-        assertClose(yn, yr, { rtol: 2e-6, atol: 1e-6, label: `${isa} ${op} forward n=${n}` });
-        const gy = randArray(n);
-        const dn = new Float32Array(n);
-        const dr = new Float32Array(n);
-        nat.unaryBackward(op, x, yr, gy, dn, p0, p1);
-        ref.unaryBackward(op, x, yr, gy, dr, p0, p1);
-        // float32 cancellation in the tails (e.g. 1 + tanh(u) for u << 0) limits the absolute accuracy
-        assertClose(dn, dr, { rtol: 1e-5, atol: 1e-5, label: `${isa} ${op} backward n=${n}` });
+  test('unary and unaryBackward, every op, every ISA', () =>
+    onEveryIsa((isa) => {
+      for (const op of UNARY_OPS) {
+        for (const n of SIZES) {
+          const positive = op === 'log' || op === 'sqrt' || op === 'rdiv' || op === 'powScalar';
+          const x = randArray(n, positive ? 0.1 : -8, positive ? 4 : 8);
+          const [p0, p1] =
+            op === 'clamp'
+              ? [-1, 2]
+              : op === 'leakyRelu'
+                ? [0.2, 0]
+                : op === 'powScalar'
+                  ? [2.5, 0]
+                  : op === 'affine'
+                    ? [1.5, -0.5]
+                    : op === 'rdiv'
+                      ? [3, 0]
+                      : [0, 0];
+          const yn = new Float32Array(n);
+          const yr = new Float32Array(n);
+          nat.unary(op, x, yn, p0, p1);
+          ref.unary(op, x, yr, p0, p1);
+          assertClose(yn, yr, { rtol: 2e-6, atol: 1e-6, label: `${isa} ${op} forward n=${n}` });
+          const gy = randArray(n);
+          const dn = new Float32Array(n);
+          const dr = new Float32Array(n);
+          nat.unaryBackward(op, x, yr, gy, dn, p0, p1);
+          ref.unaryBackward(op, x, yr, gy, dr, p0, p1);
+          // float32 cancellation in the tails (e.g. 1 + tanh(u) for u << 0) limits the absolute accuracy
+          assertClose(dn, dr, { rtol: 1e-5, atol: 1e-5, label: `${isa} ${op} backward n=${n}` });
+        }
       }
-    }
-  }));
+    }));
 
-  test('binary and compare with broadcasting, every ISA', () => onEveryIsa(() => {
-    for (let trial = 0; trial < 60; trial++) {
-      const shape = randShape();
-      const sa = gen.random() < 0.5 ? shape : broadcastable(shape);
-      const sb = gen.random() < 0.5 ? shape : broadcastable(shape);
-      const a = randArray(size(sa), 0.2, 3);
-      const b = randArray(size(sb), 0.2, 3);
-      if (a.length > 0) b[0] = a[0]; // a tie, for the comparisons
-      const as = broadcastStrides(sa, shape);
-      const bs = broadcastStrides(sb, shape);
-      for (const op of BINARY_OPS) {
-        const on = new Float32Array(size(shape));
-        const or = new Float32Array(size(shape));
-        nat.binary(op, shape, a, as, b, bs, on);
-        ref.binary(op, shape, a, as, b, bs, or);
-        assertClose(on, or, { rtol: 2e-6, label: `${op} ${JSON.stringify([sa, sb, shape])}` });
+  test('binary and compare with broadcasting, every ISA', () =>
+    onEveryIsa(() => {
+      for (let trial = 0; trial < 60; trial++) {
+        const shape = randShape();
+        const sa = gen.random() < 0.5 ? shape : broadcastable(shape);
+        const sb = gen.random() < 0.5 ? shape : broadcastable(shape);
+        const a = randArray(size(sa), 0.2, 3);
+        const b = randArray(size(sb), 0.2, 3);
+        if (a.length > 0) b[0] = a[0]; // a tie, for the comparisons
+        const as = broadcastStrides(sa, shape);
+        const bs = broadcastStrides(sb, shape);
+        for (const op of BINARY_OPS) {
+          const on = new Float32Array(size(shape));
+          const or = new Float32Array(size(shape));
+          nat.binary(op, shape, a, as, b, bs, on);
+          ref.binary(op, shape, a, as, b, bs, or);
+          assertClose(on, or, { rtol: 2e-6, label: `${op} ${JSON.stringify([sa, sb, shape])}` });
+        }
+        for (const op of COMPARE_OPS) {
+          const on = new Uint8Array(size(shape));
+          const or = new Uint8Array(size(shape));
+          nat.compare(op, shape, a, as, b, bs, on);
+          ref.compare(op, shape, a, as, b, bs, or);
+          assert.deepEqual(on, or, `${op} ${JSON.stringify(shape)}`);
+        }
+        const c = new Uint8Array(size(sa)).map(() => (gen.random() < 0.5 ? 1 : 0));
+        const wn = new Float32Array(size(shape));
+        const wr = new Float32Array(size(shape));
+        nat.where(shape, c, as, a, as, b, bs, wn);
+        ref.where(shape, c, as, a, as, b, bs, wr);
+        assert.deepEqual(wn, wr, `where ${JSON.stringify(shape)}`);
       }
-      for (const op of COMPARE_OPS) {
-        const on = new Uint8Array(size(shape));
-        const or = new Uint8Array(size(shape));
-        nat.compare(op, shape, a, as, b, bs, on);
-        ref.compare(op, shape, a, as, b, bs, or);
-        assert.deepEqual(on, or, `${op} ${JSON.stringify(shape)}`);
-      }
-      const c = new Uint8Array(size(sa)).map(() => (gen.random() < 0.5 ? 1 : 0));
-      const wn = new Float32Array(size(shape));
-      const wr = new Float32Array(size(shape));
-      nat.where(shape, c, as, a, as, b, bs, wn);
-      ref.where(shape, c, as, a, as, b, bs, wr);
-      assert.deepEqual(wn, wr, `where ${JSON.stringify(shape)}`);
-    }
-  }));
+    }));
 
   test('large binary ops split single rows across threads', () => {
-    for (const [sa, sb] of [[[200003], [200003]], [[200003], [1]], [[1], [200003]], [[3, 70001], [70001]], [[70001, 1], [70001, 2]]]) {
-      const shape = sa.length >= sb.length ? sa.map((d, i) => Math.max(d, sb[i - (sa.length - sb.length)] ?? 1)) : sb.map((d, i) => Math.max(d, sa[i - (sb.length - sa.length)] ?? 1));
+    for (const [sa, sb] of [
+      [[200003], [200003]],
+      [[200003], [1]],
+      [[1], [200003]],
+      [[3, 70001], [70001]],
+      [
+        [70001, 1],
+        [70001, 2],
+      ],
+    ]) {
+      const shape =
+        sa.length >= sb.length
+          ? sa.map((d, i) => Math.max(d, sb[i - (sa.length - sb.length)] ?? 1))
+          : sb.map((d, i) => Math.max(d, sa[i - (sb.length - sa.length)] ?? 1));
       const a = randArray(size(sa));
       const b = randArray(size(sb));
       const on = new Float32Array(size(shape));
@@ -146,41 +171,52 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     }
   });
 
-  test('reduce, argReduce, softmax on [outer, r, inner], every ISA', () => onEveryIsa(() => {
-    const dims = [[1, 1, 1], [3, 17, 1], [1, 1000, 1], [2, 5, 7], [4, 33, 3], [1, 200000, 1], [0, 3, 2], [3, 0, 2], [5, 1, 16]];
-    for (const [outer, r, inner] of dims) {
-      const x = randArray(outer * r * inner, -5, 5);
-      for (const op of REDUCE_OPS) {
-        if (r === 0 && op !== 'sum') continue;
-        const on = new Float32Array(outer * inner);
-        const or = new Float32Array(outer * inner);
-        nat.reduce(op, x, outer, r, inner, on);
-        ref.reduce(op, x, outer, r, inner, or);
-        assertClose(on, or, { rtol: op === 'sum' ? 1e-5 : 0, atol: op === 'sum' ? 1e-4 : 0, label: `${op} ${[outer, r, inner]}` });
+  test('reduce, argReduce, softmax on [outer, r, inner], every ISA', () =>
+    onEveryIsa(() => {
+      const dims = [
+        [1, 1, 1],
+        [3, 17, 1],
+        [1, 1000, 1],
+        [2, 5, 7],
+        [4, 33, 3],
+        [1, 200000, 1],
+        [0, 3, 2],
+        [3, 0, 2],
+        [5, 1, 16],
+      ];
+      for (const [outer, r, inner] of dims) {
+        const x = randArray(outer * r * inner, -5, 5);
+        for (const op of REDUCE_OPS) {
+          if (r === 0 && op !== 'sum') continue;
+          const on = new Float32Array(outer * inner);
+          const or = new Float32Array(outer * inner);
+          nat.reduce(op, x, outer, r, inner, on);
+          ref.reduce(op, x, outer, r, inner, or);
+          assertClose(on, or, { rtol: op === 'sum' ? 1e-5 : 0, atol: op === 'sum' ? 1e-4 : 0, label: `${op} ${[outer, r, inner]}` });
+        }
+        if (r === 0) continue;
+        for (const isMax of [true, false]) {
+          const on = new Int32Array(outer * inner);
+          const or = new Int32Array(outer * inner);
+          nat.argReduce(isMax, x, outer, r, inner, on);
+          ref.argReduce(isMax, x, outer, r, inner, or);
+          assert.deepEqual(on, or, `arg ${isMax} ${[outer, r, inner]}`);
+        }
+        for (const log of [false, true]) {
+          const yn = new Float32Array(x.length);
+          const yr = new Float32Array(x.length);
+          nat.softmax(x, outer, r, inner, log, yn);
+          ref.softmax(x, outer, r, inner, log, yr);
+          assertClose(yn, yr, { rtol: 1e-5, atol: 1e-6, label: `softmax log=${log} ${[outer, r, inner]}` });
+          const gy = randArray(x.length);
+          const dn = new Float32Array(x.length);
+          const dr = new Float32Array(x.length);
+          nat.softmaxBackward(yr, gy, outer, r, inner, log, dn);
+          ref.softmaxBackward(yr, gy, outer, r, inner, log, dr);
+          assertClose(dn, dr, { rtol: 1e-4, atol: 1e-5, label: `softmaxBackward log=${log} ${[outer, r, inner]}` });
+        }
       }
-      if (r === 0) continue;
-      for (const isMax of [true, false]) {
-        const on = new Int32Array(outer * inner);
-        const or = new Int32Array(outer * inner);
-        nat.argReduce(isMax, x, outer, r, inner, on);
-        ref.argReduce(isMax, x, outer, r, inner, or);
-        assert.deepEqual(on, or, `arg ${isMax} ${[outer, r, inner]}`);
-      }
-      for (const log of [false, true]) {
-        const yn = new Float32Array(x.length);
-        const yr = new Float32Array(x.length);
-        nat.softmax(x, outer, r, inner, log, yn);
-        ref.softmax(x, outer, r, inner, log, yr);
-        assertClose(yn, yr, { rtol: 1e-5, atol: 1e-6, label: `softmax log=${log} ${[outer, r, inner]}` });
-        const gy = randArray(x.length);
-        const dn = new Float32Array(x.length);
-        const dr = new Float32Array(x.length);
-        nat.softmaxBackward(yr, gy, outer, r, inner, log, dn);
-        ref.softmaxBackward(yr, gy, outer, r, inner, log, dr);
-        assertClose(dn, dr, { rtol: 1e-4, atol: 1e-5, label: `softmaxBackward log=${log} ${[outer, r, inner]}` });
-      }
-    }
-  }));
+    }));
 
   test('reductions propagate NaN', () => {
     const x = new Float32Array([1, NaN, 3, 2]);
@@ -201,7 +237,11 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
       const st = contiguousStrides(shape);
       const srcStrides = perm.map((d) => st[d]);
       const outShape = perm.map((d) => shape[d]);
-      for (const make of [(n: number) => randArray(n), (n: number) => new Int32Array(n).map(() => gen.int(-99, 99)), (n: number) => new Uint8Array(n).map(() => gen.int(0, 255))]) {
+      for (const make of [
+        (n: number) => randArray(n),
+        (n: number) => new Int32Array(n).map(() => gen.int(-99, 99)),
+        (n: number) => new Uint8Array(n).map(() => gen.int(0, 255)),
+      ]) {
         const src = make(size(shape));
         const dn = make(size(shape)).fill(0);
         const dr = make(size(shape)).fill(0);
@@ -242,7 +282,13 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
   });
 
   test('indexSelect, indexAdd, gather, scatterAdd', () => {
-    for (const [outer, n, inner, k] of [[1, 5, 1, 3], [3, 7, 4, 9], [2, 1, 33, 2], [4, 6, 1, 0], [1, 10, 5000, 12]]) {
+    for (const [outer, n, inner, k] of [
+      [1, 5, 1, 3],
+      [3, 7, 4, 9],
+      [2, 1, 33, 2],
+      [4, 6, 1, 0],
+      [1, 10, 5000, 12],
+    ]) {
       const x = randArray(outer * n * inner);
       const idx = new Int32Array(k).map(() => gen.int(0, n));
       const on = new Float32Array(outer * k * inner);
@@ -331,16 +377,43 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     regular([9, 11], [3, 3], [1, 1], [0, 0], [1, 1], false, true);
     regular([10, 13], [3, 2], [2, 3], [0, 0], [1, 1], false, true);
     regular([20], [4], [3], [0], [1], false, true);
-    for (const [inSize, outSize] of [[[7, 5], [3, 2]], [[4, 4], [1, 1]], [[5, 9], [5, 4]], [[10], [3]]]) {
+    for (const [inSize, outSize] of [
+      [
+        [7, 5],
+        [3, 2],
+      ],
+      [
+        [4, 4],
+        [1, 1],
+      ],
+      [
+        [5, 9],
+        [5, 4],
+      ],
+      [[10], [3]],
+    ]) {
       const ones = inSize.map(() => 1);
-      cases.push({ planes: 5, inSize, outSize, kernel: ones, stride: ones, padding: ones.map(() => 0), dilation: ones, adaptive: true, countIncludePad: false });
+      cases.push({
+        planes: 5,
+        inSize,
+        outSize,
+        kernel: ones,
+        stride: ones,
+        padding: ones.map(() => 0),
+        dilation: ones,
+        adaptive: true,
+        countIncludePad: false,
+      });
     }
     for (const [n, g] of cases.entries()) {
       const inPlane = size(g.inSize);
       const outPlane = size(g.outSize);
       const x = randArray(g.planes * inPlane);
       // every other case: ties and NaNs (the first of equals wins; a NaN wins and stays)
-      if (n % 2 === 1) x.forEach((v, i) => { x[i] = i % 11 === 3 ? NaN : Math.round(v * 2); });
+      if (n % 2 === 1)
+        x.forEach((v, i) => {
+          x[i] = i % 11 === 3 ? NaN : Math.round(v * 2);
+        });
       const dy = randArray(g.planes * outPlane);
       const label = JSON.stringify(g);
       const yn = new Float32Array(dy.length);
@@ -368,7 +441,13 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
   });
 
   test('batch norm statistics, forward and backward', () => {
-    for (const [n, c, hw] of [[1, 1, 2], [4, 3, 1], [8, 16, 49], [2, 5, 1000], [3, 64, 17]]) {
+    for (const [n, c, hw] of [
+      [1, 1, 2],
+      [4, 3, 1],
+      [8, 16, 49],
+      [2, 5, 1000],
+      [3, 64, 17],
+    ]) {
       const x = randArray(n * c * hw, 2, 6); // an offset mean checks the variance for cancellation
       const stats = () => [new Float32Array(c), new Float32Array(c), new Float32Array(c)];
       const [mn, vn, isn] = stats();
@@ -381,7 +460,10 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
       assertClose(isn, isr, { rtol: 1e-5, label: `invstd ${label}` });
       const gamma = randArray(c);
       const beta = randArray(c);
-      for (const [gm, bt] of [[gamma, beta], [null, null]] as const) {
+      for (const [gm, bt] of [
+        [gamma, beta],
+        [null, null],
+      ] as const) {
         const yn = new Float32Array(x.length);
         const yr = new Float32Array(x.length);
         nat.batchNormForward(x, n, c, hw, mr, isr, gm, bt, yn);
@@ -413,17 +495,39 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
       }
       sn.forEach((a, i) => assertClose(a, sr[i], { rtol: 1e-6, atol: 1e-7, label: `${label} state ${i}` }));
     };
-    for (const [decoupled, amsgrad, weightDecay] of [[false, false, 0], [false, true, 0.1], [true, false, 0.01]] as const) {
-      run(`adam ${decoupled} ${amsgrad}`, (b, [p, g, m, v, vmax], step) =>
-        b.adamStep({ lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, step, decoupled, amsgrad }, p, g, m, v, amsgrad ? vmax : null), 3);
+    for (const [decoupled, amsgrad, weightDecay] of [
+      [false, false, 0],
+      [false, true, 0.1],
+      [true, false, 0.01],
+    ] as const) {
+      run(
+        `adam ${decoupled} ${amsgrad}`,
+        (b, [p, g, m, v, vmax], step) =>
+          b.adamStep({ lr: 1e-2, beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay, step, decoupled, amsgrad }, p, g, m, v, amsgrad ? vmax : null),
+        3,
+      );
     }
-    for (const [momentum, dampening, nesterov, weightDecay] of [[0, 0, false, 0], [0.9, 0, true, 1e-4], [0.5, 0.3, false, 0]] as const) {
-      run(`sgd ${momentum} ${nesterov}`, (b, [p, g, buf], step) =>
-        b.sgdStep({ lr: 0.1, momentum, dampening, weightDecay, nesterov, first: step === 1 }, p, g, momentum ? buf : null), 1);
+    for (const [momentum, dampening, nesterov, weightDecay] of [
+      [0, 0, false, 0],
+      [0.9, 0, true, 1e-4],
+      [0.5, 0.3, false, 0],
+    ] as const) {
+      run(
+        `sgd ${momentum} ${nesterov}`,
+        (b, [p, g, buf], step) => b.sgdStep({ lr: 0.1, momentum, dampening, weightDecay, nesterov, first: step === 1 }, p, g, momentum ? buf : null),
+        1,
+      );
     }
-    for (const [centered, momentum] of [[false, 0], [true, 0.9]] as const) {
-      run(`rmsprop ${centered}`, (b, [p, g, sq, ga, buf], _step) =>
-        b.rmspropStep({ lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0.01, momentum, centered }, p, g, sq, centered ? ga : null, momentum ? buf : null), 3);
+    for (const [centered, momentum] of [
+      [false, 0],
+      [true, 0.9],
+    ] as const) {
+      run(
+        `rmsprop ${centered}`,
+        (b, [p, g, sq, ga, buf], _step) =>
+          b.rmspropStep({ lr: 1e-2, alpha: 0.99, eps: 1e-8, weightDecay: 0.01, momentum, centered }, p, g, sq, centered ? ga : null, momentum ? buf : null),
+        3,
+      );
     }
   });
 

@@ -17,7 +17,11 @@ import { getModel } from '../src/models/index.js';
 
 const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
 
-interface Run { status: number | null; stdout: string; stderr: string }
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /** Runs `tsvision args` in `cwd` (asynchronously, so the test runner's own timers keep running). */
 function tsvision(cwd: string, ...args: string[]): Promise<Run> {
@@ -25,8 +29,12 @@ function tsvision(cwd: string, ...args: string[]): Promise<Run> {
     const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, TSVISION_DEBUG: '' } });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
+    child.stdout.on('data', (d) => {
+      stdout += d;
+    });
+    child.stderr.on('data', (d) => {
+      stderr += d;
+    });
     child.on('error', reject);
     child.on('close', (status) => resolve({ status, stdout, stderr }));
   });
@@ -48,8 +56,11 @@ async function writeDigits(dir: string, perClass: number, from: number): Promise
     if (!DIGITS.includes(l) || (count.get(l) ?? 0) >= perClass) continue;
     count.set(l, (count.get(l) ?? 0) + 1);
     mkdirSync(join(dir, `digit${l}`), { recursive: true });
-    writes.push(sharp(Buffer.from(images.subarray(i * 784, (i + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } })
-      .png().toFile(join(dir, `digit${l}`, `${i}.png`)));
+    writes.push(
+      sharp(Buffer.from(images.subarray(i * 784, (i + 1) * 784)), { raw: { width: 28, height: 28, channels: 1 } })
+        .png()
+        .toFile(join(dir, `digit${l}`, `${i}.png`)),
+    );
   }
   await Promise.all(writes);
 }
@@ -62,12 +73,36 @@ before(async () => {
 });
 after(() => rmSync(root, { recursive: true, force: true }));
 
-const TRAIN_ARGS = ['train', '--data', 'train', '--val', 'val', '--model', 'lenet5', '--channels', '1', '--image-size', '28',
-  '--augment', 'light', '--epochs', '6', '--lr', '0.01', '--batch-size', '32', '--out', 'runs/lenet'];
+const TRAIN_ARGS = [
+  'train',
+  '--data',
+  'train',
+  '--val',
+  'val',
+  '--model',
+  'lenet5',
+  '--channels',
+  '1',
+  '--image-size',
+  '28',
+  '--augment',
+  'light',
+  '--epochs',
+  '6',
+  '--lr',
+  '0.01',
+  '--batch-size',
+  '32',
+  '--out',
+  'runs/lenet',
+];
 
 /** The share of lines of a predictions file whose one-hot truth equals its one-hot prediction, computed here from the text. */
 function accuracyOf(file: string): { accuracy: number; lines: string[] } {
-  const lines = readFileSync(file, 'utf8').trim().split('\n').filter((l) => !l.startsWith('#'));
+  const lines = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .filter((l) => !l.startsWith('#'));
   const right = lines.filter((l) => {
     const t = l.split(' ');
     return t.slice(3, 6).join() === t.slice(6, 9).join();
@@ -97,10 +132,24 @@ describe('tsvision on a folder of MNIST PNGs', () => {
     assert.equal((100 * accuracy).toFixed(2), acc.toFixed(2));
   });
 
-  test('evaluate: the report, and predictions in the seeds\' format that rescore reproduces', async () => {
-    const r = await tsvision(root, 'evaluate', '--checkpoint', 'runs/lenet/best', '--data', 'val', '--out', 'eval', '--class', 'digit7', '--target-recall', '0.9');
+  test("evaluate: the report, and predictions in the seeds' format that rescore reproduces", async () => {
+    const r = await tsvision(
+      root,
+      'evaluate',
+      '--checkpoint',
+      'runs/lenet/best',
+      '--data',
+      'val',
+      '--out',
+      'eval',
+      '--class',
+      'digit7',
+      '--target-recall',
+      '0.9',
+    );
     assert.equal(r.status, 0, r.stderr);
-    for (const part of ['Accuracy: ', 'Confusion matrix', 'precision    recall  f1-score   support', "Class 'digit7', recall at least 0.9:"]) assert.ok(r.stdout.includes(part), part);
+    for (const part of ['Accuracy: ', 'Confusion matrix', 'precision    recall  f1-score   support', "Class 'digit7', recall at least 0.9:"])
+      assert.ok(r.stdout.includes(part), part);
     const file = join(root, 'eval/predictions.txt');
     const { accuracy, lines } = accuracyOf(file);
     assert.equal(lines.length, 90);
@@ -110,7 +159,10 @@ describe('tsvision on a folder of MNIST PNGs', () => {
     assert.equal(readFileSync(file, 'utf8').split('\n')[0], '# classes: ["digit0","digit1","digit7"]');
     const metrics = JSON.parse(readFileSync(join(root, 'eval/metrics.json'), 'utf8'));
     assert.equal(metrics.accuracy, accuracy);
-    assert.equal(metrics.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0), 90);
+    assert.equal(
+      metrics.confusionMatrix.flat().reduce((a: number, b: number) => a + b, 0),
+      90,
+    );
     assert.ok(metrics.operatingPoint.recall >= 0.9);
     assert.ok(readFileSync(join(root, 'eval/report.txt'), 'utf8').includes('Most confused') || accuracy === 1);
     // the HTML report shows each listed mistake's picture by a path relative to the page
@@ -138,7 +190,7 @@ describe('tsvision on a folder of MNIST PNGs', () => {
     }
     assert.ok(rows.filter((row) => row.top[0].class === 'digit7').length >= 24);
 
-    const one = (await tsvision(root, 'predict', '--checkpoint', 'runs/lenet/best', 'val/digit1', 'nothing.png', 'train/digit0/broken.png'));
+    const one = await tsvision(root, 'predict', '--checkpoint', 'runs/lenet/best', 'val/digit1', 'nothing.png', 'train/digit0/broken.png');
     assert.equal(one.status, 1);
     assert.equal(one.stdout.trim().split('\n').length, 30);
     assert.match(one.stdout, /^val\/digit1\/\d+\.png {2}digit\d \d\.\d{4} {2}digit\d \d\.\d{4} {2}digit\d \d\.\d{4}$/m);
@@ -153,7 +205,10 @@ describe('tsvision on a folder of MNIST PNGs', () => {
     assert.match(r.stdout, /Accuracy: /);
     const more = await tsvision(root, ...TRAIN_ARGS, '--resume', '--epochs', '8');
     assert.equal(more.status, 1);
-    assert.equal(more.stderr, 'tsvision train: --epochs 8 differs from the run in runs/lenet (6): its onecycle learning-rate schedule was planned for 6 epochs; start a new run with another --out\n');
+    assert.equal(
+      more.stderr,
+      'tsvision train: --epochs 8 differs from the run in runs/lenet (6): its onecycle learning-rate schedule was planned for 6 epochs; start a new run with another --out\n',
+    );
   });
 
   test('summary and models', async () => {
@@ -170,11 +225,35 @@ describe('tsvision on a folder of MNIST PNGs', () => {
 
   test('train --weights: fine-tuning from a PyTorch file whose classifier has another class count; the wrong weights are refused', async () => {
     savePth(join(root, 'lenet10.pth'), getModel('lenet5', { numClasses: 10, inChannels: 1 }).stateDict());
-    const args = ['train', '--data', 'train', '--val', 'val', '--model', 'lenet5', '--channels', '1', '--image-size', '28', '--augment', 'none',
-      '--epochs', '2', '--freeze-epochs', '1', '--batch-size', '32', '--out', 'runs/finetuned'];
+    const args = [
+      'train',
+      '--data',
+      'train',
+      '--val',
+      'val',
+      '--model',
+      'lenet5',
+      '--channels',
+      '1',
+      '--image-size',
+      '28',
+      '--augment',
+      'none',
+      '--epochs',
+      '2',
+      '--freeze-epochs',
+      '1',
+      '--batch-size',
+      '32',
+      '--out',
+      'runs/finetuned',
+    ];
     const r = await tsvision(root, ...args, '--weights', 'lenet10.pth');
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /Weights: lenet10\.pth: loaded 8 of 10 tensors; newly initialised: 11\.weight \(shape \[10, 84\], the network has \[3, 84\]\), 11\.bias/);
+    assert.match(
+      r.stdout,
+      /Weights: lenet10\.pth: loaded 8 of 10 tensors; newly initialised: 11\.weight \(shape \[10, 84\], the network has \[3, 84\]\), 11\.bias/,
+    );
     assert.match(r.stdout, /Fine-tuning: the classifier alone for 1 epoch\(s\), then every layer/);
     const run = JSON.parse(readFileSync(join(root, 'runs/finetuned/run.json'), 'utf8')).settings;
     assert.equal(run.weights, 'lenet10.pth');
@@ -182,7 +261,10 @@ describe('tsvision on a folder of MNIST PNGs', () => {
     assert.equal(readFileSync(join(root, 'runs/finetuned/history.csv'), 'utf8').trim().split('\n').length, 3, 'both phases in the history');
     const wrong = await tsvision(root, ...args.slice(0, -2), '--out', 'runs/wrong', '--model', 'convnet', '--weights', 'lenet10.pth');
     assert.equal(wrong.status, 1);
-    assert.match(wrong.stderr.trim(), /^tsvision train: --weights lenet10\.pth: only 0 of the network's \d+ tensors are in the weights; are they for another architecture\?/);
+    assert.match(
+      wrong.stderr.trim(),
+      /^tsvision train: --weights lenet10\.pth: only 0 of the network's \d+ tensors are in the weights; are they for another architecture\?/,
+    );
     const missing = await tsvision(root, ...args.slice(0, -2), '--out', 'runs/missing', '--weights', 'nothing.pth');
     assert.match(missing.stderr.trim(), /^tsvision train: --weights: no file nothing\.pth, and no known weights of that name/);
   });
@@ -198,10 +280,19 @@ describe('tsvision on a folder of MNIST PNGs', () => {
     const cases: [string[], RegExp][] = [
       [['train', '--data', 'missing'], /^tsvision train: --data missing does not exist$/],
       [['train', '--data', 'single'], /^tsvision train: single has only one class folder \('only'\); expected one subfolder per class/],
-      [['train', '--data', 'train', '--model', 'resnet9000', '--out', 'runs/x'], /^tsvision train: unknown model 'resnet9000'; the models are \w+, .*\bconvnet\b/],
+      [
+        ['train', '--data', 'train', '--model', 'resnet9000', '--out', 'runs/x'],
+        /^tsvision train: unknown model 'resnet9000'; the models are \w+, .*\bconvnet\b/,
+      ],
       [['train', '--data', 'train', '--out', 'runs/lenet'], /^tsvision train: runs\/lenet already holds a training run; pass --resume/],
-      [['train', '--data', 'train', '--out', 'runs/lenet', '--resume', '--model', 'convnet'], /^tsvision train: the checkpoint in .* is a 'lenet5', not a 'convnet'/],
-      [['evaluate', '--checkpoint', 'alien', '--data', 'val'], /^tsvision evaluate: the weights in .*alien do not fit a 'convnet' .*: \d+ missing .*; \d+ unexpected /],
+      [
+        ['train', '--data', 'train', '--out', 'runs/lenet', '--resume', '--model', 'convnet'],
+        /^tsvision train: the checkpoint in .* is a 'lenet5', not a 'convnet'/,
+      ],
+      [
+        ['evaluate', '--checkpoint', 'alien', '--data', 'val'],
+        /^tsvision evaluate: the weights in .*alien do not fit a 'convnet' .*: \d+ missing .*; \d+ unexpected /,
+      ],
       [['evaluate', '--checkpoint', 'nowhere', '--data', 'val'], /^tsvision evaluate: no checkpoint at nowhere/],
       [['evaluate', '--checkpoint', 'runs/lenet/best', '--data', 'single'], /^tsvision evaluate: single has only one class folder/],
       [['predict', '--checkpoint', 'runs/lenet/best'], /^tsvision predict: give images or a folder of images$/],

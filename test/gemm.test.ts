@@ -16,7 +16,19 @@ function rand(n: number): Float32Array {
   return a;
 }
 
-interface Case { batch: number; tA: boolean; tB: boolean; m: number; n: number; k: number; alpha: number; beta: number; pad: number; bcastA: boolean; bcastB: boolean }
+interface Case {
+  batch: number;
+  tA: boolean;
+  tB: boolean;
+  m: number;
+  n: number;
+  k: number;
+  alpha: number;
+  beta: number;
+  pad: number;
+  bcastA: boolean;
+  bcastB: boolean;
+}
 
 function runCase(c: Case, label: string): void {
   const lda = (c.tA ? c.m : c.k) + c.pad;
@@ -63,7 +75,14 @@ describe('sgemm', { skip: !nativeBackend && 'the native addon is not built' }, (
 
     test(`${isa}: alpha, beta, padded leading dimensions, K = 0`, () => {
       addon!.forceIsa(isa);
-      for (const [alpha, beta, pad, k] of [[2, 0, 3, 19], [0.5, 1, 0, 33], [1, 0.5, 1, 8], [-1, 2, 5, 1], [1, 1, 0, 0], [1, 0, 2, 0]]) {
+      for (const [alpha, beta, pad, k] of [
+        [2, 0, 3, 19],
+        [0.5, 1, 0, 33],
+        [1, 0.5, 1, 8],
+        [-1, 2, 5, 1],
+        [1, 1, 0, 0],
+        [1, 0, 2, 0],
+      ]) {
         const c: Case = { batch: 1, tA: gen.random() < 0.5, tB: gen.random() < 0.5, m: 29, n: 37, k, alpha, beta, pad, bcastA: false, bcastB: false };
         runCase(c, `${isa} ${JSON.stringify(c)}`);
       }
@@ -71,7 +90,11 @@ describe('sgemm', { skip: !nativeBackend && 'the native addon is not built' }, (
 
     test(`${isa}: batched, with either operand broadcast`, () => {
       addon!.forceIsa(isa);
-      for (const [bcastA, bcastB] of [[false, false], [true, false], [false, true]]) {
+      for (const [bcastA, bcastB] of [
+        [false, false],
+        [true, false],
+        [false, true],
+      ]) {
         const c: Case = { batch: 5, tA: bcastB, tB: bcastA, m: 11, n: 21, k: 9, alpha: 1, beta: 0, pad: 1, bcastA, bcastB };
         runCase(c, `${isa} ${JSON.stringify(c)}`);
       }
@@ -79,7 +102,12 @@ describe('sgemm', { skip: !nativeBackend && 'the native addon is not built' }, (
 
     test(`${isa}: shapes big enough to use every thread and cache block`, () => {
       addon!.forceIsa(isa);
-      for (const [m, n, k] of [[300, 517, 600], [64, 3136, 576], [1, 777, 1200], [700, 3, 300]]) {
+      for (const [m, n, k] of [
+        [300, 517, 600],
+        [64, 3136, 576],
+        [1, 777, 1200],
+        [700, 3, 300],
+      ]) {
         const c: Case = { batch: 1, tA: false, tB: m === 700, m, n, k, alpha: 1, beta: 0, pad: 0, bcastA: false, bcastB: false };
         runCase(c, `${isa} ${JSON.stringify(c)}`);
       }

@@ -75,7 +75,15 @@ const reduceCases: [string, F, () => tv.Tensor<'float32'>][] = [
   ['mean axes', (x) => tv.mean(x, [-1, 0]), () => uniform([2, 3, 4])],
   ['max axis', (x) => tv.max(x, 1), () => distinct([2, 3, 4])],
   ['min all', (x) => tv.min(x), () => distinct([2, 3])],
-  ['max ties', (x) => tv.max(x, 1), () => tv.tensor([[1, 3, 3], [2, 0, 1]])],
+  [
+    'max ties',
+    (x) => tv.max(x, 1),
+    () =>
+      tv.tensor([
+        [1, 3, 3],
+        [2, 0, 1],
+      ]),
+  ],
   ['var axis', (x) => tv.variance(x, 1), () => uniform([3, 5])],
   ['var all biased', (x) => tv.variance(x, undefined, { correction: 0 }), () => uniform([3, 5])],
   ['softmax', (x) => tv.softmax(x, 1), () => uniform([2, 4, 3], -2, 2)],
@@ -105,18 +113,30 @@ const movementCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
 
 const convCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
   ['conv2d padded', (x, w, b) => tv.conv2d(x, w, b, { padding: 1 }), () => [uniform([2, 2, 4, 5]), uniform([3, 2, 3, 3]), uniform([3])]],
-  ['conv2d stride dilation groups', (x, w) => tv.conv2d(x, w, null, { stride: [2, 1], dilation: [1, 2], groups: 2, padding: [1, 0] }), () => [uniform([1, 4, 5, 6]), uniform([4, 2, 2, 2])]],
+  [
+    'conv2d stride dilation groups',
+    (x, w) => tv.conv2d(x, w, null, { stride: [2, 1], dilation: [1, 2], groups: 2, padding: [1, 0] }),
+    () => [uniform([1, 4, 5, 6]), uniform([4, 2, 2, 2])],
+  ],
   ['conv2d depthwise', (x, w, b) => tv.conv2d(x, w, b, { padding: 1, groups: 3 }), () => [uniform([2, 3, 4, 4]), uniform([3, 1, 3, 3]), uniform([3])]],
   ['conv2d same', (x, w) => tv.conv2d(x, w, null, { padding: 'same' }), () => [uniform([1, 2, 4, 5]), uniform([2, 2, 2, 3])]],
   ['conv1d', (x, w, b) => tv.conv1d(x, w, b, { stride: 2, padding: 1 }), () => [uniform([2, 3, 7]), uniform([2, 3, 3]), uniform([2])]],
   ['conv3d', (x, w) => tv.conv3d(x, w, null, { padding: [0, 1, 1] }), () => [uniform([1, 2, 3, 3, 4]), uniform([2, 2, 2, 2, 2])]],
-  ['convTranspose2d', (x, w, b) => tv.convTranspose(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }), () => [uniform([1, 3, 3, 3]), uniform([3, 2, 3, 3]), uniform([2])]],
+  [
+    'convTranspose2d',
+    (x, w, b) => tv.convTranspose(x, w, b, { stride: 2, padding: 1, outputPadding: 1 }),
+    () => [uniform([1, 3, 3, 3]), uniform([3, 2, 3, 3]), uniform([2])],
+  ],
   ['convTranspose2d groups dilation', (x, w) => tv.convTranspose(x, w, null, { groups: 2, dilation: 2 }), () => [uniform([2, 4, 3, 2]), uniform([4, 1, 2, 2])]],
 ];
 
 const poolCases: [string, F, () => tv.Tensor<'float32'>][] = [
   ['maxPool2d', (x) => tv.maxPool2d(x, { kernelSize: 2 }), () => distinct([2, 2, 4, 5])],
-  ['maxPool2d stride padding dilation ceil', (x) => tv.maxPool2d(x, { kernelSize: [3, 2], stride: 2, padding: [1, 0], dilation: [1, 2], ceilMode: true }), () => distinct([1, 2, 6, 7])],
+  [
+    'maxPool2d stride padding dilation ceil',
+    (x) => tv.maxPool2d(x, { kernelSize: [3, 2], stride: 2, padding: [1, 0], dilation: [1, 2], ceilMode: true }),
+    () => distinct([1, 2, 6, 7]),
+  ],
   ['maxPool1d', (x) => tv.maxPool1d(x, { kernelSize: 3, stride: 2 }), () => distinct([2, 3, 9])],
   ['maxPool3d', (x) => tv.maxPool3d(x, { kernelSize: 2 }), () => distinct([1, 2, 4, 4, 4])],
   ['avgPool2d', (x) => tv.avgPool2d(x, { kernelSize: 3, stride: 2, padding: 1 }), () => uniform([2, 2, 5, 6])],
@@ -127,9 +147,17 @@ const poolCases: [string, F, () => tv.Tensor<'float32'>][] = [
 ];
 
 const bnCases: [string, F, () => tv.Tensor<'float32'>[]][] = [
-  ['batchNorm training', (x, w, b) => tv.batchNorm(x, null, null, w, b, { training: true }), () => [uniform([3, 2, 2, 3]), uniform([2], 0.5, 1.5), uniform([2])]],
+  [
+    'batchNorm training',
+    (x, w, b) => tv.batchNorm(x, null, null, w, b, { training: true }),
+    () => [uniform([3, 2, 2, 3]), uniform([2], 0.5, 1.5), uniform([2])],
+  ],
   ['batchNorm training no affine 2d input', (x) => tv.batchNorm(x, null, null, null, null, { training: true }), () => [uniform([5, 3])]],
-  ['batchNorm eval', (x, w, b) => tv.batchNorm(x, tv.tensor([0.1, -0.2]), tv.tensor([0.5, 2]), w, b, { training: false }), () => [uniform([2, 2, 3]), uniform([2]), uniform([2])]],
+  [
+    'batchNorm eval',
+    (x, w, b) => tv.batchNorm(x, tv.tensor([0.1, -0.2]), tv.tensor([0.5, 2]), w, b, { training: false }),
+    () => [uniform([2, 2, 3]), uniform([2]), uniform([2])],
+  ],
 ];
 
 describe('gradcheck', () => {

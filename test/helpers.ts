@@ -21,7 +21,12 @@ export function assertClose(
   { rtol = 1e-5, atol = 1e-6, label = '' }: { rtol?: number; atol?: number; label?: string } = {},
 ): void {
   const a = actual instanceof Tensor ? actual.data : actual;
-  const e = expected instanceof Tensor ? expected.data : Array.isArray(expected) ? (expected as NestedArray[]).flat(Infinity as 1) as number[] : (expected as ArrayLike<number>);
+  const e =
+    expected instanceof Tensor
+      ? expected.data
+      : Array.isArray(expected)
+        ? ((expected as NestedArray[]).flat(Infinity as 1) as number[])
+        : (expected as ArrayLike<number>);
   const eArr = typeof e === 'number' ? [e] : e;
   assert.equal(a.length, eArr.length, `${label}: length ${a.length} vs expected ${eArr.length}`);
   for (let i = 0; i < a.length; i++) {

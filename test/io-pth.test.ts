@@ -61,7 +61,10 @@ describe('pth: files written by PyTorch', () => {
     test(`${name} holds the expected tensors`, () => {
       const file = loadPth(fixture(name));
       assert.equal(file.format, name === 'legacy.pth' ? 'legacy' : 'zip');
-      assert.deepEqual([...file.tensors.keys()], tensors.map(([k]) => k));
+      assert.deepEqual(
+        [...file.tensors.keys()],
+        tensors.map(([k]) => k),
+      );
       for (const [key, e] of tensors) {
         const t = file.tensors.get(key)!;
         assert.equal(t.dtype, e.dtype, key);
@@ -137,8 +140,12 @@ describe('pth: writing', () => {
   test('encodePth writes the bytes torch.save writes', () => {
     const w = new Tensor(Float32Array.from([1, -2, 3.5, 0, -0, 1e-8]), [2, 3]);
     const stateDict = new Map<string, Tensor>([
-      ['w', w], ['w_flat', new Tensor(w.data, [6])], ['tied', w], ['count', new Tensor(Int32Array.from([7]), [])],
-      ['mask', new Tensor(Uint8Array.from([0, 1, 255]), [3])], ['empty', new Tensor(new Float32Array(0), [0, 4])],
+      ['w', w],
+      ['w_flat', new Tensor(w.data, [6])],
+      ['tied', w],
+      ['count', new Tensor(Int32Array.from([7]), [])],
+      ['mask', new Tensor(Uint8Array.from([0, 1, 255]), [3])],
+      ['empty', new Tensor(new Float32Array(0), [0, 4])],
     ]);
     assert.deepEqual(Buffer.from(encodePth(stateDict)), readFileSync(fixture('plain.pth')));
   });
@@ -146,8 +153,12 @@ describe('pth: writing', () => {
   test('savePth then loadPth gives the state dict back, in order, for 1500 entries', () => {
     const stateDict = new Map<string, Tensor>();
     for (let i = 0; i < 1500; i++) {
-      const t = i % 3 === 0 ? new Tensor(Float32Array.from([i, -i / 7]), [1, 2])
-        : i % 3 === 1 ? new Tensor(Int32Array.from([i, -i, 2 ** 31 - 1]), [3]) : new Tensor(Uint8Array.from([i & 255]), []);
+      const t =
+        i % 3 === 0
+          ? new Tensor(Float32Array.from([i, -i / 7]), [1, 2])
+          : i % 3 === 1
+            ? new Tensor(Int32Array.from([i, -i, 2 ** 31 - 1]), [3])
+            : new Tensor(Uint8Array.from([i & 255]), []);
       stateDict.set(`layer${i}.weight`, t);
     }
     const path = join(dir, 'rt.pth');
@@ -159,7 +170,11 @@ describe('pth: writing', () => {
       assert.deepEqual(back.get(k)!.shape, t.shape, k);
       assert.deepEqual(Array.from(back.get(k)!.data), Array.from(t.data), k);
     }
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('tmp')), [], 'no temporary file left behind');
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('tmp')),
+      [],
+      'no temporary file left behind',
+    );
   });
 
   test('a file read and written again reads the same', () => {
@@ -172,19 +187,35 @@ describe('pth: writing', () => {
 describe('pth: extractStateDict', () => {
   const t = () => new Tensor(Float32Array.from([1]), [1]);
   test('finds the state dict, bare or under a known key, and ignores other entries', () => {
-    const bare = new Map<unknown, unknown>([['a', t()], ['_metadata', new Map()], ['epoch', 3]]);
+    const bare = new Map<unknown, unknown>([
+      ['a', t()],
+      ['_metadata', new Map()],
+      ['epoch', 3],
+    ]);
     assert.deepEqual([...extractStateDict(bare).keys()], ['a']);
-    const nested = new Map<unknown, unknown>([['epoch', 1], ['model', new Map([['state_dict', bare]])]]);
+    const nested = new Map<unknown, unknown>([
+      ['epoch', 1],
+      ['model', new Map([['state_dict', bare]])],
+    ]);
     assert.deepEqual([...extractStateDict(nested).keys()], ['a']);
-    const both = new Map<unknown, unknown>([['state_dict_ema', new Map([['ema', t()]])], ['state_dict', new Map([['main', t()]])]]);
+    const both = new Map<unknown, unknown>([
+      ['state_dict_ema', new Map([['ema', t()]])],
+      ['state_dict', new Map([['main', t()]])],
+    ]);
     assert.deepEqual([...extractStateDict(both).keys()], ['main']);
     for (const key of ['model_state_dict', 'net']) assert.deepEqual([...extractStateDict(new Map([[key, bare]])).keys()], ['a']);
   });
 
   test('strips "module." only when every key has it', () => {
-    const all = new Map([['module.a', t()], ['module.b.c', t()]]);
+    const all = new Map([
+      ['module.a', t()],
+      ['module.b.c', t()],
+    ]);
     assert.deepEqual([...extractStateDict(all).keys()], ['a', 'b.c']);
-    const some = new Map([['module.a', t()], ['b', t()]]);
+    const some = new Map([
+      ['module.a', t()],
+      ['b', t()],
+    ]);
     assert.deepEqual([...extractStateDict(some).keys()], ['module.a', 'b']);
   });
 
@@ -202,17 +233,26 @@ describe('pth: refusals', () => {
     rmSync(PWNED, { force: true });
     for (const name of ['malicious_zip.pth', 'malicious_legacy.pth']) {
       const path = fixture(name);
-      assert.throws(() => loadPth(path), (e: unknown) => {
-        assert.ok(e instanceof PthError);
-        assert.equal(e.message, `${path}: refusing to load global "posix.system": only tensors, storages and plain containers are allowed`);
-        return true;
-      });
+      assert.throws(
+        () => loadPth(path),
+        (e: unknown) => {
+          assert.ok(e instanceof PthError);
+          assert.equal(e.message, `${path}: refusing to load global "posix.system": only tensors, storages and plain containers are allowed`);
+          return true;
+        },
+      );
     }
     assert.equal(existsSync(PWNED), false);
   });
 
   test('any global outside the allow-list is refused, however it is named', () => {
-    for (const [module, name] of [['builtins', 'eval'], ['os', 'system'], ['subprocess', 'Popen'], ['__builtin__', 'getattr'], ['torch', 'load']]) {
+    for (const [module, name] of [
+      ['builtins', 'eval'],
+      ['os', 'system'],
+      ['subprocess', 'Popen'],
+      ['__builtin__', 'getattr'],
+      ['torch', 'load'],
+    ]) {
       const viaGlobal = new PickleWriter().proto().global(module, name).finish();
       refuses(() => decodePth(pthOf(viaGlobal), 'g.pth'), 'g.pth', new RegExp(`refusing to load global "${module}\\.${name}"`));
       const viaStack = new PickleWriter().proto().str(module).str(name).byte(0x93).finish(); // STACK_GLOBAL
@@ -234,7 +274,7 @@ describe('pth: refusals', () => {
     assert.ok(process.memoryUsage().arrayBuffers - before < 64 * 2 ** 20);
   });
 
-  test('maxTensorBytes bounds the memory of a file\'s tensors', () => {
+  test("maxTensorBytes bounds the memory of a file's tensors", () => {
     assert.equal(loadPth(fixture('conv_bn.pth'), { maxTensorBytes: 300 }).tensors.size, 7);
     refuses(() => loadPth(fixture('conv_bn.pth'), { maxTensorBytes: 100 }), fixture('conv_bn.pth'), /limit for tensors/);
   });

@@ -20,7 +20,10 @@ function handMade(header: string, data: number[], pad = true): Uint8Array {
   const out = new Uint8Array(8 + h.length + data.length);
   // u64 little-endian length, byte by byte
   let n = h.length;
-  for (let i = 0; i < 8; i++) { out[i] = n & 0xff; n = Math.floor(n / 256); }
+  for (let i = 0; i < 8; i++) {
+    out[i] = n & 0xff;
+    n = Math.floor(n / 256);
+  }
   for (let i = 0; i < h.length; i++) out[8 + i] = h.charCodeAt(i);
   out.set(data, 8 + h.length);
   return out;
@@ -47,14 +50,19 @@ describe('safetensors', () => {
     }
     assert.ok(Object.is(back.get('conv.weight')!.data[5], -0));
     // no temporary file left behind
-    assert.deepEqual(readdirSync(dir).filter((f) => f.includes('tmp')), []);
+    assert.deepEqual(
+      readdirSync(dir).filter((f) => f.includes('tmp')),
+      [],
+    );
   });
 
   test('writes exactly the bytes of the format', () => {
-    const bytes = encodeSafetensors(new Map([
-      ['a', new Tensor(Float32Array.from([1, 2]), [2])],
-      ['b', new Tensor(Uint8Array.from([9]), [1, 1])],
-    ]));
+    const bytes = encodeSafetensors(
+      new Map([
+        ['a', new Tensor(Float32Array.from([1, 2]), [2])],
+        ['b', new Tensor(Uint8Array.from([9]), [1, 1])],
+      ]),
+    );
     const header = '{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"U8","shape":[1,1],"data_offsets":[8,9]}}';
     const expected = handMade(header, [0, 0, 0x80, 0x3f, 0, 0, 0, 0x40, 9]);
     assert.deepEqual(Array.from(bytes), Array.from(expected));
@@ -74,14 +82,48 @@ describe('safetensors', () => {
       bool: { dtype: 'BOOL', shape: [1], data_offsets: [41, 42] },
     });
     const data = [
-      0x00, 0x00, 0x20, 0xc0, // F32 -2.5
-      0xff, 0xff, 0xff, 0xff, // I32 -1
-      0x05, 0, 0, 0, 0, 0, 0, 0, // I64 5
-      0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, // I64 -2
-      0, 0, 0, 0, 0, 0, 0xf8, 0x3f, // F64 1.5
-      0x00, 0x3c, 0x00, 0xc0, 0x01, 0x00, // F16 1, -2, 2^-24
-      0x40, 0x40, // BF16 3
-      200, 1,
+      0x00,
+      0x00,
+      0x20,
+      0xc0, // F32 -2.5
+      0xff,
+      0xff,
+      0xff,
+      0xff, // I32 -1
+      0x05,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0, // I64 5
+      0xfe,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff,
+      0xff, // I64 -2
+      0,
+      0,
+      0,
+      0,
+      0,
+      0,
+      0xf8,
+      0x3f, // F64 1.5
+      0x00,
+      0x3c,
+      0x00,
+      0xc0,
+      0x01,
+      0x00, // F16 1, -2, 2^-24
+      0x40,
+      0x40, // BF16 3
+      200,
+      1,
     ];
     const { tensors, metadata } = decodeSafetensors(handMade(header, data, false), 'hand.safetensors');
     assert.deepEqual(metadata, { who: 'hand' });
@@ -111,18 +153,23 @@ describe('safetensors', () => {
     const bad = (name: string, bytes: Uint8Array, re: RegExp) => {
       const path = join(dir, name);
       writeFileSync(path, bytes);
-      assert.throws(() => loadSafetensors(path), (e: unknown) => {
-        assert.ok(e instanceof SafetensorsError);
-        assert.match(e.message, new RegExp(name.replace('.', '\\.')));
-        assert.match(e.message, re);
-        return true;
-      });
+      assert.throws(
+        () => loadSafetensors(path),
+        (e: unknown) => {
+          assert.ok(e instanceof SafetensorsError);
+          assert.match(e.message, new RegExp(name.replace('.', '\\.')));
+          assert.match(e.message, re);
+          return true;
+        },
+      );
     };
     const t = (h: string, d: number[]) => handMade(h, d);
     bad('short.st', new Uint8Array(5), /too short/);
-    const huge = new Uint8Array(16); huge[7] = 1;
+    const huge = new Uint8Array(16);
+    huge[7] = 1;
     bad('huge.st', huge, /exceeds the limit/);
-    const past = handMade('{}', []); past[0] = 200;
+    const past = handMade('{}', []);
+    past[0] = 200;
     bad('past.st', past, /runs past the end of the file/);
     bad('json.st', t('{"a":', []), /not valid JSON/);
     bad('notobj.st', t('[1,2]', []), /does not start with "\{"/);
@@ -130,7 +177,11 @@ describe('safetensors', () => {
     bad('shape.st', t('{"a":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}}', [0, 0, 0, 0]), /shape/);
     bad('size.st', t('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,4]}}', [0, 0, 0, 0]), /needs 8 bytes/);
     bad('range.st', t('{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', [0, 0, 0, 0]), /run past the end of the data/);
-    bad('overlap.st', t('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}', new Array(8).fill(0)), /overlap/);
+    bad(
+      'overlap.st',
+      t('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]},"b":{"dtype":"F32","shape":[1],"data_offsets":[2,6]}}', new Array(8).fill(0)),
+      /overlap/,
+    );
     bad('hole.st', t('{"a":{"dtype":"F32","shape":[1],"data_offsets":[4,8]}}', new Array(8).fill(0)), /belong to no tensor/);
     bad('tail.st', t('{"a":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}', new Array(8).fill(0)), /data is 8 bytes but the tensors cover 4/);
     bad('meta.st', t('{"__metadata__":{"a":1}}', []), /__metadata__\.a is not a string/);

@@ -10,8 +10,19 @@ import { join, relative, resolve } from 'node:path';
 import { describe, test } from 'node:test';
 import { stratifiedSplit } from '../src/data/split.js';
 import {
-  argmax, confusedPairs, ConfusionMatrix, formatConfusionMatrix, formatPrediction, htmlReport, operatingPoint, parsePredictions,
-  readPredictions, scorePredictions, worstMistakes, writePredictions, type PredictionRecord,
+  argmax,
+  confusedPairs,
+  ConfusionMatrix,
+  formatConfusionMatrix,
+  formatPrediction,
+  htmlReport,
+  operatingPoint,
+  parsePredictions,
+  readPredictions,
+  scorePredictions,
+  worstMistakes,
+  writePredictions,
+  type PredictionRecord,
 } from '../src/metrics/index.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import { evalTransform, parsePreprocess, trainTransform, type PreprocessConfig } from '../src/transforms/presets.js';
@@ -35,7 +46,11 @@ describe('the predictions file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tsvision-preds-'));
     try {
       const file = join(dir, 'p.txt');
-      const records = [rec([0.9, 0.05, 0.05], 0, 'x/cat 1.png'), rec([0.3, 0.3, 0.4], 1, 'x/dog.png'), { probs: [0.5, 0.5, 0], target: 2, predicted: 1, path: 'y.png' }];
+      const records = [
+        rec([0.9, 0.05, 0.05], 0, 'x/cat 1.png'),
+        rec([0.3, 0.3, 0.4], 1, 'x/dog.png'),
+        { probs: [0.5, 0.5, 0], target: 2, predicted: 1, path: 'y.png' },
+      ];
       writePredictions(file, ['cat', 'dog', 'bird house'], records);
       assert.equal(readFileSync(file, 'utf8').split('\n')[0], '# classes: ["cat","dog","bird house"]');
       const back = readPredictions(file);
@@ -58,22 +73,38 @@ describe('the predictions file', () => {
 
 describe('reading the mistakes', () => {
   const records = [
-    rec([0.9, 0.1, 0.0], 0, 'a0'), rec([0.2, 0.7, 0.1], 0, 'a1'), rec([0.1, 0.1, 0.8], 0, 'a2'),
-    rec([0.6, 0.4, 0.0], 1, 'b0'), rec([0.1, 0.9, 0.0], 1, 'b1'),
-    rec([0.05, 0.9, 0.05], 2, 'c0'), rec([0.0, 0.4, 0.6], 2, 'c1'),
+    rec([0.9, 0.1, 0.0], 0, 'a0'),
+    rec([0.2, 0.7, 0.1], 0, 'a1'),
+    rec([0.1, 0.1, 0.8], 0, 'a2'),
+    rec([0.6, 0.4, 0.0], 1, 'b0'),
+    rec([0.1, 0.9, 0.0], 1, 'b1'),
+    rec([0.05, 0.9, 0.05], 2, 'c0'),
+    rec([0.0, 0.4, 0.6], 2, 'c1'),
   ];
 
   test('worst mistakes: the wrong predictions with the highest confidence first', () => {
-    assert.deepEqual(worstMistakes(records, 3).map((m) => [m.path, m.predicted, m.confidence, m.targetProb]), [
-      ['c0', 1, 0.9, 0.05], ['a2', 2, 0.8, 0.1], ['a1', 1, 0.7, 0.2],
-    ]);
+    assert.deepEqual(
+      worstMistakes(records, 3).map((m) => [m.path, m.predicted, m.confidence, m.targetProb]),
+      [
+        ['c0', 1, 0.9, 0.05],
+        ['a2', 2, 0.8, 0.1],
+        ['a1', 1, 0.7, 0.2],
+      ],
+    );
     assert.equal(worstMistakes(records).length, 4);
   });
 
   test('confused pairs: the largest off-diagonal cells', () => {
     const cm = new ConfusionMatrix(3).update([1, 1, 2, 0, 1, 1, 1, 0, 0], [0, 0, 0, 1, 1, 2, 2, 2, 0]);
     // rows: true 0 -> [1, 2, 1], true 1 -> [1, 1, 0], true 2 -> [1, 2, 0]
-    assert.deepEqual(confusedPairs(cm, 3).map((p) => [p.target, p.predicted, p.count, p.share]), [[2, 1, 2, 2 / 3], [0, 1, 2, 0.5], [1, 0, 1, 0.5]]);
+    assert.deepEqual(
+      confusedPairs(cm, 3).map((p) => [p.target, p.predicted, p.count, p.share]),
+      [
+        [2, 1, 2, 2 / 3],
+        [0, 1, 2, 0.5],
+        [1, 0, 1, 0.5],
+      ],
+    );
   });
 
   test("a class's operating point (one against the rest, by its probability)", () => {
@@ -96,24 +127,28 @@ describe('reading the mistakes', () => {
     assert.match(s.text, /^Accuracy: 42\.86% \(3 of 7 images\)/);
     assert.match(s.text, / {2}0\.9000 {2}said dog, is bird \(0\.0500\) {2}c0\n/);
     assert.match(s.text, /call an image 'cat' when its probability is >= 0\.20000: precision 0\.6667, recall 0\.6667 \(2 found, 1 missed, 1 false alarms\)/);
-    assert.equal(formatConfusionMatrix(s.confusion, ['cat', 'dog', 'bird']),
-      '         cat   dog  bird\n' +
-      '  cat      1     1     1\n' +
-      '  dog      1     1     0\n' +
-      '  bird     0     1     1\n');
+    assert.equal(
+      formatConfusionMatrix(s.confusion, ['cat', 'dog', 'bird']),
+      '         cat   dog  bird\n' + '  cat      1     1     1\n' + '  dog      1     1     0\n' + '  bird     0     1     1\n',
+    );
   });
 });
 
 describe('the HTML report', () => {
   test('links each worst mistake by a path relative to the page, escapes names, shades the matrix', () => {
     const records = [
-      rec([0.9, 0.1], 0, 'data/val/cat/1.png'), rec([0.2, 0.8], 0, 'data/val/cat/a b&c.png'),
-      rec([0.3, 0.7], 1, 'data/val/dog/2.png'), rec([0.6, 0.4], 1, '/abs/dog/3.png'),
+      rec([0.9, 0.1], 0, 'data/val/cat/1.png'),
+      rec([0.2, 0.8], 0, 'data/val/cat/a b&c.png'),
+      rec([0.3, 0.7], 1, 'data/val/dog/2.png'),
+      rec([0.6, 0.4], 1, '/abs/dog/3.png'),
     ];
     const classes = ['cat', 'dog <3'];
     const html = htmlReport({ title: 'T', classes, scores: scorePredictions(classes, records), pageDir: 'runs/x/evaluation' });
     const imgs = [...html.matchAll(/<img src="([^"]+)"/g)].map((m) => m[1]);
-    assert.deepEqual(imgs, ['../../../data/val/cat/a%20b%26c.png', relative(resolve('runs/x/evaluation'), '/abs/dog/3.png').split('/').map(encodeURIComponent).join('/')]);
+    assert.deepEqual(imgs, [
+      '../../../data/val/cat/a%20b%26c.png',
+      relative(resolve('runs/x/evaluation'), '/abs/dog/3.png').split('/').map(encodeURIComponent).join('/'),
+    ]);
     assert.ok(html.includes('dog &lt;3') && !html.includes('dog <3'));
     assert.match(html, /Accuracy <b>50\.00%<\/b> \(2 of 4 images\)/);
     assert.equal((html.match(/<td style="background:hsla/g) ?? []).length, 4);
@@ -125,9 +160,18 @@ describe('stratifiedSplit', () => {
     const targets = [...Array(50).fill(0), ...Array(10).fill(1), ...Array(2).fill(2), 3];
     const s = stratifiedSplit(targets, 0.2, { seed: 1 });
     const count = (idx: number[], k: number) => idx.filter((i) => targets[i] === k).length;
-    assert.deepEqual([0, 1, 2, 3].map((k) => count(s.val, k)), [10, 2, 1, 0]);
-    assert.deepEqual([0, 1, 2, 3].map((k) => count(s.train, k)), [40, 8, 1, 1]);
-    assert.deepEqual([...s.train, ...s.val].sort((a, b) => a - b), targets.map((_, i) => i));
+    assert.deepEqual(
+      [0, 1, 2, 3].map((k) => count(s.val, k)),
+      [10, 2, 1, 0],
+    );
+    assert.deepEqual(
+      [0, 1, 2, 3].map((k) => count(s.train, k)),
+      [40, 8, 1, 1],
+    );
+    assert.deepEqual(
+      [...s.train, ...s.val].sort((a, b) => a - b),
+      targets.map((_, i) => i),
+    );
     assert.deepEqual(stratifiedSplit(targets, 0.2, { seed: 1 }), s);
     assert.notDeepEqual(stratifiedSplit(targets, 0.2, { seed: 2 }).val, s.val);
     assert.deepEqual(stratifiedSplit(targets, 0).val, []);
@@ -137,9 +181,19 @@ describe('stratifiedSplit', () => {
 
 describe('classification presets', () => {
   const preset: PreprocessConfig = {
-    resizeSize: 16, cropSize: 16, interpolation: 'bilinear', channels: 3, resizeMode: 'crop', augment: 'standard', mean: [0.5, 0.5, 0.5], std: [0.25, 0.25, 0.25],
+    resizeSize: 16,
+    cropSize: 16,
+    interpolation: 'bilinear',
+    channels: 3,
+    resizeMode: 'crop',
+    augment: 'standard',
+    mean: [0.5, 0.5, 0.5],
+    std: [0.25, 0.25, 0.25],
   };
-  const img = new Tensor<'uint8'>(Uint8Array.from({ length: 20 * 40 * 3 }, (_, i) => i % 251), [20, 40, 3]);
+  const img = new Tensor<'uint8'>(
+    Uint8Array.from({ length: 20 * 40 * 3 }, (_, i) => i % 251),
+    [20, 40, 3],
+  );
 
   test('every resize mode and augmentation gives [C, s, s]; evaluation is deterministic', () => {
     for (const resize of ['crop', 'letterbox', 'stretch'] as const) {

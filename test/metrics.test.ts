@@ -27,7 +27,10 @@ describe('ConfusionMatrix', () => {
     const targets = [...Array(10).fill(1), ...Array(10).fill(0)];
     const preds = [...Array(8).fill(1), 0, 0, ...Array(10).fill(0)];
     const cm = new ConfusionMatrix(2).update(i32(preds), i32(targets));
-    assert.deepEqual(cm.matrix, [[10, 0], [2, 8]]);
+    assert.deepEqual(cm.matrix, [
+      [10, 0],
+      [2, 8],
+    ]);
     assert.equal(precision(cm)[1], 1); // 8 / (8 + 0)
     assert.equal(recall(cm)[1], 0.8); // 8 / (8 + 2)
     assertClose([f1(cm)[1]], [16 / 18]); // 2*8 / (2*8 + 0 + 2)
@@ -88,7 +91,11 @@ describe('ConfusionMatrix', () => {
     const a = new ConfusionMatrix(3).update(tv.tensor(scores), i32(targets));
     const b = new ConfusionMatrix(3).update(scores, targets);
     const c = new ConfusionMatrix(3).update([1, 0, 2, 2], targets);
-    assert.deepEqual(a.matrix, [[0, 0, 1], [1, 1, 0], [0, 0, 1]]);
+    assert.deepEqual(a.matrix, [
+      [0, 0, 1],
+      [1, 1, 0],
+      [0, 0, 1],
+    ]);
     assert.deepEqual(b.matrix, a.matrix);
     assert.deepEqual(c.matrix, a.matrix);
   });
@@ -105,7 +112,7 @@ describe('ConfusionMatrix', () => {
     const whole = new ConfusionMatrix(C).update(i32(yPred), i32(yTrue));
     assert.deepEqual(whole.matrix, naive);
     const streamed = new ConfusionMatrix(C);
-    for (let s = 0, b = 1; s < n; s += b, b = (b * 3) % 97 + 1) streamed.update(i32(yPred.slice(s, s + b)), i32(yTrue.slice(s, s + b)));
+    for (let s = 0, b = 1; s < n; s += b, b = ((b * 3) % 97) + 1) streamed.update(i32(yPred.slice(s, s + b)), i32(yTrue.slice(s, s + b)));
     assert.deepEqual(streamed.matrix, naive);
     assert.equal(streamed.total, n);
 
@@ -126,7 +133,17 @@ describe('ConfusionMatrix', () => {
     assert.throws(() => cm.update([0, 1, 2], [0, 1]), /3 predictions but 2 targets/);
     assert.throws(() => cm.update(tv.zeros([2, 4]), [0, 1]), /scores must have shape \[N, 3\], got \[2, 4\]/);
     assert.throws(() => cm.update(tv.zeros([2, 3, 1]), [0, 1]), /must have shape \[N\]/);
-    assert.throws(() => cm.update([[0.1, 0.2, 0.7], [0.1, 0.9]], [0, 1]), /row 1 must have 3 values/);
+    assert.throws(
+      () =>
+        cm.update(
+          [
+            [0.1, 0.2, 0.7],
+            [0.1, 0.9],
+          ],
+          [0, 1],
+        ),
+      /row 1 must have 3 values/,
+    );
     assert.throws(() => cm.update([0, 1], i32([0, 1, 2, 0]).reshape([2, 2])), /targets must have shape \[N\]/);
     assert.throws(() => cm.merge(new ConfusionMatrix(4)), /ConfusionMatrix of 3 classes, got 4/);
     assert.throws(() => ConfusionMatrix.fromMatrix([[1, 2], [3]]), /row 1 has 1 values/);
@@ -139,10 +156,22 @@ describe('classificationReport', () => {
     // y_true = [0, 1, 2, 2, 2], y_pred = [0, 0, 2, 2, 1] (sklearn.metrics.classification_report docstring)
     const cm = new ConfusionMatrix(3).update([0, 0, 2, 2, 1], [0, 1, 2, 2, 2]);
     const r = classificationReport(cm, ['class 0', 'class 1', 'class 2']);
-    assert.deepEqual(r.classes.map((c) => c.name), ['class 0', 'class 1', 'class 2']);
-    assertClose(r.classes.map((c) => c.precision), [0.5, 0, 1]);
-    assertClose(r.classes.map((c) => c.recall), [1, 0, 2 / 3]);
-    assertClose(r.classes.map((c) => c.f1), [2 / 3, 0, 0.8]);
+    assert.deepEqual(
+      r.classes.map((c) => c.name),
+      ['class 0', 'class 1', 'class 2'],
+    );
+    assertClose(
+      r.classes.map((c) => c.precision),
+      [0.5, 0, 1],
+    );
+    assertClose(
+      r.classes.map((c) => c.recall),
+      [1, 0, 2 / 3],
+    );
+    assertClose(
+      r.classes.map((c) => c.f1),
+      [2 / 3, 0, 0.8],
+    );
     assert.equal(r.accuracy, 0.6);
     const expected = [
       '              precision    recall  f1-score   support',
@@ -161,7 +190,10 @@ describe('classificationReport', () => {
 
   test('default names, digits, half-to-even on an exact tie like Python, name count checked', () => {
     // precision of class 0 = 1/8 = 0.125 exactly: Python's '{:.2f}' gives 0.12 (toFixed would give 0.13)
-    const cm = ConfusionMatrix.fromMatrix([[1, 0], [7, 0]]);
+    const cm = ConfusionMatrix.fromMatrix([
+      [1, 0],
+      [7, 0],
+    ]);
     const r = classificationReport(cm);
     assert.match(r.text, /^ {11}0 {7}0\.12 {6}1\.00 {6}0\.22 {9}1$/m);
     assert.match(classificationReport(cm, undefined, { digits: 3 }).text, / 0\.125 /);

@@ -15,7 +15,11 @@ import { Accuracy, Model } from '../src/train/index.js';
 import '../src/tensor/methods.js';
 
 const digits = (from: number, to: number) => MNIST.CLASSES.slice(from, to + 1);
-const first = <X>(d: Dataset<X>, n: number) => new Subset(d, Array.from({ length: Math.min(n, d.length) }, (_, i) => i));
+const first = <X>(d: Dataset<X>, n: number) =>
+  new Subset(
+    d,
+    Array.from({ length: Math.min(n, d.length) }, (_, i) => i),
+  );
 const small = (numClasses: number) => getModel('convnet', { numClasses, inChannels: 1, widths: [16, 32], dropout: 0 });
 
 async function fit(net: ImageClassifier, data: Dataset<unknown>, epochs: number, groups: ReturnType<typeof stageParamGroups> | null, lr = 2e-3): Promise<void> {
@@ -35,7 +39,13 @@ describe('fine-tuning', () => {
     net.freeze();
     assert.ok(net.parameters().every((p) => !p.requiresGrad));
     net.unfreeze(net.classifier);
-    assert.deepEqual(net.namedParameters().filter(([, p]) => p.requiresGrad).map(([k]) => k), [`${net.classifier}.weight`, `${net.classifier}.bias`]);
+    assert.deepEqual(
+      net
+        .namedParameters()
+        .filter(([, p]) => p.requiresGrad)
+        .map(([k]) => k),
+      [`${net.classifier}.weight`, `${net.classifier}.bias`],
+    );
     net.train();
     const bn = net.modules().find((m) => m instanceof BatchNorm2d)!;
     assert.equal(bn.training, false, 'a frozen batch norm keeps its running statistics');
@@ -55,9 +65,15 @@ describe('fine-tuning', () => {
     const a = small(6);
     const b = small(4);
     const report = loadMatchingWeights(b, a.stateDict());
-    assert.deepEqual(report.skipped.map((s) => s.key), [`${b.classifier}.weight`, `${b.classifier}.bias`]);
+    assert.deepEqual(
+      report.skipped.map((s) => s.key),
+      [`${b.classifier}.weight`, `${b.classifier}.bias`],
+    );
     assert.equal(report.loaded.length, a.stateDict().size - 2);
-    assert.match(describeMatch(report), new RegExp(`^loaded \\d+ of \\d+ tensors; newly initialised: ${b.classifier}\\.weight \\(shape \\[6, 32\\], the network has \\[4, 32\\]\\)`));
+    assert.match(
+      describeMatch(report),
+      new RegExp(`^loaded \\d+ of \\d+ tensors; newly initialised: ${b.classifier}\\.weight \\(shape \\[6, 32\\], the network has \\[4, 32\\]\\)`),
+    );
     assert.deepEqual(Array.from(b.stateDict().get('0.weight')!.data), Array.from(a.stateDict().get('0.weight')!.data));
     assert.throws(() => loadMatchingWeights(b, getModel('lenet5', { numClasses: 4 }).stateDict()), /only \d+ of the network's \d+ tensors are in the weights/);
   });
@@ -65,8 +81,14 @@ describe('fine-tuning', () => {
   test('stageParamGroups: the head learns at lr, earlier stages at lr / 10, lr / 100', () => {
     const net = getModel('convnet', { numClasses: 3, widths: [8, 16, 32] });
     const groups = stageParamGroups(net, 1e-2, { groups: 3, factor: 10 });
-    assert.deepEqual(groups.map((g) => g.lr), [1e-4, 1e-3, 1e-2]);
-    assert.equal(groups.reduce((a, g) => a + g.params.length, 0), net.parameters().length);
+    assert.deepEqual(
+      groups.map((g) => g.lr),
+      [1e-4, 1e-3, 1e-2],
+    );
+    assert.equal(
+      groups.reduce((a, g) => a + g.params.length, 0),
+      net.parameters().length,
+    );
     assert.deepEqual(groups[2].params, [net.getSubmodule(net.classifier).parameters()].flat());
   });
 
@@ -82,7 +104,7 @@ describe('fine-tuning', () => {
     manualSeed(1);
     const tuned = small(4);
     loadMatchingWeights(tuned, pretrained.stateDict());
-    tuned.freeze().unfreeze(tuned.classifier);   // one epoch for the new head alone
+    tuned.freeze().unfreeze(tuned.classifier); // one epoch for the new head alone
     await fit(tuned, few, 1, null);
     tuned.unfreeze();
     await fit(tuned, few, 4, stageParamGroups(tuned, 2e-3));
@@ -94,4 +116,3 @@ describe('fine-tuning', () => {
     assert.ok(accTuned > accScratch + 0.03, `fine-tuned ${accTuned} beats scratch ${accScratch}`);
   });
 });
-

@@ -15,7 +15,10 @@ import type { Tensor } from '../src/tensor/tensor.js';
 import '../src/tensor/methods.js';
 import { formulaInput, loadFormulaWeights } from './formula-weights.js';
 
-interface RelError { l2: number; max: number }
+interface RelError {
+  l2: number;
+  max: number;
+}
 interface TrainFixture {
   model: string;
   config: Record<string, never>;
@@ -26,13 +29,18 @@ interface TrainFixture {
 }
 
 const DIR = new URL('../../test/fixtures/zoo-train/', import.meta.url);
-const FIXTURES: TrainFixture[] = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort()
+const FIXTURES: TrainFixture[] = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
   .map((f) => JSON.parse(readFileSync(new URL(f, DIR), 'utf8')) as TrainFixture);
 
 /** Relative L2 error and max |diff| / max |expected|. */
 function relErrors(actual: ArrayLike<number>, expected: number[]): RelError {
   assert.equal(actual.length, expected.length);
-  let d2 = 0, e2 = 0, dmax = 0, emax = 0;
+  let d2 = 0,
+    e2 = 0,
+    dmax = 0,
+    emax = 0;
   for (let i = 0; i < expected.length; i++) {
     const d = Math.abs(actual[i] - expected[i]);
     d2 += d * d;
@@ -51,8 +59,10 @@ function relErrors(actual: ArrayLike<number>, expected: number[]): RelError {
 function assertWithin(actual: ArrayLike<number>, expected: number[], torch: RelError, label: string): RelError {
   const e = relErrors(actual, expected);
   const tol = { l2: Math.max(1e-5, 4 * torch.l2), max: Math.max(1e-4, 4 * torch.max) };
-  assert.ok(e.l2 <= tol.l2 && e.max <= tol.max,
-    `${label}: error L2 ${e.l2.toExponential(2)}, max ${e.max.toExponential(2)} (torch float32: ${torch.l2.toExponential(2)}, ${torch.max.toExponential(2)})`);
+  assert.ok(
+    e.l2 <= tol.l2 && e.max <= tol.max,
+    `${label}: error L2 ${e.l2.toExponential(2)}, max ${e.max.toExponential(2)} (torch float32: ${torch.l2.toExponential(2)}, ${torch.max.toExponential(2)})`,
+  );
   return e;
 }
 
@@ -152,7 +162,10 @@ describe('googlenet and inception_v3: aux heads', () => {
     const img = randn([1, 3, 32, 32]);
     const manual = img.clone();
     const d = manual.data as Float32Array;
-    const [mean, std] = [[0.485, 0.456, 0.406], [0.229, 0.224, 0.225]];
+    const [mean, std] = [
+      [0.485, 0.456, 0.406],
+      [0.229, 0.224, 0.225],
+    ];
     for (let i = 0; i < d.length; i++) {
       const c = Math.floor(i / 1024) % 3;
       d[i] = d[i] * Math.fround(std[c] / 0.5) + Math.fround((mean[c] - 0.5) / 0.5);
@@ -164,8 +177,17 @@ describe('googlenet and inception_v3: aux heads', () => {
 
 describe('weight init and parameter counts', () => {
   function stats(ws: Float32Array[]): { mean: number; std: number; maxAbs: number } {
-    let n = 0, s = 0, s2 = 0, m = 0;
-    for (const w of ws) for (const v of w) { n++; s += v; s2 += v * v; m = Math.max(m, Math.abs(v)); }
+    let n = 0,
+      s = 0,
+      s2 = 0,
+      m = 0;
+    for (const w of ws)
+      for (const v of w) {
+        n++;
+        s += v;
+        s2 += v * v;
+        m = Math.max(m, Math.abs(v));
+      }
     return { mean: s / n, std: Math.sqrt(s2 / n - (s / n) ** 2), maxAbs: m };
   }
 

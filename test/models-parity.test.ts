@@ -24,7 +24,9 @@ interface Fixture {
 }
 
 const DIR = new URL('../../test/fixtures/zoo/', import.meta.url);
-const FIXTURES: Fixture[] = readdirSync(DIR).filter((f) => f.endsWith('.json')).sort()
+const FIXTURES: Fixture[] = readdirSync(DIR)
+  .filter((f) => f.endsWith('.json'))
+  .sort()
   .map((f) => JSON.parse(readFileSync(new URL(f, DIR), 'utf8')) as Fixture);
 
 /** Asserts max |a - e| <= rel * max |e|: errors measured against the largest value, as for logits. */
@@ -36,9 +38,15 @@ function assertNear(actual: ArrayLike<number>, expected: number[], rel: number, 
   let at = 0;
   for (let i = 0; i < expected.length; i++) {
     const d = Math.abs(actual[i] - expected[i]);
-    if (!(d <= worst)) { worst = d; at = i; }
+    if (!(d <= worst)) {
+      worst = d;
+      at = i;
+    }
   }
-  assert.ok(worst <= rel * scale, `${label}: element ${at} is ${actual[at]}, expected ${expected[at]} (|diff| ${worst.toExponential(3)} > ${rel} x max ${scale.toExponential(3)})`);
+  assert.ok(
+    worst <= rel * scale,
+    `${label}: element ${at} is ${actual[at]}, expected ${expected[at]} (|diff| ${worst.toExponential(3)} > ${rel} x max ${scale.toExponential(3)})`,
+  );
   return worst / scale;
 }
 

@@ -6,9 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  AlexNet, BasicBlock, Bottleneck, getModel, initVGGWeights, modelEntry, resnet, vggFeatures, type ImageClassifier,
-} from '../src/models/index.js';
+import { AlexNet, BasicBlock, Bottleneck, getModel, initVGGWeights, modelEntry, resnet, vggFeatures, type ImageClassifier } from '../src/models/index.js';
 import { BatchNorm2d, Conv2d, Linear, Sequential, type AnyModule } from '../src/nn/index.js';
 import { noGrad } from '../src/tensor/autograd.js';
 import { manualSeed, randn } from '../src/tensor/random.js';
@@ -19,7 +17,10 @@ function std(t: Tensor): number {
   const d = t.data;
   let s = 0;
   let s2 = 0;
-  for (const v of d) { s += v; s2 += v * v; }
+  for (const v of d) {
+    s += v;
+    s2 += v * v;
+  }
   const m = s / d.length;
   return Math.sqrt(s2 / d.length - m * m);
 }
@@ -28,7 +29,10 @@ function std(t: Tensor): number {
 function stageShapes(net: ImageClassifier, x: Tensor): number[][] {
   const shapes: number[][] = [];
   const handles = net.featureInfo.map((s, i) =>
-    (net.getSubmodule(s.module) as AnyModule).registerForwardHook((_m: AnyModule, _in: unknown, out: Tensor) => { shapes[i] = [...out.shape]; }));
+    (net.getSubmodule(s.module) as AnyModule).registerForwardHook((_m: AnyModule, _in: unknown, out: Tensor) => {
+      shapes[i] = [...out.shape];
+    }),
+  );
   noGrad(() => net.call(x));
   for (const h of handles) h.remove();
   return shapes;
@@ -44,7 +48,7 @@ function checkStages(net: ImageClassifier, side: number): void {
 }
 
 describe('resnet family', () => {
-  test('initialisation: He normal (fan out) convolutions, unit batch norms; zeroInitResidual zeroes each block\'s last batch norm', () => {
+  test("initialisation: He normal (fan out) convolutions, unit batch norms; zeroInitResidual zeroes each block's last batch norm", () => {
     manualSeed(0);
     const net = resnet('resnet18');
     for (const [name, m] of net.namedModules()) {
@@ -56,8 +60,11 @@ describe('resnet family', () => {
         assert.ok(m.weight!.data.every((v) => v === 1) && m.bias!.data.every((v) => v === 0), name);
       }
     }
-    const zero = (n: ReturnType<typeof resnet>) => n.modules().filter((m) => m instanceof BasicBlock || m instanceof Bottleneck)
-      .map((b) => (b as BasicBlock | Bottleneck).lastNorm.weight!.data.every((v) => v === 0));
+    const zero = (n: ReturnType<typeof resnet>) =>
+      n
+        .modules()
+        .filter((m) => m instanceof BasicBlock || m instanceof Bottleneck)
+        .map((b) => (b as BasicBlock | Bottleneck).lastNorm.weight!.data.every((v) => v === 0));
     assert.ok(zero(net).every((z) => !z));
     assert.deepEqual(zero(resnet('resnet18', { zeroInitResidual: true })), Array(8).fill(true));
     assert.deepEqual(zero(resnet('resnet50', { zeroInitResidual: true, numClasses: 3 })), Array(16).fill(true));
@@ -80,18 +87,42 @@ describe('resnet family', () => {
   test('feature stages: relu at 2, layer1..4 at 4..32; replaceStrideWithDilation keeps layer3 and layer4 at stride 8', () => {
     manualSeed(1);
     const r18 = getModel('resnet18', { numClasses: 3 });
-    assert.deepEqual(r18.featureInfo.map((s) => [s.module, s.channels, s.reduction]),
-      [['relu', 64, 2], ['layer1', 64, 4], ['layer2', 128, 8], ['layer3', 256, 16], ['layer4', 512, 32]]);
+    assert.deepEqual(
+      r18.featureInfo.map((s) => [s.module, s.channels, s.reduction]),
+      [
+        ['relu', 64, 2],
+        ['layer1', 64, 4],
+        ['layer2', 128, 8],
+        ['layer3', 256, 16],
+        ['layer4', 512, 32],
+      ],
+    );
     r18.eval();
     checkStages(r18, 64);
     const dilated = getModel('resnet50', { numClasses: 3, replaceStrideWithDilation: [false, true, true] });
-    assert.deepEqual(dilated.featureInfo.map((s) => [s.channels, s.reduction]), [[64, 2], [256, 4], [512, 8], [1024, 8], [2048, 8]]);
+    assert.deepEqual(
+      dilated.featureInfo.map((s) => [s.channels, s.reduction]),
+      [
+        [64, 2],
+        [256, 4],
+        [512, 8],
+        [1024, 8],
+        [2048, 8],
+      ],
+    );
     dilated.eval();
     checkStages(dilated, 64);
     const c = dilated.getSubmodule('layer4.0.conv2') as Conv2d;
     const d = dilated.getSubmodule('layer4.1.conv2') as Conv2d;
     // the first block of a dilated stage keeps the previous dilation, as torchvision's
-    assert.deepEqual([c.stride, c.dilation, d.dilation], [[1, 1], [2, 2], [4, 4]]);
+    assert.deepEqual(
+      [c.stride, c.dilation, d.dilation],
+      [
+        [1, 1],
+        [2, 2],
+        [4, 4],
+      ],
+    );
     assert.deepEqual(noGrad(() => dilated.call(randn([1, 3, 40, 40]))).shape, [1, 3]);
   });
 
@@ -105,12 +136,18 @@ describe('resnet family', () => {
 describe('vgg and alexnet', () => {
   test('vggFeatures: conv (bn) relu per width, a pool per M, stages at the pools', () => {
     const { features, featureInfo } = vggFeatures([8, 'M', 16, 16, 'M'], true, 1);
-    assert.deepEqual([...features.stateDict().keys()].filter((k) => k.endsWith('weight')), ['0.weight', '1.weight', '4.weight', '5.weight', '7.weight', '8.weight']);
-    assert.deepEqual(featureInfo, [{ module: 'features.3', channels: 8, reduction: 2 }, { module: 'features.10', channels: 16, reduction: 4 }]);
+    assert.deepEqual(
+      [...features.stateDict().keys()].filter((k) => k.endsWith('weight')),
+      ['0.weight', '1.weight', '4.weight', '5.weight', '7.weight', '8.weight'],
+    );
+    assert.deepEqual(featureInfo, [
+      { module: 'features.3', channels: 8, reduction: 2 },
+      { module: 'features.10', channels: 16, reduction: 4 },
+    ]);
     assert.equal(vggFeatures([8, 'M'], false).features.length, 3);
   });
 
-  test("initVGGWeights: He normal (fan out) convolutions, N(0, 0.01) linear layers, zero biases", () => {
+  test('initVGGWeights: He normal (fan out) convolutions, N(0, 0.01) linear layers, zero biases', () => {
     manualSeed(2);
     const net = new Sequential(new Conv2d(16, 64, 3), new BatchNorm2d(64), new Linear(600, 500));
     initVGGWeights(net);
@@ -132,14 +169,26 @@ describe('vgg and alexnet', () => {
     const net = getModel('alexnet', { numClasses: 4, inChannels: 1 }) as AlexNet;
     net.eval();
     assert.equal(net.getSubmodule('classifier'), net.head);
-    assert.deepEqual(net.namedChildren().map(([k]) => k), ['features', 'avgpool', 'classifier']);
+    assert.deepEqual(
+      net.namedChildren().map(([k]) => k),
+      ['features', 'avgpool', 'classifier'],
+    );
     let calls = 0;
-    const h = net.head.registerForwardHook(() => { calls++; });
+    const h = net.head.registerForwardHook(() => {
+      calls++;
+    });
     assert.deepEqual(noGrad(() => net.call(randn([1, 1, 63, 63]))).shape, [1, 4]);
     h.remove();
     assert.equal(calls, 1);
     assert.throws(() => noGrad(() => net.call(randn([1, 1, 62, 62]))));
     const shapes = stageShapes(net, randn([1, 1, 224, 224]));
-    assert.deepEqual(shapes.map((s) => s.slice(1)), [[64, 27, 27], [192, 13, 13], [256, 6, 6]]);
+    assert.deepEqual(
+      shapes.map((s) => s.slice(1)),
+      [
+        [64, 27, 27],
+        [192, 13, 13],
+        [256, 6, 6],
+      ],
+    );
   });
 });

@@ -25,7 +25,10 @@ before(async () => {
     requests++;
     if (req.url === `/${goodName}`) res.end(good);
     else if (req.url === '/corrupt-0123abcd.pth') res.end(Buffer.from('not what the name promises'));
-    else { res.statusCode = 404; res.end(); }
+    else {
+      res.statusCode = 404;
+      res.end();
+    }
   });
   await new Promise<void>((ok) => server.listen(0, '127.0.0.1', ok));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -49,7 +52,10 @@ describe('known weights', () => {
     assert.equal(IMAGENET_CLASSES.length, 1000);
     assert.equal(IMAGENET_CLASSES[0], 'tench');
     assert.ok(knownWeights('resnet50').length >= 2);
-    assert.ok(TORCHVISION_WEIGHTS.every((w) => /-[0-9a-f]{8,}\.pth$/.test(w.file)), 'every file name carries its hash');
+    assert.ok(
+      TORCHVISION_WEIGHTS.every((w) => /-[0-9a-f]{8,}\.pth$/.test(w.file)),
+      'every file name carries its hash',
+    );
     assert.equal(findWeights('resnet9000.imagenet'), null);
   });
 
@@ -62,8 +68,10 @@ describe('known weights', () => {
   });
 
   test('a corrupted download is refused and leaves nothing behind', async () => {
-    await assert.rejects(downloadWeights(`${base}/corrupt-0123abcd.pth`, 'corrupt-0123abcd.pth', { dir }),
-      /the download of corrupt-0123abcd\.pth from .* is corrupt: its SHA-256 is [0-9a-f]{16}…, the file name says 0123abcd; nothing was saved/);
+    await assert.rejects(
+      downloadWeights(`${base}/corrupt-0123abcd.pth`, 'corrupt-0123abcd.pth', { dir }),
+      /the download of corrupt-0123abcd\.pth from .* is corrupt: its SHA-256 is [0-9a-f]{16}…, the file name says 0123abcd; nothing was saved/,
+    );
     assert.ok(!readdirSync(dir).some((f) => f.startsWith('corrupt')), 'no file and no partial file');
     await assert.rejects(downloadWeights(`${base}/missing-00000000.pth`, 'missing-00000000.pth', { dir }), /HTTP 404/);
   });

@@ -9,23 +9,53 @@ import { ConvNd, countParameters, init, Linear } from '../src/nn/index.js';
 import { loadFormulaWeights } from './formula-weights.js';
 import { noGrad } from '../src/tensor/autograd.js';
 import {
-  architectureOf, getModel, isImageClassifier, MODEL_STATS, CifarCNN, LeNet5, listModels, mlp, modelEntry, modelForData, SmallNet, registerModel, setArchitecture,
+  architectureOf,
+  getModel,
+  isImageClassifier,
+  MODEL_STATS,
+  CifarCNN,
+  LeNet5,
+  listModels,
+  mlp,
+  modelEntry,
+  modelForData,
+  SmallNet,
+  registerModel,
+  setArchitecture,
 } from '../src/models/index.js';
 import { manualSeed, randn } from '../src/tensor/random.js';
 
 import '../src/tensor/methods.js';
 
 const CASES: { name: string; config: Record<string, any>; input: number[]; classes: number; params: number }[] = [
-  { name: 'mlp', config: { inputSize: 784, hidden: [64, 32], numClasses: 10, dropout: 0.2 }, input: [3, 1, 28, 28], classes: 10, params: 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10 },
+  {
+    name: 'mlp',
+    config: { inputSize: 784, hidden: [64, 32], numClasses: 10, dropout: 0.2 },
+    input: [3, 1, 28, 28],
+    classes: 10,
+    params: 784 * 64 + 64 + 64 * 32 + 32 + 32 * 10 + 10,
+  },
   { name: 'lenet5', config: {}, input: [3, 1, 28, 28], classes: 10, params: 61706 },
   { name: 'lenet5', config: { inputSize: 32, activation: 'tanh', numClasses: 4 }, input: [2, 1, 32, 32], classes: 4, params: 61706 - 850 + 84 * 4 + 4 },
   { name: 'cifar_cnn', config: {}, input: [2, 3, 32, 32], classes: 10, params: 11585546 },
   { name: 'small_net', config: {}, input: [2, 3, 32, 32], classes: 2, params: 18090 },
   // the same nn.Sequential in PyTorch 1.13 has 288,746 parameters
   { name: 'convnet', config: {}, input: [2, 3, 32, 32], classes: 10, params: 288746 },
-  { name: 'convnet', config: { inChannels: 1, numClasses: 3, widths: [8, 16] }, input: [2, 1, 20, 20], classes: 3, params: 72 + 16 + 576 + 16 + 1152 + 32 + 2304 + 32 + 16 * 3 + 3 },
+  {
+    name: 'convnet',
+    config: { inChannels: 1, numClasses: 3, widths: [8, 16] },
+    input: [2, 1, 20, 20],
+    classes: 3,
+    params: 72 + 16 + 576 + 16 + 1152 + 32 + 2304 + 32 + 16 * 3 + 3,
+  },
   // other sizes and channels: the first linear layer follows the feature map
-  { name: 'cifar_cnn', config: { inChannels: 1, imageSize: 28, numClasses: 5 }, input: [2, 1, 28, 28], classes: 5, params: 11585546 - 2 * 9 * 32 - (4608 - 3200) * 2048 - 1024 * 5 - 5 },
+  {
+    name: 'cifar_cnn',
+    config: { inChannels: 1, imageSize: 28, numClasses: 5 },
+    input: [2, 1, 28, 28],
+    classes: 5,
+    params: 11585546 - 2 * 9 * 32 - (4608 - 3200) * 2048 - 1024 * 5 - 5,
+  },
   { name: 'small_net', config: { imageSize: 64 }, input: [1, 3, 64, 64], classes: 2, params: 18090 + (2048 - 512) * 32 },
 ];
 
@@ -33,8 +63,25 @@ describe('models', () => {
   test('the registry lists the models', () => {
     const names = listModels();
     assert.deepEqual(names, [...names].sort());
-    for (const n of ['cifar_cnn', 'convnet', 'lenet5', 'mlp', 'mnist_cnn', 'small_net', 'resnet18', 'resnet50', 'resnext50_32x4d', 'wide_resnet50_2',
-      'googlenet', 'inception_v3', 'shufflenet_v2_x0_5', 'shufflenet_v2_x2_0', 'vgg16_bn', 'alexnet', 'efficientnet-b0']) {
+    for (const n of [
+      'cifar_cnn',
+      'convnet',
+      'lenet5',
+      'mlp',
+      'mnist_cnn',
+      'small_net',
+      'resnet18',
+      'resnet50',
+      'resnext50_32x4d',
+      'wide_resnet50_2',
+      'googlenet',
+      'inception_v3',
+      'shufflenet_v2_x0_5',
+      'shufflenet_v2_x2_0',
+      'vgg16_bn',
+      'alexnet',
+      'efficientnet-b0',
+    ]) {
       assert.ok(names.includes(n), n);
     }
   });
@@ -56,8 +103,10 @@ describe('models', () => {
       assert.deepEqual(y.shape, [2, 3], name);
       assert.equal(typeof modelEntry(name).imageSize, 'number');
     }
-    assert.deepEqual(architectureOf(modelForData('lenet5', { channels: 3, imageSize: 32, numClasses: 4 })),
-      { name: 'lenet5', config: { inputSize: 32, inChannels: 3, numClasses: 4 } });
+    assert.deepEqual(architectureOf(modelForData('lenet5', { channels: 3, imageSize: 32, numClasses: 4 })), {
+      name: 'lenet5',
+      config: { inputSize: 32, inChannels: 3, numClasses: 4 },
+    });
     assert.throws(() => modelForData('lenet5', { channels: 1, imageSize: 64, numClasses: 2 }), /lenet5 takes 28x28 or 32x32 images, not 64x64/);
     assert.throws(() => modelForData('small_net', { channels: 3, imageSize: 3, numClasses: 2 }), /small_net: imageSize 3 is too small/);
     assert.throws(() => modelForData('convnet', { channels: 3, imageSize: 4, numClasses: 2 }), /at least 8x8/);
@@ -117,9 +166,15 @@ describe('models', () => {
   }
 
   test("state-dict keys are PyTorch's for the same nn.Sequential", () => {
-    assert.deepEqual([...new LeNet5().stateDict().keys()], ['0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias', '9.weight', '9.bias', '11.weight', '11.bias']);
+    assert.deepEqual(
+      [...new LeNet5().stateDict().keys()],
+      ['0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias', '9.weight', '9.bias', '11.weight', '11.bias'],
+    );
     assert.deepEqual([...new SmallNet().stateDict().keys()], ['0.weight', '0.bias', '3.weight', '3.bias', '7.weight', '7.bias', '9.weight', '9.bias']);
-    assert.deepEqual([...new CifarCNN().stateDict().keys()], ['0.weight', '0.bias', '4.weight', '4.bias', '9.weight', '9.bias', '12.weight', '12.bias', '15.weight', '15.bias']);
+    assert.deepEqual(
+      [...new CifarCNN().stateDict().keys()],
+      ['0.weight', '0.bias', '4.weight', '4.bias', '9.weight', '9.bias', '12.weight', '12.bias', '15.weight', '15.bias'],
+    );
   });
 
   test('registry errors; tagging a module built directly', () => {

@@ -41,15 +41,26 @@ function examples(doc: string): Example[] {
 /** The comparison table: variant → its cells. */
 function table(doc: string): Map<string, string[]> {
   const section = doc.slice(doc.indexOf('## Comparison'));
-  const rows = section.split('\n').filter((l) => l.startsWith('| ')).slice(1);
-  return new Map(rows.filter((l) => !l.startsWith('| ---')).map((l) => {
-    const cells = l.split('|').slice(1, -1).map((c) => c.trim());
-    return [cells[0], cells.slice(1)];
-  }));
+  const rows = section
+    .split('\n')
+    .filter((l) => l.startsWith('| '))
+    .slice(1);
+  return new Map(
+    rows
+      .filter((l) => !l.startsWith('| ---'))
+      .map((l) => {
+        const cells = l
+          .split('|')
+          .slice(1, -1)
+          .map((c) => c.trim());
+        return [cells[0], cells.slice(1)];
+      }),
+  );
 }
 
 function run(e: Example): Ran {
-  const body = `${e.code}\nreturn { x, model, y, ` +
+  const body =
+    `${e.code}\nreturn { x, model, y, ` +
     "standard: typeof standard === 'undefined' ? undefined : standard, xStandard: typeof xStandard === 'undefined' ? undefined : xStandard };";
   return new Function('tv', 'nn', body)(tv, nn) as Ran;
 }
@@ -90,7 +101,10 @@ describe('docs/convolutions.md', () => {
 
   test('every example has a table row and every row an example', () => {
     assert.equal(all.length, 10);
-    assert.deepEqual(all.map((e) => e.title), [...rows.keys()]);
+    assert.deepEqual(
+      all.map((e) => e.title),
+      [...rows.keys()],
+    );
   });
 
   test('the check rejects a wrong number in the table or a wrong shape comment', () => {
@@ -99,7 +113,14 @@ describe('docs/convolutions.md', () => {
     const badRows = table(DOC.replace('| Depthwise separable convolution | 2,336 |', '| Depthwise separable convolution | 2,337 |'));
     assert.throws(() => checkExample(e, badRows), /Depthwise separable convolution: table row/);
     const badRatio = table(DOC.replace('| 1,906,688 | 3x3 | 18,432 | 14,450,688 | 0.132 |', '| 1,906,688 | 3x3 | 18,432 | 14,450,688 | 0.131 |'));
-    assert.throws(() => checkExample(all.find((k) => k.title === 'Flattened convolution')!, badRatio), /table row/);
+    assert.throws(
+      () =>
+        checkExample(
+          all.find((k) => k.title === 'Flattened convolution')!,
+          badRatio,
+        ),
+      /table row/,
+    );
     const badShape = { ...e, code: e.code.replace('// → [1, 64, 28, 28]', '// → [1, 64, 26, 26]') };
     assert.throws(() => checkExample(badShape, rows), /output shape/);
   });
@@ -109,7 +130,10 @@ describe('docs/convolutions.md', () => {
   test('the Sobel example responds to a vertical edge', () => {
     const e = all.find((k) => k.title === 'Single-channel 2-D convolution')!;
     const { model } = run(e);
-    const edge = tv.tensor(Array.from({ length: 25 }, (_, i) => (i % 5 >= 2 ? 1 : 0)), { shape: [1, 1, 5, 5] });
+    const edge = tv.tensor(
+      Array.from({ length: 25 }, (_, i) => (i % 5 >= 2 ? 1 : 0)),
+      { shape: [1, 1, 5, 5] },
+    );
     assert.deepEqual(Array.from(model.call(edge).data), [4, 4, 0, 4, 4, 0, 4, 4, 0]);
   });
 

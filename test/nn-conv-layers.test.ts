@@ -64,7 +64,10 @@ describe('default initialisation (PyTorch: U(±1/√fanIn) for weight and bias)'
       assertUniform(m.weight.data, bound, `${name} weight`);
       // the bias is short, so only its range is checked (its extremes within 25%)
       const b = Array.from(m.bias!.data);
-      assert.ok(b.every((v) => Math.abs(v) <= bound), `${name}: bias outside ±${bound}`);
+      assert.ok(
+        b.every((v) => Math.abs(v) <= bound),
+        `${name}: bias outside ±${bound}`,
+      );
       assert.ok(Math.max(...b) - Math.min(...b) > 0.5 * bound * (b.length > 20 ? 3 : 1), `${name}: bias spread too small for ±${bound}`);
     });
   }
@@ -125,7 +128,10 @@ describe('convolution layers: shapes and errors', () => {
 
   test('errors name the layer, the expected input and the shape', () => {
     const conv = new nn.Conv2d(3, 16, 3);
-    assert.throws(() => conv.call(tv.zeros([1, 4, 8, 8])), /Conv2d\(3, 16\): expected an input \[N, 3, H, W\] \(or unbatched \[3, H, W\]\), got shape \[1, 4, 8, 8\]/);
+    assert.throws(
+      () => conv.call(tv.zeros([1, 4, 8, 8])),
+      /Conv2d\(3, 16\): expected an input \[N, 3, H, W\] \(or unbatched \[3, H, W\]\), got shape \[1, 4, 8, 8\]/,
+    );
     assert.throws(() => conv.call(tv.zeros([8, 8])), /got shape \[8, 8\]/);
     assert.throws(() => new nn.Conv1d(3, 4, 3).call(tv.zeros([1, 3, 4, 4])), /Conv1d\(3, 4\): expected an input \[N, 3, L\]/);
     assert.throws(() => new nn.ConvTranspose3d(2, 4, 3).call(tv.zeros([1, 3, 4, 4, 4])), /ConvTranspose3d\(2, 4\): expected an input \[N, 2, D, H, W\]/);
@@ -134,17 +140,31 @@ describe('convolution layers: shapes and errors', () => {
     assert.throws(() => new nn.Conv2d(3, 16, [3, 3, 3]), /Conv2d: kernelSize must be an integer >= 1 or a list of 2, got \[3,3,3\]/);
     assert.throws(() => new nn.Conv2d(3, 16, 3, { padding: -1 }), /Conv2d: padding must be an integer >= 0/);
     assert.throws(() => new nn.Conv2d(0, 16, 3), /Conv2d: inChannels must be an integer >= 1, got 0/);
-    assert.throws(() => new nn.ConvTranspose2d(3, 4, 3, { outputPadding: 2, stride: 2 }), /ConvTranspose2d: outputPadding \[2, 2\] must be smaller than stride or dilation/);
+    assert.throws(
+      () => new nn.ConvTranspose2d(3, 4, 3, { outputPadding: 2, stride: 2 }),
+      /ConvTranspose2d: outputPadding \[2, 2\] must be smaller than stride or dilation/,
+    );
     assert.throws(() => new nn.Conv2d(3, 4, 5).call(tv.zeros([1, 3, 4, 4])), /conv2d: input shape \[1, 3, 4, 4\] is too small for kernel \[5, 5\]/);
   });
 
   test('printing follows PyTorch, with camelCase names', () => {
-    assert.equal(String(new nn.Conv2d(3, 16, 3, { padding: 1, groups: 1, bias: false })), 'Conv2d(3, 16, kernelSize=[3, 3], stride=[1, 1], padding=[1, 1], bias=false)');
-    assert.equal(String(new nn.Conv1d(4, 4, 5, { padding: 'same', dilation: 2, groups: 4 })), "Conv1d(4, 4, kernelSize=[5], stride=[1], padding='same', dilation=[2], groups=4)");
-    assert.equal(String(new nn.ConvTranspose2d(4, 2, 3, { stride: 2, padding: 1, outputPadding: 1 })),
-      'ConvTranspose2d(4, 2, kernelSize=[3, 3], stride=[2, 2], padding=[1, 1], outputPadding=[1, 1])');
+    assert.equal(
+      String(new nn.Conv2d(3, 16, 3, { padding: 1, groups: 1, bias: false })),
+      'Conv2d(3, 16, kernelSize=[3, 3], stride=[1, 1], padding=[1, 1], bias=false)',
+    );
+    assert.equal(
+      String(new nn.Conv1d(4, 4, 5, { padding: 'same', dilation: 2, groups: 4 })),
+      "Conv1d(4, 4, kernelSize=[5], stride=[1], padding='same', dilation=[2], groups=4)",
+    );
+    assert.equal(
+      String(new nn.ConvTranspose2d(4, 2, 3, { stride: 2, padding: 1, outputPadding: 1 })),
+      'ConvTranspose2d(4, 2, kernelSize=[3, 3], stride=[2, 2], padding=[1, 1], outputPadding=[1, 1])',
+    );
     assert.equal(String(new nn.BatchNorm2d(8, { momentum: null })), 'BatchNorm2d(8, eps=0.00001, momentum=null, affine=true, trackRunningStats=true)');
-    assert.equal(String(new nn.MaxPool2d(3, { stride: 2, padding: 1 })), 'MaxPool2d(kernelSize=[3, 3], stride=[2, 2], padding=[1, 1], dilation=[1, 1], ceilMode=false)');
+    assert.equal(
+      String(new nn.MaxPool2d(3, { stride: 2, padding: 1 })),
+      'MaxPool2d(kernelSize=[3, 3], stride=[2, 2], padding=[1, 1], dilation=[1, 1], ceilMode=false)',
+    );
     assert.equal(String(new nn.AdaptiveAvgPool2d([null, 7])), 'AdaptiveAvgPool2d(outputSize=[null, 7])');
   });
 });
@@ -182,7 +202,10 @@ describe('pooling layers', () => {
 describe('BatchNorm', () => {
   test('input rank and channel errors name the layer and the shape', () => {
     assert.throws(() => new nn.BatchNorm2d(3).call(tv.zeros([2, 3])), /BatchNorm2d: expected a 4-D input \[N, C, H, W\], got shape \[2, 3\]/);
-    assert.throws(() => new nn.BatchNorm1d(3).call(tv.zeros([2, 3, 2, 2])), /BatchNorm1d: expected a 2-D input \[N, C\] or 3-D input \[N, C, L\], got shape \[2, 3, 2, 2\]/);
+    assert.throws(
+      () => new nn.BatchNorm1d(3).call(tv.zeros([2, 3, 2, 2])),
+      /BatchNorm1d: expected a 2-D input \[N, C\] or 3-D input \[N, C, L\], got shape \[2, 3, 2, 2\]/,
+    );
     assert.throws(() => new nn.BatchNorm3d(3).call(tv.zeros([2, 3, 2, 2])), /BatchNorm3d: expected a 5-D input \[N, C, D, H, W\]/);
     assert.throws(() => new nn.BatchNorm2d(4).call(tv.zeros([2, 3, 2, 2])), /BatchNorm2d\(4\): expected 4 channels in dimension 1, got shape \[2, 3, 2, 2\]/);
     const bn = new nn.BatchNorm1d(3);
@@ -243,7 +266,11 @@ describe('BatchNorm', () => {
     const x = uniform([3, 2, 2]);
     bn.zeroGrad();
     const bn1 = new nn.BatchNorm1d(2);
-    bn1.call(x).mul(uniform([3, 2, 2])).sum().backward();
+    bn1
+      .call(x)
+      .mul(uniform([3, 2, 2]))
+      .sum()
+      .backward();
     assert.ok(bn1.weight!.grad && bn1.bias!.grad);
   });
 });
@@ -280,7 +307,12 @@ describe('Dropout2d, StochasticDepth, ChannelShuffle', () => {
       const xs = Array.from(x.data.subarray(nc * 9, nc * 9 + 9));
       const ys = Array.from(y.data.subarray(nc * 9, nc * 9 + 9));
       if (ys.every((v) => v === 0)) dropped++;
-      else assertClose(ys, xs.map((v) => v / 0.75), { label: `channel ${nc}` });
+      else
+        assertClose(
+          ys,
+          xs.map((v) => v / 0.75),
+          { label: `channel ${nc}` },
+        );
     }
     const rate = dropped / 2000;
     assert.ok(Math.abs(rate - 0.25) < 0.03, `dropped ${rate} of the channels, expected 0.25`);
@@ -289,7 +321,10 @@ describe('Dropout2d, StochasticDepth, ChannelShuffle', () => {
     for (let c = 0; c < 64; c++) assert.equal(new Set(u.data.subarray(c * 4, c * 4 + 4)).size, 1, `channel ${c} split`);
     assert.equal(drop.eval().call(x), x, 'eval returns the input');
     assert.deepEqual(Array.from(new nn.Dropout2d(1).call(x).data.subarray(0, 3)), [0, 0, 0]);
-    assert.throws(() => new nn.Dropout2d(0.5).call(tv.ones([4, 4])), /dropout2d: expected a 4-D input \[N, C, \.\.\.\] \(or 3-D unbatched \[C, \.\.\.\]\), got shape \[4, 4\]/);
+    assert.throws(
+      () => new nn.Dropout2d(0.5).call(tv.ones([4, 4])),
+      /dropout2d: expected a 4-D input \[N, C, \.\.\.\] \(or 3-D unbatched \[C, \.\.\.\]\), got shape \[4, 4\]/,
+    );
     assert.throws(() => new nn.Dropout2d(1.5), /Dropout2d: p must be in \[0, 1\], got 1.5/);
     const d1 = new nn.Dropout1d(0.5).call(tv.ones([8, 16, 5]));
     for (let nc = 0; nc < 128; nc++) assert.equal(new Set(d1.data.subarray(nc * 5, nc * 5 + 5)).size, 1);
@@ -302,7 +337,12 @@ describe('Dropout2d, StochasticDepth, ChannelShuffle', () => {
     for (let n = 0; n < 400; n++) {
       const ys = Array.from(y.data.subarray(n * 6, n * 6 + 6));
       if (ys.every((v) => v === 0)) dropped++;
-      else assertClose(ys, Array.from(x.data.subarray(n * 6, n * 6 + 6)).map((v) => v / 0.8), { label: `sample ${n}` });
+      else
+        assertClose(
+          ys,
+          Array.from(x.data.subarray(n * 6, n * 6 + 6)).map((v) => v / 0.8),
+          { label: `sample ${n}` },
+        );
     }
     assert.ok(Math.abs(dropped / 400 - 0.2) < 0.06, `dropped ${dropped} of 400 samples`);
     y.sum().backward();
@@ -329,7 +369,10 @@ describe('Dropout2d, StochasticDepth, ChannelShuffle', () => {
     const y = uniform([2, 12, 3, 3]);
     const back = new nn.ChannelShuffle(4).call(new nn.ChannelShuffle(3).call(y));
     assert.deepEqual(Array.from(back.data), Array.from(y.data), 'shuffling by g then by C/g restores the order');
-    assert.throws(() => new nn.ChannelShuffle(4).call(tv.zeros([1, 6, 2])), /channelShuffle: 6 channels \(input shape \[1, 6, 2\]\) cannot be split into 4 groups/);
+    assert.throws(
+      () => new nn.ChannelShuffle(4).call(tv.zeros([1, 6, 2])),
+      /channelShuffle: 6 channels \(input shape \[1, 6, 2\]\) cannot be split into 4 groups/,
+    );
     assert.throws(() => new nn.ChannelShuffle(2).call(tv.zeros([6, 2])), /at least 3 dimensions/);
   });
 });
@@ -353,7 +396,7 @@ describe('functional forms', () => {
 });
 
 describe('run-to-run determinism', () => {
-  test('a conv layer\'s gradients are the same bit for bit on every run (threads sum fixed sets of images)', () => {
+  test("a conv layer's gradients are the same bit for bit on every run (threads sum fixed sets of images)", () => {
     tv.manualSeed(5);
     const conv = new nn.Conv2d(8, 16, 3, { padding: 1 });
     const x = tv.randn([16, 8, 12, 12]);
@@ -363,7 +406,11 @@ describe('run-to-run determinism', () => {
       x.grad = null;
       const y = conv.call(x);
       y.mul(y).sum().backward();
-      return [Buffer.from(conv.weight.grad!.data.buffer.slice(0)), Buffer.from(conv.bias!.grad!.data.buffer.slice(0)), Buffer.from(x.grad!.data.buffer.slice(0))];
+      return [
+        Buffer.from(conv.weight.grad!.data.buffer.slice(0)),
+        Buffer.from(conv.bias!.grad!.data.buffer.slice(0)),
+        Buffer.from(x.grad!.data.buffer.slice(0)),
+      ];
     };
     const first = grads();
     for (let i = 0; i < 30; i++) assert.deepEqual(grads(), first, `run ${i}`);

@@ -77,7 +77,12 @@ const conv = (C: new (i: number, o: number, k: nn.PerAxis, opts: nn.ConvLayerOpt
   new C(a.inChannels, a.outChannels, a.kernelSize, { stride: a.stride, padding: a.padding, dilation: a.dilation, groups: a.groups, bias: a.bias });
 const convT = (C: new (i: number, o: number, k: nn.PerAxis, opts: nn.ConvTransposeLayerOptions) => nn.Module) => (a: Args) =>
   new C(a.inChannels, a.outChannels, a.kernelSize, {
-    stride: a.stride, padding: a.padding, outputPadding: a.outputPadding, dilation: a.dilation, groups: a.groups, bias: a.bias,
+    stride: a.stride,
+    padding: a.padding,
+    outputPadding: a.outputPadding,
+    dilation: a.dilation,
+    groups: a.groups,
+    bias: a.bias,
   });
 const batchNorm = (C: new (n: number, o: nn.BatchNormLayerOptions) => nn.Module) => (a: Args) =>
   new C(a.numFeatures, { eps: a.eps, momentum: a.momentum, affine: a.affine, trackRunningStats: a.trackRunningStats });
@@ -115,7 +120,11 @@ function make(name: string, module: string, args: Args, stateDict: [string, Tens
   const factory = MODULES[module];
   assert.ok(factory, `no tsvision mapping for fixture module '${module}'`);
   const m = factory(args);
-  assert.deepEqual([...m.stateDict().keys()], stateDict.map(([k]) => k), `${name}: stateDict keys`);
+  assert.deepEqual(
+    [...m.stateDict().keys()],
+    stateDict.map(([k]) => k),
+    `${name}: stateDict keys`,
+  );
   m.loadStateDict(new Map(stateDict.map(([k, t]) => [k, build(t)])));
   return m;
 }
@@ -142,7 +151,11 @@ function check(c: Case, { module, inputs, output }: Ran): void {
     assertClose(inputs[k].grad!.data, g, { ...TOL, label: `${c.name}: grad of input ${k}` });
   });
   const params = new Map(module.namedParameters());
-  assert.deepEqual([...params.keys()], c.paramGrads.map(([k]) => k), `${c.name}: parameter names`);
+  assert.deepEqual(
+    [...params.keys()],
+    c.paramGrads.map(([k]) => k),
+    `${c.name}: parameter names`,
+  );
   for (const [k, g] of c.paramGrads) {
     assert.ok(params.get(k)!.grad, `${c.name}: parameter ${k} got no gradient`);
     assertClose(params.get(k)!.grad!.data, g, { ...TOL, label: `${c.name}: grad of ${k}` });
@@ -158,7 +171,11 @@ function runSequence(s: Sequence): void {
     assert.deepEqual([...out.shape], step.output.shape, `${label}: output shape`);
     assertClose(out.data, values(step.output), { ...TOL, label: `${label}: output` });
     const sd = module.stateDict();
-    assert.deepEqual([...sd.keys()], step.state.map(([k]) => k), `${label}: state keys`);
+    assert.deepEqual(
+      [...sd.keys()],
+      step.state.map(([k]) => k),
+      `${label}: state keys`,
+    );
     for (const [k, f] of step.state) {
       const t = sd.get(k)!;
       assert.equal(t.dtype, f.dtype, `${label}: dtype of ${k}`);

@@ -53,7 +53,7 @@ function truncatedMoments(mean: number, std: number, a: number, b: number): [num
   }
   const al = (a - mean) / std;
   const be = (b - mean) / std;
-  const pdf = (z: number) => Math.exp(-z * z / 2) / Math.sqrt(2 * Math.PI);
+  const pdf = (z: number) => Math.exp((-z * z) / 2) / Math.sqrt(2 * Math.PI);
   const Z = normalCdf(be) - normalCdf(al);
   const d = (pdf(al) - pdf(be)) / Z;
   const v = 1 + (al * pdf(al) - be * pdf(be)) / Z - d * d;
@@ -63,7 +63,7 @@ function truncatedMoments(mean: number, std: number, a: number, b: number): [num
 const W = () => tv.empty([128, 64, 3, 3]); // fanIn 576, fanOut 1152, 73 728 values
 
 describe('gain and fans', () => {
-  test('calculateGain follows PyTorch\'s table', () => {
+  test("calculateGain follows PyTorch's table", () => {
     for (const n of ['linear', 'conv1d', 'conv2d', 'conv3d', 'convTranspose2d', 'sigmoid'] as const) assert.equal(init.calculateGain(n), 1);
     assert.equal(init.calculateGain('tanh'), 5 / 3);
     assert.equal(init.calculateGain('relu'), Math.SQRT2);
@@ -98,7 +98,7 @@ describe('distributions', () => {
     checkStats(init.kaimingNormal(W(), { a: 0.2 }), 0, Math.sqrt(2 / 1.04 / 576), 'leakyRelu 0.2');
   });
 
-  test('kaimingUniform: U(±gain·√(3/fan)); a = √5 is U(±1/√fanIn), Linear\'s default', () => {
+  test("kaimingUniform: U(±gain·√(3/fan)); a = √5 is U(±1/√fanIn), Linear's default", () => {
     checkUniform(init.kaimingUniform(W(), { nonlinearity: 'relu' }), Math.sqrt(6 / 576), 'relu fanIn');
     checkUniform(init.kaimingUniform(W(), { mode: 'fanOut' }), Math.sqrt(6 / 1152), 'fanOut');
     checkUniform(init.kaimingUniform(W(), { a: Math.sqrt(5) }), 1 / Math.sqrt(576), 'a = √5');
@@ -112,7 +112,7 @@ describe('distributions', () => {
     checkStats(init.xavierNormal(W(), { gain: init.calculateGain('tanh') }), 0, (5 / 3) * Math.sqrt(2 / 1728), 'xavierNormal tanh gain');
   });
 
-  test('truncNormal: within [a, b] with the truncated normal\'s mean and std', () => {
+  test("truncNormal: within [a, b] with the truncated normal's mean and std", () => {
     const cases: [string, number, number, number, number][] = [
       ['default N(0,1) on [-2, 2]', 0, 1, -2, 2],
       ['N(0.5, 2²) on [-1, 4]', 0.5, 2, -1, 4],
@@ -142,13 +142,14 @@ describe('distributions', () => {
 
 describe('determinism', () => {
   test('manualSeed repeats every initialiser; a Generator option leaves the global one alone', () => {
-    const draw = () => [
-      init.kaimingNormal(tv.empty([8, 4])),
-      init.kaimingUniform(tv.empty([8, 4])),
-      init.xavierNormal(tv.empty([8, 4])),
-      init.truncNormal(tv.empty([8, 4])),
-      init.uniform(tv.empty([8])),
-    ].flatMap((t) => Array.from(t.data));
+    const draw = () =>
+      [
+        init.kaimingNormal(tv.empty([8, 4])),
+        init.kaimingUniform(tv.empty([8, 4])),
+        init.xavierNormal(tv.empty([8, 4])),
+        init.truncNormal(tv.empty([8, 4])),
+        init.uniform(tv.empty([8])),
+      ].flatMap((t) => Array.from(t.data));
     tv.manualSeed(11);
     const a = draw();
     tv.manualSeed(11);
@@ -177,14 +178,25 @@ describe('determinism', () => {
 describe('normal CDF helpers (float64)', () => {
   test('erfc against known values', () => {
     const known: [number, number][] = [
-      [0, 1], [0.5, 0.4795001221869535], [1, 0.15729920705028513], [2.9, 4.109787809945886e-5],
-      [3, 2.2090496998585438e-5], [5, 1.5374597944280351e-12], [10, 2.088487583762545e-45], [-1, 1.842700792949715],
+      [0, 1],
+      [0.5, 0.4795001221869535],
+      [1, 0.15729920705028513],
+      [2.9, 4.109787809945886e-5],
+      [3, 2.2090496998585438e-5],
+      [5, 1.5374597944280351e-12],
+      [10, 2.088487583762545e-45],
+      [-1, 1.842700792949715],
     ];
     for (const [x, v] of known) assert.ok(Math.abs(erfc(x) / v - 1) < 1e-12, `erfc(${x}) = ${erfc(x)}, expected ${v}`);
   });
 
   test('normalPpf inverts normalCdf', () => {
-    const known: [number, number][] = [[0.975, 1.9599639845400536], [1e-10, -6.361340902404056], [0.3, -0.5244005127080407], [1 - 1e-9, 5.997807019601638]];
+    const known: [number, number][] = [
+      [0.975, 1.9599639845400536],
+      [1e-10, -6.361340902404056],
+      [0.3, -0.5244005127080407],
+      [1 - 1e-9, 5.997807019601638],
+    ];
     for (const [p, z] of known) assert.ok(Math.abs(normalPpf(p) - z) < 1e-7 * Math.max(1, Math.abs(z)), `normalPpf(${p}) = ${normalPpf(p)}, expected ${z}`);
     for (const z of [-8, -3, -0.1, 0, 1.5, 4]) assert.ok(Math.abs(normalPpf(normalCdf(z)) - z) < 1e-9, `round trip at ${z}`);
   });

@@ -60,13 +60,22 @@ describe('Linear', () => {
 
   test('y = x·Wᵀ + b by hand, and its gradients', () => {
     const lin = new nn.Linear(2, 2);
-    lin.loadStateDict({ weight: tv.tensor([[1, 2], [3, 4]]), bias: tv.tensor([0.5, -1]) });
+    lin.loadStateDict({
+      weight: tv.tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+      bias: tv.tensor([0.5, -1]),
+    });
     const x = tv.tensor([[1, -1]], { requiresGrad: true });
     const y = lin.call(x);
     assert.deepEqual(y.toArray(), [[-0.5, -2]]);
     y.sum().backward();
     assert.deepEqual(x.grad!.toArray(), [[4, 6]]);
-    assert.deepEqual(lin.weight.grad!.toArray(), [[1, -1], [1, -1]]);
+    assert.deepEqual(lin.weight.grad!.toArray(), [
+      [1, -1],
+      [1, -1],
+    ]);
     assert.deepEqual(lin.bias!.grad!.toArray(), [1, 1]);
   });
 });
@@ -111,7 +120,9 @@ describe('Dropout', () => {
 describe('LayerNorm', () => {
   test('gradient check over one and two normalized dimensions, with affine parameters', () => {
     gradcheck((x, w, b) => nn.functional.layerNorm(x, [5], w, b), [uniform([3, 5], -2, 2), uniform([5], 0.5, 1.5), uniform([5])], { label: 'layerNorm [5]' });
-    gradcheck((x, w, b) => nn.functional.layerNorm(x, [2, 3], w, b, 1e-3), [uniform([2, 2, 3], -2, 2), uniform([2, 3], 0.5, 1.5), uniform([2, 3])], { label: 'layerNorm [2, 3]' });
+    gradcheck((x, w, b) => nn.functional.layerNorm(x, [2, 3], w, b, 1e-3), [uniform([2, 2, 3], -2, 2), uniform([2, 3], 0.5, 1.5), uniform([2, 3])], {
+      label: 'layerNorm [2, 3]',
+    });
     gradcheck((x) => nn.functional.layerNorm(x, [4]), [uniform([3, 4], -2, 2)], { label: 'layerNorm no affine' });
   });
 

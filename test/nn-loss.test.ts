@@ -27,15 +27,70 @@ describe('gradient checks (central differences)', () => {
   const y4 = labels(randomLabels(8, 3), [2, 2, 2]);
   const cases: [string, (x: F32) => tv.Tensor, () => F32][] = [
     ['crossEntropy mean', (x) => F.crossEntropy(x, y), () => uniform([5, 4], -2, 2)],
-    ['crossEntropy weight ignore smoothing mean', (x) => F.crossEntropy(x, labels([2, -100, 3, 3, 1]), { weight: w, labelSmoothing: 0.2 }), () => uniform([5, 4], -2, 2)],
+    [
+      'crossEntropy weight ignore smoothing mean',
+      (x) => F.crossEntropy(x, labels([2, -100, 3, 3, 1]), { weight: w, labelSmoothing: 0.2 }),
+      () => uniform([5, 4], -2, 2),
+    ],
     ['crossEntropy weight ignoreIndex sum', (x) => F.crossEntropy(x, y, { weight: w, ignoreIndex: 3, reduction: 'sum' }), () => uniform([5, 4], -2, 2)],
     ['crossEntropy smoothing none', (x) => F.crossEntropy(x, y, { labelSmoothing: 0.1, reduction: 'none' }), () => uniform([5, 4], -2, 2)],
-    ['crossEntropy 4-d weight smoothing', (x) => F.crossEntropy(x, y4,  { weight: tv.tensor([1, 2, 0.5]), labelSmoothing: 0.1 }), () => uniform([2, 3, 2, 2], -2, 2)],
+    [
+      'crossEntropy 4-d weight smoothing',
+      (x) => F.crossEntropy(x, y4, { weight: tv.tensor([1, 2, 0.5]), labelSmoothing: 0.1 }),
+      () => uniform([2, 3, 2, 2], -2, 2),
+    ],
     ['nllLoss weight mean', (x) => F.nllLoss(x, y, { weight: w }), () => uniform([5, 4], -2, 0)],
-    ['binaryCrossEntropy weight', (x) => F.binaryCrossEntropy(x, tv.tensor([[0, 1, 0.3], [1, 0.5, 0]]), { weight: tv.tensor([1, 2, 0.5]) }), () => uniform([2, 3], 0.1, 0.9)],
-    ['binaryCrossEntropyWithLogits posWeight weight', (x) => F.binaryCrossEntropyWithLogits(x, tv.tensor([[0, 1, 0.3], [1, 0.5, 0]]), { posWeight: tv.tensor([2, 0.5, 1]), weight: tv.tensor([[1], [3]]), reduction: 'sum' }), () => uniform([2, 3], -3, 3)],
-    ['mseLoss', (x) => F.mseLoss(x, tv.tensor([[1, 2, 3], [0, -1, 0.5]])), () => uniform([2, 3], -2, 2)],
-    ['l1Loss', (x) => F.l1Loss(x, tv.tensor([[5, 5, 5], [-5, -5, -5]]), { reduction: 'sum' }), () => uniform([2, 3], -2, 2)],
+    [
+      'binaryCrossEntropy weight',
+      (x) =>
+        F.binaryCrossEntropy(
+          x,
+          tv.tensor([
+            [0, 1, 0.3],
+            [1, 0.5, 0],
+          ]),
+          { weight: tv.tensor([1, 2, 0.5]) },
+        ),
+      () => uniform([2, 3], 0.1, 0.9),
+    ],
+    [
+      'binaryCrossEntropyWithLogits posWeight weight',
+      (x) =>
+        F.binaryCrossEntropyWithLogits(
+          x,
+          tv.tensor([
+            [0, 1, 0.3],
+            [1, 0.5, 0],
+          ]),
+          { posWeight: tv.tensor([2, 0.5, 1]), weight: tv.tensor([[1], [3]]), reduction: 'sum' },
+        ),
+      () => uniform([2, 3], -3, 3),
+    ],
+    [
+      'mseLoss',
+      (x) =>
+        F.mseLoss(
+          x,
+          tv.tensor([
+            [1, 2, 3],
+            [0, -1, 0.5],
+          ]),
+        ),
+      () => uniform([2, 3], -2, 2),
+    ],
+    [
+      'l1Loss',
+      (x) =>
+        F.l1Loss(
+          x,
+          tv.tensor([
+            [5, 5, 5],
+            [-5, -5, -5],
+          ]),
+          { reduction: 'sum' },
+        ),
+      () => uniform([2, 3], -2, 2),
+    ],
   ];
   for (const [name, f, make] of cases) test(name, () => gradcheck(f, [make()], { label: name }));
 
@@ -46,7 +101,9 @@ describe('gradient checks (central differences)', () => {
 
   test('binary losses: gradient for the target too', () => {
     gradcheck((x, t) => F.binaryCrossEntropy(x, t), [uniform([2, 3], 0.1, 0.9), uniform([2, 3], 0.1, 0.9)], { label: 'bce' });
-    gradcheck((x, t, pw) => F.binaryCrossEntropyWithLogits(x, t, { posWeight: pw }), [uniform([2, 3], -3, 3), uniform([2, 3], 0, 1), uniform([3], 0.5, 2)], { label: 'bce logits' });
+    gradcheck((x, t, pw) => F.binaryCrossEntropyWithLogits(x, t, { posWeight: pw }), [uniform([2, 3], -3, 3), uniform([2, 3], 0, 1), uniform([3], 0.5, 2)], {
+      label: 'bce logits',
+    });
   });
 
   test('the gradient check catches a wrong gradient', () => {
@@ -83,7 +140,13 @@ describe('values', () => {
   });
 
   test('huge logits stay finite, with finite gradients', () => {
-    const x = tv.tensor([[1e4, -1e4, 0], [-3e4, 3e4, 1e4]], { requiresGrad: true });
+    const x = tv.tensor(
+      [
+        [1e4, -1e4, 0],
+        [-3e4, 3e4, 1e4],
+      ],
+      { requiresGrad: true },
+    );
     const loss = F.crossEntropy(x, labels([1, 1]), { labelSmoothing: 0.1 });
     loss.backward();
     assert.ok(Number.isFinite(loss.item()));
@@ -108,7 +171,10 @@ describe('values', () => {
     const y = labels([0, 2, 1, 1]);
     const w = tv.tensor([1, 2, 3]);
     const same = (a: tv.Tensor, b: tv.Tensor) => assert.deepEqual(Array.from(a.data), Array.from(b.data));
-    same(new nn.CrossEntropyLoss({ weight: w, labelSmoothing: 0.1, reduction: 'sum' }).call(x, y), F.crossEntropy(x, y, { weight: w, labelSmoothing: 0.1, reduction: 'sum' }));
+    same(
+      new nn.CrossEntropyLoss({ weight: w, labelSmoothing: 0.1, reduction: 'sum' }).call(x, y),
+      F.crossEntropy(x, y, { weight: w, labelSmoothing: 0.1, reduction: 'sum' }),
+    );
     same(new nn.NLLLoss({ ignoreIndex: 2 }).call(x, y), F.nllLoss(x, y, { ignoreIndex: 2 }));
     const p = uniform([4, 3], 0.1, 0.9);
     same(new nn.BCELoss({ reduction: 'none' }).call(p, p), F.binaryCrossEntropy(p, p, { reduction: 'none' }));

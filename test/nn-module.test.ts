@@ -58,14 +58,33 @@ describe('registration', () => {
     const m = new Model();
     assert.deepEqual(names(m.namedChildren()), ['embed', 'blocks', 'head']);
     assert.deepEqual(names(m.namedParameters()), [
-      'gate', 'embed.weight', 'embed.bias',
-      'blocks.0.conv.weight', 'blocks.0.conv.bias', 'blocks.0.norm.weight', 'blocks.0.norm.bias',
-      'blocks.1.conv.weight', 'blocks.1.conv.bias', 'blocks.1.norm.weight', 'blocks.1.norm.bias',
-      'head.weight', 'head.bias',
+      'gate',
+      'embed.weight',
+      'embed.bias',
+      'blocks.0.conv.weight',
+      'blocks.0.conv.bias',
+      'blocks.0.norm.weight',
+      'blocks.0.norm.bias',
+      'blocks.1.conv.weight',
+      'blocks.1.conv.bias',
+      'blocks.1.norm.weight',
+      'blocks.1.norm.bias',
+      'head.weight',
+      'head.bias',
     ]);
     assert.deepEqual(names(m.namedModules()), [
-      '', 'embed', 'blocks', 'blocks.0', 'blocks.0.conv', 'blocks.0.norm', 'blocks.0.act',
-      'blocks.1', 'blocks.1.conv', 'blocks.1.norm', 'blocks.1.act', 'head',
+      '',
+      'embed',
+      'blocks',
+      'blocks.0',
+      'blocks.0.conv',
+      'blocks.0.norm',
+      'blocks.0.act',
+      'blocks.1',
+      'blocks.1.conv',
+      'blocks.1.norm',
+      'blocks.1.act',
+      'head',
     ]);
     assert.deepEqual(names(m.namedBuffers()), ['steps']);
     assert.equal(m.modules()[0], m);
@@ -159,8 +178,13 @@ describe('registration', () => {
     const lin = new nn.Linear(4, 2);
     const x = tv.randn([3, 4]);
     const seen: string[] = [];
-    const h1 = lin.registerForwardPreHook((m, [input]) => { seen.push(`pre ${m.constructor.name} ${input.shape}`); return [input.mul(2)]; });
-    const h2 = lin.registerForwardHook((_m, [input], out) => { seen.push(`post ${input.shape} -> ${out.shape}`); });
+    const h1 = lin.registerForwardPreHook((m, [input]) => {
+      seen.push(`pre ${m.constructor.name} ${input.shape}`);
+      return [input.mul(2)];
+    });
+    const h2 = lin.registerForwardHook((_m, [input], out) => {
+      seen.push(`post ${input.shape} -> ${out.shape}`);
+    });
     const h3 = lin.registerForwardHook((_m, _inputs, out) => out.add(1));
     const y = lin.call(x);
     assert.deepEqual(seen, ['pre Linear 3,4', 'post 3,4 -> 3,2']);
@@ -202,7 +226,12 @@ describe('modes and gradients', () => {
     assert.equal(m.eval(), m);
     assert.ok(m.modules().every((x) => !x.training));
     m.blocks.at(0).train();
-    assert.ok(m.blocks.at(0).modules().every((x) => x.training));
+    assert.ok(
+      m.blocks
+        .at(0)
+        .modules()
+        .every((x) => x.training),
+    );
     assert.equal(m.training, false);
     m.train();
     assert.ok(m.modules().every((x) => x.training));
@@ -220,7 +249,9 @@ describe('modes and gradients', () => {
     const m = new Model();
     m.embed.requiresGrad(false);
     m.blocks.at(0).requiresGrad(false);
-    m.call(tv.randn([2, 4])).sum().backward();
+    m.call(tv.randn([2, 4]))
+      .sum()
+      .backward();
     for (const [k, p] of m.namedParameters()) {
       const frozen = k.startsWith('embed.') || k.startsWith('blocks.0.');
       assert.equal(p.requiresGrad, !frozen, k);
@@ -236,7 +267,9 @@ describe('modes and gradients', () => {
 
   test('zeroGrad clears every gradient', () => {
     const m = new Model();
-    m.call(tv.randn([2, 4])).sum().backward();
+    m.call(tv.randn([2, 4]))
+      .sum()
+      .backward();
     assert.ok(m.parameters().every((p) => p.grad !== null));
     m.zeroGrad();
     assert.ok(m.parameters().every((p) => p.grad === null));
@@ -245,10 +278,11 @@ describe('modes and gradients', () => {
   test('apply visits children before their parent', () => {
     const m = new Model();
     const seen: string[] = [];
-    assert.equal(m.apply((x) => seen.push(x.constructor.name)), m);
-    assert.deepEqual(seen, [
-      'Linear', 'Linear', 'LayerNorm', 'ReLU', 'Block', 'Linear', 'LayerNorm', 'ReLU', 'Block', 'ModuleList', 'Linear', 'Model',
-    ]);
+    assert.equal(
+      m.apply((x) => seen.push(x.constructor.name)),
+      m,
+    );
+    assert.deepEqual(seen, ['Linear', 'Linear', 'LayerNorm', 'ReLU', 'Block', 'Linear', 'LayerNorm', 'ReLU', 'Block', 'ModuleList', 'Linear', 'Model']);
     // the typical use: re-initialise every Linear
     m.apply((x) => {
       if (x instanceof nn.Linear) nn.init.zeros(x.weight);
@@ -269,7 +303,7 @@ describe('state dict', () => {
     assert.equal(w.gradFn, null);
   });
 
-  test('round trip: a fresh model loads another one\'s state and computes the same', () => {
+  test("round trip: a fresh model loads another one's state and computes the same", () => {
     tv.manualSeed(1);
     const a = new Model();
     (a.steps.data as Int32Array)[0] = 42;
@@ -313,7 +347,10 @@ describe('state dict', () => {
     assert.ok(err instanceof nn.StateDictError, 'loadStateDict should throw a StateDictError');
     assert.deepEqual(err.missingKeys, ['gate', 'steps', 'blocks.1.norm.bias']);
     assert.deepEqual(err.unexpectedKeys, ['blocks.2.conv.weight', 'head.extra']);
-    assert.deepEqual(err.mismatchedKeys.map((x) => x.key), ['embed.weight', 'head.bias']);
+    assert.deepEqual(
+      err.mismatchedKeys.map((x) => x.key),
+      ['embed.weight', 'head.bias'],
+    );
     for (const key of ['"gate"', '"steps"', '"blocks.1.norm.bias"', '"blocks.2.conv.weight"', '"head.extra"']) {
       assert.ok(err.message.includes(key), `message should name ${key}:\n${err.message}`);
     }
@@ -326,7 +363,10 @@ describe('state dict', () => {
 
   test('non-strict loading reports missing and unexpected keys, loads the rest, still refuses wrong shapes', () => {
     const m = new Model();
-    const sd = new Map<string, T>([['head.bias', tv.tensor([5, 6])], ['nope', tv.zeros([1])]]);
+    const sd = new Map<string, T>([
+      ['head.bias', tv.tensor([5, 6])],
+      ['nope', tv.zeros([1])],
+    ]);
     const res = m.loadStateDict(sd, { strict: false });
     assert.deepEqual(res.unexpectedKeys, ['nope']);
     assert.equal(res.missingKeys.length, m.stateDict().size - 1);
@@ -361,7 +401,13 @@ describe('containers', () => {
   });
 
   test('Sequential from a Map keeps its order (integer-like names included); from a record', () => {
-    const seq = new nn.Sequential(new Map<string, nn.Module>([['conv', new nn.Linear(2, 2)], ['10', new nn.ReLU()], ['2', new nn.Linear(2, 1)]]));
+    const seq = new nn.Sequential(
+      new Map<string, nn.Module>([
+        ['conv', new nn.Linear(2, 2)],
+        ['10', new nn.ReLU()],
+        ['2', new nn.Linear(2, 1)],
+      ]),
+    );
     assert.deepEqual(names(seq.namedChildren()), ['conv', '10', '2']);
     assert.deepEqual([...seq.stateDict().keys()], ['conv.weight', 'conv.bias', '2.weight', '2.bias']);
     const rec = new nn.Sequential({ fc: new nn.Linear(2, 2), act: new nn.Tanh() });
@@ -377,9 +423,10 @@ describe('containers', () => {
     list.append(new nn.Linear(3, 4));
     list.insert(0, new nn.Linear(1, 2));
     assert.equal(list.length, 4);
-    assert.deepEqual([...list.stateDict().entries()].filter(([k]) => k.endsWith('weight')).map(([k, t]) => `${k}:${t.shape.join('x')}`), [
-      '0.weight:2x1', '1.weight:2x2', '2.weight:3x2', '3.weight:4x3',
-    ]);
+    assert.deepEqual(
+      [...list.stateDict().entries()].filter(([k]) => k.endsWith('weight')).map(([k, t]) => `${k}:${t.shape.join('x')}`),
+      ['0.weight:2x1', '1.weight:2x2', '2.weight:3x2', '3.weight:4x3'],
+    );
     list.extend([new nn.ReLU()]);
     assert.ok(list.at(-1) instanceof nn.ReLU);
     list.set(-1, new nn.Tanh());
@@ -397,7 +444,10 @@ describe('containers', () => {
     assert.equal(dict.size, 3);
     assert.ok(dict.get('0') instanceof nn.ReLU);
     assert.ok(dict.delete('b'));
-    assert.deepEqual([...dict].map(([k]) => k), ['a', '0']);
+    assert.deepEqual(
+      [...dict].map(([k]) => k),
+      ['a', '0'],
+    );
     assert.throws(() => dict.set('x.y', new nn.ReLU()), /without dots/);
     assert.throws(() => dict.forward(), /no forward/);
     assert.deepEqual([...new nn.ModuleDict(new Map<string, nn.Module>([['k', new nn.ReLU()]])).keys()], ['k']);
@@ -405,14 +455,17 @@ describe('containers', () => {
 
   test('toString prints the tree', () => {
     const seq = new nn.Sequential(new nn.Linear(4, 3), new nn.Sequential(new nn.GELU({ approximate: 'tanh' }), new nn.Dropout(0.1)));
-    assert.equal(String(seq), [
-      'Sequential(',
-      '  (0): Linear(inFeatures=4, outFeatures=3, bias=true)',
-      '  (1): Sequential(',
-      "    (0): GELU(approximate='tanh')",
-      '    (1): Dropout(p=0.1)',
-      '  )',
-      ')',
-    ].join('\n'));
+    assert.equal(
+      String(seq),
+      [
+        'Sequential(',
+        '  (0): Linear(inFeatures=4, outFeatures=3, bias=true)',
+        '  (1): Sequential(',
+        "    (0): GELU(approximate='tanh')",
+        '    (1): Dropout(p=0.1)',
+        '  )',
+        ')',
+      ].join('\n'),
+    );
   });
 });

@@ -108,7 +108,12 @@ class Block extends nn.Module {
 class Net extends nn.Module {
   stem = new nn.Linear(3, 4);
   blocks = new nn.ModuleList([new Block(), new Block()]);
-  head = new nn.Sequential(new Map<string, nn.Module>([['norm', new nn.LayerNorm(4)], ['fc', new nn.Linear(4, 2)]]));
+  head = new nn.Sequential(
+    new Map<string, nn.Module>([
+      ['norm', new nn.LayerNorm(4)],
+      ['fc', new nn.Linear(4, 2)],
+    ]),
+  );
   scale = new nn.Parameter(tv.ones([1]));
   declare step: tv.Tensor;
 
@@ -145,9 +150,13 @@ const MODULES: Record<string, (a: Args) => nn.AnyModule> = {
   Flatten: (a) => new nn.Flatten(a.startDim as number, a.endDim as number),
   MLP: () => mlp(),
   Net: () => new Net(),
-  CrossEntropyLoss: (a) => new nn.CrossEntropyLoss({
-    weight: opt(a.weight), ignoreIndex: a.ignoreIndex as number, reduction: a.reduction as nn.Reduction, labelSmoothing: a.labelSmoothing as number,
-  }),
+  CrossEntropyLoss: (a) =>
+    new nn.CrossEntropyLoss({
+      weight: opt(a.weight),
+      ignoreIndex: a.ignoreIndex as number,
+      reduction: a.reduction as nn.Reduction,
+      labelSmoothing: a.labelSmoothing as number,
+    }),
   NLLLoss: (a) => new nn.NLLLoss({ weight: opt(a.weight), ignoreIndex: a.ignoreIndex as number, reduction: a.reduction as nn.Reduction }),
   BCELoss: (a) => new nn.BCELoss({ weight: opt(a.weight), reduction: a.reduction as nn.Reduction }),
   BCEWithLogitsLoss: (a) => new nn.BCEWithLogitsLoss({ weight: opt(a.weight), posWeight: opt(a.posWeight), reduction: a.reduction as nn.Reduction }),
@@ -166,7 +175,11 @@ function run(c: Case): Ran {
   const make = MODULES[c.module];
   assert.ok(make, `no tsvision mapping for fixture module '${c.module}'`);
   const module = make(c.args);
-  assert.deepEqual([...module.stateDict().keys()], c.stateDict.map(([k]) => k), `${c.name}: stateDict keys`);
+  assert.deepEqual(
+    [...module.stateDict().keys()],
+    c.stateDict.map(([k]) => k),
+    `${c.name}: stateDict keys`,
+  );
   module.loadStateDict(new Map(c.stateDict.map(([k, t]) => [k, build(t)])));
   module.train(c.training);
   const inputs = c.inputs.map((f) => {
@@ -193,7 +206,11 @@ function check(c: Case, { module, inputs, output }: Ran): void {
     assertClose(x.grad.data, nums(g), { ...tol, label: `${c.name}: grad of input ${k}` });
   });
   const params = new Map(module.namedParameters());
-  assert.deepEqual([...params.keys()], c.paramGrads.map(([k]) => k), `${c.name}: parameter names`);
+  assert.deepEqual(
+    [...params.keys()],
+    c.paramGrads.map(([k]) => k),
+    `${c.name}: parameter names`,
+  );
   for (const [k, g] of c.paramGrads) {
     const p = params.get(k)!;
     assert.ok(p.grad, `${c.name}: parameter ${k} got no gradient`);
@@ -255,9 +272,21 @@ describe('module structure matches PyTorch', () => {
       const model = STRUCTURES[s.name]();
       const sd = [...model.stateDict()].map(([k, t]) => [k, [...t.shape], t.dtype]);
       assert.deepEqual(sd, s.stateDict, 'stateDict keys, shapes and dtypes');
-      assert.deepEqual(model.namedParameters().map(([k]) => k), s.namedParameters, 'namedParameters');
-      assert.deepEqual(model.namedBuffers().map(([k]) => k), s.namedBuffers, 'namedBuffers');
-      assert.deepEqual(model.namedModules().map(([k]) => k), s.namedModules, 'namedModules');
+      assert.deepEqual(
+        model.namedParameters().map(([k]) => k),
+        s.namedParameters,
+        'namedParameters',
+      );
+      assert.deepEqual(
+        model.namedBuffers().map(([k]) => k),
+        s.namedBuffers,
+        'namedBuffers',
+      );
+      assert.deepEqual(
+        model.namedModules().map(([k]) => k),
+        s.namedModules,
+        'namedModules',
+      );
       assert.equal(nn.countParameters(model), s.parameterCount, 'countParameters');
     });
   }

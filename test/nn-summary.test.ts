@@ -30,21 +30,23 @@ const fixtures = JSON.parse(readFileSync(new URL('../../test/fixtures/nn_conv.js
 // ---- the fixture script's models, in tsvision ---------------------------------------------
 
 const smallCnn = () =>
-  new nn.Sequential(new Map<string, nn.Module>([
-    ['conv1', new nn.Conv2d(3, 8, 3, { padding: 1 })],
-    ['bn1', new nn.BatchNorm2d(8)],
-    ['relu1', new nn.ReLU()],
-    ['conv2', new nn.Conv2d(8, 8, 3, { padding: 1, bias: false })],
-    ['conv3', new nn.Conv2d(8, 16, 3, { padding: 1, groups: 2 })],
-    ['relu2', new nn.ReLU6()],
-    ['pool', new nn.MaxPool2d(2)],
-    ['conv4', new nn.Conv2d(16, 32, 3, { stride: 2, padding: 1 })],
-    ['bn2', new nn.BatchNorm2d(32)],
-    ['gap', new nn.AdaptiveAvgPool2d(1)],
-    ['flatten', new nn.Flatten()],
-    ['drop', new nn.Dropout(0.2)],
-    ['fc', new nn.Linear(32, 10)],
-  ]));
+  new nn.Sequential(
+    new Map<string, nn.Module>([
+      ['conv1', new nn.Conv2d(3, 8, 3, { padding: 1 })],
+      ['bn1', new nn.BatchNorm2d(8)],
+      ['relu1', new nn.ReLU()],
+      ['conv2', new nn.Conv2d(8, 8, 3, { padding: 1, bias: false })],
+      ['conv3', new nn.Conv2d(8, 16, 3, { padding: 1, groups: 2 })],
+      ['relu2', new nn.ReLU6()],
+      ['pool', new nn.MaxPool2d(2)],
+      ['conv4', new nn.Conv2d(16, 32, 3, { stride: 2, padding: 1 })],
+      ['bn2', new nn.BatchNorm2d(32)],
+      ['gap', new nn.AdaptiveAvgPool2d(1)],
+      ['flatten', new nn.Flatten()],
+      ['drop', new nn.Dropout(0.2)],
+      ['fc', new nn.Linear(32, 10)],
+    ]),
+  );
 
 /** torchvision's ResNet BasicBlock. */
 class BasicBlock extends nn.Module {
@@ -91,18 +93,20 @@ class TinyResNet extends nn.Module {
 }
 
 const mixed = () =>
-  new nn.Sequential(new Map<string, nn.Module>([
-    ['conv', new nn.Conv1d(2, 4, 3, { padding: 1 })],
-    ['bn', new nn.BatchNorm1d(4, { trackRunningStats: false })],
-    ['up', new nn.ConvTranspose1d(4, 4, 2, { stride: 2, groups: 2, bias: false })],
-    ['gn', new nn.GroupNorm(2, 4)],
-    ['bn_plain', new nn.BatchNorm1d(4, { affine: false })],
-    ['pool', new nn.MaxPool1d(2)],
-    ['shuffle', new nn.ChannelShuffle(2)],
-    ['drop', new nn.Dropout1d(0.1)],
-    ['head', new nn.Conv1d(4, 2, 1)],
-    ['avg', new nn.AdaptiveAvgPool1d(1)],
-  ]));
+  new nn.Sequential(
+    new Map<string, nn.Module>([
+      ['conv', new nn.Conv1d(2, 4, 3, { padding: 1 })],
+      ['bn', new nn.BatchNorm1d(4, { trackRunningStats: false })],
+      ['up', new nn.ConvTranspose1d(4, 4, 2, { stride: 2, groups: 2, bias: false })],
+      ['gn', new nn.GroupNorm(2, 4)],
+      ['bn_plain', new nn.BatchNorm1d(4, { affine: false })],
+      ['pool', new nn.MaxPool1d(2)],
+      ['shuffle', new nn.ChannelShuffle(2)],
+      ['drop', new nn.Dropout1d(0.1)],
+      ['head', new nn.Conv1d(4, 2, 1)],
+      ['avg', new nn.AdaptiveAvgPool1d(1)],
+    ]),
+  );
 
 const MODELS: Record<string, () => nn.Module> = { SmallCNN: smallCnn, TinyResNet: () => new TinyResNet(), Mixed: mixed };
 
@@ -111,9 +115,21 @@ const MODELS: Record<string, () => nn.Module> = { SmallCNN: smallCnn, TinyResNet
 function checkStructure(s: Structure, model: nn.Module): void {
   const sd = [...model.stateDict()].map(([k, t]) => [k, [...t.shape], t.dtype]);
   assert.deepEqual(sd, s.stateDict, `${s.name}: stateDict keys, shapes and dtypes`);
-  assert.deepEqual(model.namedParameters().map(([k]) => k), s.namedParameters, `${s.name}: namedParameters`);
-  assert.deepEqual(model.namedBuffers().map(([k]) => k), s.namedBuffers, `${s.name}: namedBuffers`);
-  assert.deepEqual(model.namedModules().map(([k]) => k), s.namedModules, `${s.name}: namedModules`);
+  assert.deepEqual(
+    model.namedParameters().map(([k]) => k),
+    s.namedParameters,
+    `${s.name}: namedParameters`,
+  );
+  assert.deepEqual(
+    model.namedBuffers().map(([k]) => k),
+    s.namedBuffers,
+    `${s.name}: namedBuffers`,
+  );
+  assert.deepEqual(
+    model.namedModules().map(([k]) => k),
+    s.namedModules,
+    `${s.name}: namedModules`,
+  );
   assert.equal(nn.countParameters(model), s.parameterCount, `${s.name}: countParameters`);
 }
 
@@ -155,7 +171,11 @@ describe('model structure and summary rows match PyTorch', () => {
       const sum = nn.summary(model, s.inputShape);
       checkLayers(s, sum.rows);
       assert.equal(sum.totalParams, s.parameterCount, 'summary total = PyTorch numel sum');
-      assert.equal(sum.rows.reduce((a, r) => a + r.params, 0), s.parameterCount, 'the rows add up to the total');
+      assert.equal(
+        sum.rows.reduce((a, r) => a + r.params, 0),
+        s.parameterCount,
+        'the rows add up to the total',
+      );
     });
   }
 });
@@ -230,7 +250,12 @@ describe('summary', () => {
     assert.equal(s.totalParams, nn.countParameters(model));
     assert.equal(s.totalMacs, 221184 + 589824 + 589824 + 294912 + 320);
     assert.deepEqual(s.outputShape, [1, 10]);
-    for (const [i, k, v] of [[3, 4, 3], [6, 5, 1], [7, 3, 294911], [2, 2, 1]] as const) {
+    for (const [i, k, v] of [
+      [3, 4, 3],
+      [6, 5, 1],
+      [7, 3, 294911],
+      [2, 2, 1],
+    ] as const) {
       const bad = structuredClone(SMALL_CNN_TABLE);
       (bad[i] as unknown[])[k] = v;
       assert.throws(() => checkTable(s.rows, bad), new RegExp(`row ${i} `));
@@ -251,22 +276,35 @@ describe('summary', () => {
 
   test('stacked 3x3 convolutions see 3, 5, 7; stride 2 doubles the jump and the growth', () => {
     const model = new nn.Sequential(
-      new nn.Conv2d(1, 1, 3, { padding: 1 }), new nn.Conv2d(1, 1, 3, { padding: 1 }), new nn.Conv2d(1, 1, 3, { padding: 1 }),
-      new nn.Conv2d(1, 1, 3, { stride: 2, padding: 1 }), new nn.Conv2d(1, 1, 3, { padding: 1 }),
-      new nn.Conv2d(1, 1, 3, { dilation: 2, padding: 2 }), new nn.Conv2d(1, 1, [5, 1], { padding: [2, 0] }),
-      new nn.ConvTranspose2d(1, 1, 2, { stride: 2 }), new nn.Conv2d(1, 1, 3, { padding: 1 }),
+      new nn.Conv2d(1, 1, 3, { padding: 1 }),
+      new nn.Conv2d(1, 1, 3, { padding: 1 }),
+      new nn.Conv2d(1, 1, 3, { padding: 1 }),
+      new nn.Conv2d(1, 1, 3, { stride: 2, padding: 1 }),
+      new nn.Conv2d(1, 1, 3, { padding: 1 }),
+      new nn.Conv2d(1, 1, 3, { dilation: 2, padding: 2 }),
+      new nn.Conv2d(1, 1, [5, 1], { padding: [2, 0] }),
+      new nn.ConvTranspose2d(1, 1, 2, { stride: 2 }),
+      new nn.Conv2d(1, 1, 3, { padding: 1 }),
     );
     const rows = nn.summary(model, [1, 1, 32, 32]).rows;
-    assert.deepEqual(rows.map((r) => r.receptiveField), [
-      [3, 3], [5, 5], [7, 7],
-      [9, 9], // stride 2: + 2·1, jump 2
-      [13, 13], // + 2·2
-      [21, 21], // dilation 2 (effective kernel 5): + 4·2
-      [29, 21], // 5x1: + 4·2 along H only
-      [29, 21], // 2x2 stride 2 transposed: each output sees one input; jump back to 1
-      [31, 23],
-    ]);
-    assert.deepEqual(rows.map((r) => r.jump![0]), [1, 1, 1, 2, 2, 2, 2, 1, 1]);
+    assert.deepEqual(
+      rows.map((r) => r.receptiveField),
+      [
+        [3, 3],
+        [5, 5],
+        [7, 7],
+        [9, 9], // stride 2: + 2·1, jump 2
+        [13, 13], // + 2·2
+        [21, 21], // dilation 2 (effective kernel 5): + 4·2
+        [29, 21], // 5x1: + 4·2 along H only
+        [29, 21], // 2x2 stride 2 transposed: each output sees one input; jump back to 1
+        [31, 23],
+      ],
+    );
+    assert.deepEqual(
+      rows.map((r) => r.jump![0]),
+      [1, 1, 1, 2, 2, 2, 2, 1, 1],
+    );
   });
 
   test('residual blocks: the sum of two branches keeps the wider field', () => {
@@ -292,11 +330,17 @@ describe('summary', () => {
     const layer2 = s.rows.find((r) => r.name === 'layer2')!;
     assert.equal(layer2.leaf, false);
     assert.equal(layer2.totalParams, nn.countParameters(model.layer2));
-    assert.equal(layer2.totalMacs, s.rows.filter((r) => r.leaf && r.name.startsWith('layer2.')).reduce((a, r) => a + r.macs, 0));
+    assert.equal(
+      layer2.totalMacs,
+      s.rows.filter((r) => r.leaf && r.name.startsWith('layer2.')).reduce((a, r) => a + r.macs, 0),
+    );
     assert.equal(s.rows[0].name, '');
     assert.equal(s.rows[0].totalMacs, s.totalMacs);
     assert.match(s.toString(), /\n {6}layer2\.0\.conv1 \(Conv2d\)/);
-    assert.equal(nn.summary(model, [1, 3, 32, 32]).rows.some((r) => !r.leaf), false);
+    assert.equal(
+      nn.summary(model, [1, 3, 32, 32]).rows.some((r) => !r.leaf),
+      false,
+    );
   });
 
   test('a module called twice gives two rows; tied parameters are counted once', () => {
@@ -310,9 +354,21 @@ describe('summary', () => {
     }
     const model = new Tied();
     const s = nn.summary(model, [2, 4]);
-    assert.deepEqual(s.rows.map((r) => [r.name, r.params, r.macs]), [['', 4, 0], ['fc', 20, 32], ['act', 0, 0], ['fc', 0, 32]]);
+    assert.deepEqual(
+      s.rows.map((r) => [r.name, r.params, r.macs]),
+      [
+        ['', 4, 0],
+        ['fc', 20, 32],
+        ['act', 0, 0],
+        ['fc', 0, 32],
+      ],
+    );
     assert.equal(s.totalParams, 24);
-    assert.equal(s.rows.every((r) => r.receptiveField === null), true, 'no spatial axes');
+    assert.equal(
+      s.rows.every((r) => r.receptiveField === null),
+      true,
+      'no spatial axes',
+    );
   });
 
   test('forward and the training modes are restored, also when the forward throws; buffers are untouched', () => {
@@ -320,18 +376,24 @@ describe('summary', () => {
     model.getSubmodule('drop').eval();
     const before = model.namedModules().map(([n, m]) => [n, m.training]);
     nn.summary(model, [1, 3, 16, 16]);
-    assert.deepEqual(model.namedModules().map(([n, m]) => [n, m.training]), before);
+    assert.deepEqual(
+      model.namedModules().map(([n, m]) => [n, m.training]),
+      before,
+    );
     for (const m of model.modules()) assert.equal(Object.hasOwn(m, 'forward'), false);
     const bn = model.getSubmodule('bn1') as nn.BatchNorm2d;
     assert.equal(bn.numBatchesTracked!.item(), 0, 'ran in evaluation mode');
     assert.throws(() => nn.summary(model, [1, 4, 16, 16]), /Conv2d\(3, 8\): expected an input \[N, 3, H, W\]/);
     for (const m of model.modules()) assert.equal(Object.hasOwn(m, 'forward'), false, 'forward restored after an error');
-    assert.deepEqual(model.namedModules().map(([n, m]) => [n, m.training]), before);
+    assert.deepEqual(
+      model.namedModules().map(([n, m]) => [n, m.training]),
+      before,
+    );
     // a module with its own forward property keeps it
     const own = new nn.ReLU();
     const f = (x: tv.Tensor) => x.mul(2);
     Object.defineProperty(own, 'forward', { value: f, writable: true, configurable: true, enumerable: false });
-    assert.deepEqual(Array.from((nn.summary(own, [1, 2]).rows[0].outputShape ?? [])), [1, 2]);
+    assert.deepEqual(Array.from(nn.summary(own, [1, 2]).rows[0].outputShape ?? []), [1, 2]);
     assert.equal(own.forward, f);
   });
 });

@@ -119,7 +119,9 @@ function checkStateDict(label: string, ours: optim.OptimizerStateDict, theirs: o
   assert.equal(ours.param_groups.length, theirs.param_groups.length, `${label}: number of groups`);
   ours.param_groups.forEach((g, gi) => {
     const t = theirs.param_groups[gi];
-    const theirKeys = Object.keys(t).filter((k) => !IMPLEMENTATION_KEYS.has(k)).sort();
+    const theirKeys = Object.keys(t)
+      .filter((k) => !IMPLEMENTATION_KEYS.has(k))
+      .sort();
     assert.deepEqual(Object.keys(g).sort(), theirKeys, `${label}: keys of param_groups[${gi}]`);
     for (const k of theirKeys) assert.deepEqual(g[k], t[k], `${label}: param_groups[${gi}].${k}`);
   });
@@ -143,7 +145,10 @@ function checkStateDict(label: string, ours: optim.OptimizerStateDict, theirs: o
 }
 
 function runOptimizerCase(c: OptimizerCase): void {
-  const { params, opt } = buildOptimizer(c, c.params.map((p) => p.data));
+  const { params, opt } = buildOptimizer(
+    c,
+    c.params.map((p) => p.data),
+  );
   for (let k = 0; k < c.trajectory.length; k++) {
     setGrads(c, params, k);
     opt.step();
@@ -182,8 +187,19 @@ describe('optimizers match PyTorch', () => {
   test('every optimizer and option the brief lists has a fixture', () => {
     const names = new Set(fixtures.optimizers.map((c) => c.name));
     for (const n of [
-      'SGD/plain', 'SGD/momentum', 'SGD/nesterov', 'SGD/dampening', 'SGD/weight_decay', 'SGD/two_groups',
-      'Adam/default', 'Adam/weight_decay', 'Adam/amsgrad', 'AdamW/default', 'RMSprop/plain', 'RMSprop/centered', 'RMSprop/momentum',
+      'SGD/plain',
+      'SGD/momentum',
+      'SGD/nesterov',
+      'SGD/dampening',
+      'SGD/weight_decay',
+      'SGD/two_groups',
+      'Adam/default',
+      'Adam/weight_decay',
+      'Adam/amsgrad',
+      'AdamW/default',
+      'RMSprop/plain',
+      'RMSprop/centered',
+      'RMSprop/momentum',
     ]) {
       assert.ok(names.has(n), `missing fixture ${n}`);
     }
@@ -197,13 +213,20 @@ type SchedulerLike = optim.LRScheduler | optim.ReduceLROnPlateau;
 function buildScheduler(opt: optim.AnyOptimizer, spec: SchedulerSpec): SchedulerLike {
   const a = spec.args;
   switch (spec.scheduler) {
-    case 'StepLR': return new optim.StepLR(opt, a as unknown as optim.StepLROptions);
-    case 'MultiStepLR': return new optim.MultiStepLR(opt, a as unknown as optim.MultiStepLROptions);
-    case 'ExponentialLR': return new optim.ExponentialLR(opt, a as unknown as optim.ExponentialLROptions);
-    case 'CosineAnnealingLR': return new optim.CosineAnnealingLR(opt, a as unknown as optim.CosineAnnealingLROptions);
-    case 'LinearLR': return new optim.LinearLR(opt, a as optim.LinearLROptions);
-    case 'OneCycleLR': return new optim.OneCycleLR(opt, a as unknown as optim.OneCycleLROptions);
-    case 'ReduceLROnPlateau': return new optim.ReduceLROnPlateau(opt, a as optim.ReduceLROnPlateauOptions);
+    case 'StepLR':
+      return new optim.StepLR(opt, a as unknown as optim.StepLROptions);
+    case 'MultiStepLR':
+      return new optim.MultiStepLR(opt, a as unknown as optim.MultiStepLROptions);
+    case 'ExponentialLR':
+      return new optim.ExponentialLR(opt, a as unknown as optim.ExponentialLROptions);
+    case 'CosineAnnealingLR':
+      return new optim.CosineAnnealingLR(opt, a as unknown as optim.CosineAnnealingLROptions);
+    case 'LinearLR':
+      return new optim.LinearLR(opt, a as optim.LinearLROptions);
+    case 'OneCycleLR':
+      return new optim.OneCycleLR(opt, a as unknown as optim.OneCycleLROptions);
+    case 'ReduceLROnPlateau':
+      return new optim.ReduceLROnPlateau(opt, a as optim.ReduceLROnPlateauOptions);
     case 'SequentialLR': {
       const children = (a.schedulers as SchedulerSpec[]).map((s) => buildScheduler(opt, s) as optim.LRScheduler);
       return new optim.SequentialLR(opt, children, a.milestones as number[]);
@@ -250,8 +273,16 @@ function checkSchedulerState(label: string, ours: unknown, theirs: unknown): voi
     // ChainedScheduler keep the base class's counters in tsvision.
     const isComposite = '_schedulers' in t;
     const extra = isComposite ? ['base_lrs', 'last_epoch', '_step_count'] : ['anneal_strategy'];
-    assert.deepEqual(onlyOurs.filter((k) => !extra.includes(k)), [], `${label}: keys PyTorch does not have`);
-    assert.deepEqual(onlyTheirs.filter((k) => k !== 'verbose' && k !== '_get_lr_called_within_step'), [], `${label}: PyTorch keys missing`);
+    assert.deepEqual(
+      onlyOurs.filter((k) => !extra.includes(k)),
+      [],
+      `${label}: keys PyTorch does not have`,
+    );
+    assert.deepEqual(
+      onlyTheirs.filter((k) => k !== 'verbose' && k !== '_get_lr_called_within_step'),
+      [],
+      `${label}: PyTorch keys missing`,
+    );
     for (const k of Object.keys(t)) if (k in o) checkSchedulerState(`${label}.${k}`, o[k], t[k]);
   } else {
     assert.equal(ours, theirs, label);
@@ -281,7 +312,17 @@ describe('schedulers match PyTorch', () => {
 
   test('every scheduler the brief lists has a fixture', () => {
     const kinds = new Set(fixtures.schedulers.map((c) => c.scheduler));
-    for (const k of ['StepLR', 'MultiStepLR', 'ExponentialLR', 'CosineAnnealingLR', 'OneCycleLR', 'LinearLR', 'SequentialLR', 'ChainedScheduler', 'ReduceLROnPlateau']) {
+    for (const k of [
+      'StepLR',
+      'MultiStepLR',
+      'ExponentialLR',
+      'CosineAnnealingLR',
+      'OneCycleLR',
+      'LinearLR',
+      'SequentialLR',
+      'ChainedScheduler',
+      'ReduceLROnPlateau',
+    ]) {
       assert.ok(kinds.has(k), `missing fixture for ${k}`);
     }
   });

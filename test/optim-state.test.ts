@@ -117,12 +117,24 @@ describe('optimizer state dict round trip', () => {
     };
     bad((sd) => sd.param_groups.push({ ...sd.param_groups[0] }), /2 parameter groups, the optimizer 1/);
     bad((sd) => sd.param_groups[0].params.pop(), /parameter group 0 has 2 parameters in the state dict, 3 in the optimizer/);
-    bad((sd) => { sd.state[1].exp_avg = tv.zeros([4]); }, /state 1\.exp_avg: shape \[4\] does not match the parameter's \[5\]/);
-    bad((sd) => { sd.state[0].momentum_buffer = tv.zeros([3, 4]); }, /state 0\.momentum_buffer: unknown state key for Adam/);
-    bad((sd) => { sd.param_groups[0].lr = -1; }, /Adam: expected lr >= 0, got -1 \(parameter group 0 of the state dict\)/);
-    bad((sd) => { sd.param_groups[0].nesterov = true; }, /Adam: unknown option nesterov/);
-    bad((sd) => { sd.param_groups[0].betas = [0.9]; }, /expected betas to be a list of 2 numbers/);
-    bad((sd) => { sd.state[7] = {}; }, /state for parameter 7, which no parameter group lists/);
+    bad((sd) => {
+      sd.state[1].exp_avg = tv.zeros([4]);
+    }, /state 1\.exp_avg: shape \[4\] does not match the parameter's \[5\]/);
+    bad((sd) => {
+      sd.state[0].momentum_buffer = tv.zeros([3, 4]);
+    }, /state 0\.momentum_buffer: unknown state key for Adam/);
+    bad((sd) => {
+      sd.param_groups[0].lr = -1;
+    }, /Adam: expected lr >= 0, got -1 \(parameter group 0 of the state dict\)/);
+    bad((sd) => {
+      sd.param_groups[0].nesterov = true;
+    }, /Adam: unknown option nesterov/);
+    bad((sd) => {
+      sd.param_groups[0].betas = [0.9];
+    }, /expected betas to be a list of 2 numbers/);
+    bad((sd) => {
+      sd.state[7] = {};
+    }, /state for parameter 7, which no parameter group lists/);
   });
 
   test("PyTorch's implementation keys are ignored and a plain number step is accepted", () => {
@@ -160,9 +172,21 @@ const SCHEDULERS: [string, MakeOptimizer, MakeScheduler][] = [
   ['CosineAnnealingLR', sgd, (o) => new optim.CosineAnnealingLR(o, { tMax: 4, etaMin: 0.001 })],
   ['LinearLR', adam, (o) => new optim.LinearLR(o, { startFactor: 0.1, totalIters: 8 })],
   ['OneCycleLR (SGD momentum)', sgd, (o) => new optim.OneCycleLR(o, { maxLr: 0.5, totalSteps: 14 })],
-  ['OneCycleLR (Adam beta1, three phases)', adam, (o) => new optim.OneCycleLR(o, { maxLr: [0.05, 0.01], totalSteps: 14, threePhase: true, annealStrategy: 'linear' })],
-  ['SequentialLR', sgd, (o) => new optim.SequentialLR(o, [new optim.LinearLR(o, { startFactor: 0.2, totalIters: 4 }), new optim.CosineAnnealingLR(o, { tMax: 6 })], [4])],
-  ['ChainedScheduler', adam, (o) => new optim.ChainedScheduler([new optim.LinearLR(o, { startFactor: 0.5, totalIters: 3 }), new optim.ExponentialLR(o, { gamma: 0.9 })])],
+  [
+    'OneCycleLR (Adam beta1, three phases)',
+    adam,
+    (o) => new optim.OneCycleLR(o, { maxLr: [0.05, 0.01], totalSteps: 14, threePhase: true, annealStrategy: 'linear' }),
+  ],
+  [
+    'SequentialLR',
+    sgd,
+    (o) => new optim.SequentialLR(o, [new optim.LinearLR(o, { startFactor: 0.2, totalIters: 4 }), new optim.CosineAnnealingLR(o, { tMax: 6 })], [4]),
+  ],
+  [
+    'ChainedScheduler',
+    adam,
+    (o) => new optim.ChainedScheduler([new optim.LinearLR(o, { startFactor: 0.5, totalIters: 3 }), new optim.ExponentialLR(o, { gamma: 0.9 })]),
+  ],
   ['ReduceLROnPlateau', sgd, (o) => new optim.ReduceLROnPlateau(o, { patience: 1, factor: 0.5, cooldown: 1 })],
 ];
 
@@ -199,7 +223,11 @@ describe('scheduler state dict round trip', () => {
 
       // As a resumed job does: build the optimizer and the scheduler, then load their state dicts.
       const saved = JSON.parse(checkpoint) as { optimizer: optim.JsonValue; scheduler: optim.JsonValue };
-      const resumed = start(first.params.map((p) => Float32Array.from(p.data)), makeOpt, makeSched);
+      const resumed = start(
+        first.params.map((p) => Float32Array.from(p.data)),
+        makeOpt,
+        makeSched,
+      );
       resumed.opt.loadStateDict(optim.stateFromJSON(saved.optimizer));
       resumed.sched.loadStateDict(optim.stateFromJSON(saved.scheduler));
       assert.deepEqual(resumed.sched.getLastLr(), first.sched.getLastLr(), 'getLastLr after loading');
@@ -217,19 +245,35 @@ describe('scheduler state dict round trip', () => {
       [sgd, (o) => new optim.CosineAnnealingLR(o, { tMax: 4, etaMin: 0.001 }), (o) => new optim.CosineAnnealingLR(o, { tMax: 9 })],
       [adam, (o) => new optim.LinearLR(o, { startFactor: 0.1, totalIters: 8 }), (o) => new optim.LinearLR(o, { endFactor: 0.5 })],
       [adam, (o) => new optim.ExponentialLR(o, { gamma: 0.8 }), (o) => new optim.ExponentialLR(o, { gamma: 0.5 })],
-      [sgd, (o) => new optim.OneCycleLR(o, { maxLr: 0.5, totalSteps: 14, annealStrategy: 'linear', threePhase: true }), (o) => new optim.OneCycleLR(o, { maxLr: 0.5, totalSteps: 20, cycleMomentum: false })],
-      [sgd, (o) => new optim.ReduceLROnPlateau(o, { patience: 1, factor: 0.5, cooldown: 1, mode: 'max', thresholdMode: 'abs' }), (o) => new optim.ReduceLROnPlateau(o)],
+      [
+        sgd,
+        (o) => new optim.OneCycleLR(o, { maxLr: 0.5, totalSteps: 14, annealStrategy: 'linear', threePhase: true }),
+        (o) => new optim.OneCycleLR(o, { maxLr: 0.5, totalSteps: 20, cycleMomentum: false }),
+      ],
+      [
+        sgd,
+        (o) => new optim.ReduceLROnPlateau(o, { patience: 1, factor: 0.5, cooldown: 1, mode: 'max', thresholdMode: 'abs' }),
+        (o) => new optim.ReduceLROnPlateau(o),
+      ],
     ];
     for (const [makeOpt, makeSaved, makeOther] of pairs) {
       const ref = start(initial, makeOpt, makeSaved);
       const refTrace = Array.from({ length: 13 }, (_, k) => epoch(ref, k));
       const first = start(initial, makeOpt, makeSaved);
       Array.from({ length: 5 }, (_, k) => epoch(first, k));
-      const resumed = start(first.params.map((p) => Float32Array.from(p.data)), makeOpt, makeOther);
+      const resumed = start(
+        first.params.map((p) => Float32Array.from(p.data)),
+        makeOpt,
+        makeOther,
+      );
       resumed.opt.loadStateDict(throughJSON(first.opt.stateDict()));
       resumed.sched.loadStateDict(throughJSON(first.sched.stateDict()));
       const name = ref.sched.constructor.name;
-      assert.deepEqual(Array.from({ length: 8 }, (_, k) => epoch(resumed, k + 5)), refTrace.slice(5), `${name}: lr and momentum per epoch`);
+      assert.deepEqual(
+        Array.from({ length: 8 }, (_, k) => epoch(resumed, k + 5)),
+        refTrace.slice(5),
+        `${name}: lr and momentum per epoch`,
+      );
       assert.deepEqual(resumed.sched.stateDict(), ref.sched.stateDict(), `${name}: state dict`);
     }
   });
@@ -294,11 +338,17 @@ describe('Optimizer', () => {
     const weight = model.weight;
     const data = weight.data;
     const opt = new optim.Adam(model.parameters(), { lr: 0.1 });
-    model.call(uniform([4, 3])).sum().backward();
+    model
+      .call(uniform([4, 3]))
+      .sum()
+      .backward();
     opt.step();
     assert.equal(model.weight, weight);
     assert.equal(model.weight.data, data);
-    assert.notDeepEqual(Array.from(data), Array.from(model.stateDict().get('weight')!.data).map(() => 0));
+    assert.notDeepEqual(
+      Array.from(data),
+      Array.from(model.stateDict().get('weight')!.data).map(() => 0),
+    );
   });
 
   test('zeroGrad sets grads to null, or with setToNone false fills them with zeros in place', () => {
@@ -337,7 +387,10 @@ describe('Optimizer', () => {
 
   test("PyTorch's validation errors, naming the option", () => {
     const p = paramsFrom(initial);
-    assert.throws(() => new optim.SGD(p, { lr: 0.1, nesterov: true }), /SGD: Nesterov momentum requires a momentum and zero dampening, got momentum 0 and dampening 0/);
+    assert.throws(
+      () => new optim.SGD(p, { lr: 0.1, nesterov: true }),
+      /SGD: Nesterov momentum requires a momentum and zero dampening, got momentum 0 and dampening 0/,
+    );
     assert.throws(() => new optim.SGD(p, { lr: 0.1, momentum: 0.9, dampening: 0.1, nesterov: true }), /Nesterov momentum requires/);
     assert.throws(() => new optim.SGD(p), /SGD: no lr given; pass \{ lr \} to the optimizer or to every parameter group/);
     assert.doesNotThrow(() => new optim.SGD([{ params: p, lr: 0.1 }]));
@@ -358,10 +411,16 @@ describe('Optimizer', () => {
     assert.throws(() => new optim.SGD([], { lr: 1 }), /SGD: got an empty parameter list/);
     assert.throws(() => new optim.SGD(model as unknown as tv.nn.Parameter[], { lr: 1 }), /did you mean model\.parameters\(\)\?/);
     assert.throws(() => new optim.SGD([p[0], p[0]], { lr: 1 }), /a parameter appears twice in a parameter group/);
-    assert.throws(() => new optim.SGD([{ params: [p[0]] }, { params: [p[0], p[1]] }], { lr: 1 }), /some parameters appear in more than one parameter group \(parameter group 1\)/);
+    assert.throws(
+      () => new optim.SGD([{ params: [p[0]] }, { params: [p[0], p[1]] }], { lr: 1 }),
+      /some parameters appear in more than one parameter group \(parameter group 1\)/,
+    );
     const y = p[0].mul(2) as tv.Tensor<'float32'>;
     assert.throws(() => new optim.SGD([y], { lr: 1 }), /can't optimize a non-leaf tensor/);
-    assert.throws(() => new optim.SGD([tv.zeros([2], { dtype: 'int32' }) as unknown as tv.nn.Parameter], { lr: 1 }), /can only optimize float32 tensors, got int32/);
+    assert.throws(
+      () => new optim.SGD([tv.zeros([2], { dtype: 'int32' }) as unknown as tv.nn.Parameter], { lr: 1 }),
+      /can only optimize float32 tensors, got int32/,
+    );
     assert.throws(() => new optim.SGD(p, { lr: 1, weight_decay: 0.1 } as optim.SGDOptions), /SGD: unknown option weight_decay \(did you mean weightDecay\?\)/);
     assert.throws(() => new optim.SGD(p, { lr: 1, nesterov: 1 } as unknown as optim.SGDOptions), /SGD: expected nesterov to be a boolean, got 1/);
     assert.ok(new optim.SGD([{ params: p[0] }], { lr: 1 }).paramGroups[0].params[0] === p[0], 'a single tensor as params');
@@ -409,7 +468,10 @@ describe('clipping', () => {
     const p = withGrads([NaN, 1], [2]);
     assert.ok(Number.isNaN(optim.clipGradNorm(p, 1)));
     assert.ok(Number.isNaN(p[1].grad!.data[0]));
-    assert.throws(() => optim.clipGradNorm(withGrads([Infinity], [1]), 1, 2, { errorIfNonfinite: true }), /the total norm of order 2 of the gradients is Infinity/);
+    assert.throws(
+      () => optim.clipGradNorm(withGrads([Infinity], [1]), 1, 2, { errorIfNonfinite: true }),
+      /the total norm of order 2 of the gradients is Infinity/,
+    );
   });
 
   test('clipGradValue clamps each element', () => {
@@ -435,7 +497,10 @@ describe('schedulers', () => {
   });
 
   test('resuming with lastEpoch needs initialLr', () => {
-    assert.throws(() => new optim.StepLR(opt(), { stepSize: 2, lastEpoch: 3 }), /StepLR: parameter group 0 has no initialLr, which resuming \(lastEpoch 3\) needs/);
+    assert.throws(
+      () => new optim.StepLR(opt(), { stepSize: 2, lastEpoch: 3 }),
+      /StepLR: parameter group 0 has no initialLr, which resuming \(lastEpoch 3\) needs/,
+    );
     const o = opt();
     o.paramGroups[0].initialLr = 0.1;
     const s = new optim.StepLR(o, { stepSize: 2, gamma: 0.5, lastEpoch: 3 });
@@ -451,7 +516,14 @@ describe('schedulers', () => {
       seq.step();
       return o.paramGroups.map((g) => g.lr);
     });
-    const torch = [[0.05, 0.15], [0.1, 0.15], [0.08535533905932738, 0.12803300858899105], [0.05, 0.075], [0.014644660940672627, 0.02196699141100894], [0, 0]];
+    const torch = [
+      [0.05, 0.15],
+      [0.1, 0.15],
+      [0.08535533905932738, 0.12803300858899105],
+      [0.05, 0.075],
+      [0.014644660940672627, 0.02196699141100894],
+      [0, 0],
+    ];
     assertClose(lrs.flat(), torch.flat(), { rtol: 1e-12, atol: 1e-17 });
   });
 
@@ -494,7 +566,12 @@ describe('stateToJSON / stateFromJSON', () => {
     const t = tv.tensor([0.1, -Infinity, NaN, 3e-39]);
     const value = { a: t, b: [Infinity, 1, 'min'], c: null, d: true };
     const inline = optim.stateToJSON(value);
-    assert.deepEqual(inline, { a: { dtype: 'float32', shape: [4], data: [Math.fround(0.1), '-Infinity', 'NaN', Math.fround(3e-39)] }, b: ['Infinity', 1, 'min'], c: null, d: true });
+    assert.deepEqual(inline, {
+      a: { dtype: 'float32', shape: [4], data: [Math.fround(0.1), '-Infinity', 'NaN', Math.fround(3e-39)] },
+      b: ['Infinity', 1, 'min'],
+      c: null,
+      d: true,
+    });
     const back = optim.stateFromJSON<typeof value>(JSON.parse(JSON.stringify(inline)));
     assert.deepEqual(Array.from(back.a.data), Array.from(t.data));
     assert.deepEqual(back.b, [Infinity, 1, 'min']);

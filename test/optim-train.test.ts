@@ -34,26 +34,41 @@ function blobs(n: number): { x: tv.Tensor; y: tv.Tensor<'int32'>; batches: [tv.T
 type Setup = (model: tv.nn.Module, stepsPerEpoch: number) => { optimizer: optim.AnyOptimizer; scheduler: optim.LRScheduler; perBatch: boolean };
 
 const SETUPS: [string, Setup][] = [
-  ['SGD with momentum and StepLR', (m) => {
-    const optimizer = new optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9 });
-    return { optimizer, scheduler: new optim.StepLR(optimizer, { stepSize: 10, gamma: 0.5 }), perBatch: false };
-  }],
-  ['Adam with CosineAnnealingLR', (m) => {
-    const optimizer = new optim.Adam(m.parameters(), { lr: 0.02 });
-    return { optimizer, scheduler: new optim.CosineAnnealingLR(optimizer, { tMax: 30 }), perBatch: false };
-  }],
-  ['AdamW with a LinearLR warm-up', (m) => {
-    const optimizer = new optim.AdamW(m.parameters(), { lr: 0.02 });
-    return { optimizer, scheduler: new optim.LinearLR(optimizer, { startFactor: 0.2, totalIters: 5 }), perBatch: false };
-  }],
-  ['RMSprop with ExponentialLR', (m) => {
-    const optimizer = new optim.RMSprop(m.parameters(), { lr: 0.01 });
-    return { optimizer, scheduler: new optim.ExponentialLR(optimizer, { gamma: 0.95 }), perBatch: false };
-  }],
-  ['SGD with OneCycleLR stepped per batch', (m, stepsPerEpoch) => {
-    const optimizer = new optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true });
-    return { optimizer, scheduler: new optim.OneCycleLR(optimizer, { maxLr: 0.3, epochs: 30, stepsPerEpoch }), perBatch: true };
-  }],
+  [
+    'SGD with momentum and StepLR',
+    (m) => {
+      const optimizer = new optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9 });
+      return { optimizer, scheduler: new optim.StepLR(optimizer, { stepSize: 10, gamma: 0.5 }), perBatch: false };
+    },
+  ],
+  [
+    'Adam with CosineAnnealingLR',
+    (m) => {
+      const optimizer = new optim.Adam(m.parameters(), { lr: 0.02 });
+      return { optimizer, scheduler: new optim.CosineAnnealingLR(optimizer, { tMax: 30 }), perBatch: false };
+    },
+  ],
+  [
+    'AdamW with a LinearLR warm-up',
+    (m) => {
+      const optimizer = new optim.AdamW(m.parameters(), { lr: 0.02 });
+      return { optimizer, scheduler: new optim.LinearLR(optimizer, { startFactor: 0.2, totalIters: 5 }), perBatch: false };
+    },
+  ],
+  [
+    'RMSprop with ExponentialLR',
+    (m) => {
+      const optimizer = new optim.RMSprop(m.parameters(), { lr: 0.01 });
+      return { optimizer, scheduler: new optim.ExponentialLR(optimizer, { gamma: 0.95 }), perBatch: false };
+    },
+  ],
+  [
+    'SGD with OneCycleLR stepped per batch',
+    (m, stepsPerEpoch) => {
+      const optimizer = new optim.SGD(m.parameters(), { lr: 0.1, momentum: 0.9, nesterov: true });
+      return { optimizer, scheduler: new optim.OneCycleLR(optimizer, { maxLr: 0.3, epochs: 30, stepsPerEpoch }), perBatch: true };
+    },
+  ],
 ];
 
 describe('training a small MLP', () => {
@@ -100,6 +115,9 @@ describe('training a small MLP', () => {
       optimizer.zeroGrad();
       lossFn.call(model.call(xb), yb).backward();
     }
-    assert.equal(tv.noGrad(() => lossFn.call(model.call(x), y).item()), before);
+    assert.equal(
+      tv.noGrad(() => lossFn.call(model.call(x), y).item()),
+      before,
+    );
   });
 });

@@ -38,13 +38,17 @@ test('the ImageFolder example trains on data/train and evaluates on data/val', a
         for (let i = 0; i < 6; i++) {
           const px = Buffer.alloc(80 * 60 * 3, k ? 220 : 30);
           for (let y = 0; y < 60; y++) for (let x = 20 + i; x < 30 + i; x++) px.fill(k ? 40 : 200, (y * 80 + x) * 3, (y * 80 + x) * 3 + 3);
-          await sharp(px, { raw: { width: 80, height: 60, channels: 3 } }).png().toFile(join(dir, 'data', split, cls, `${i}.png`));
+          await sharp(px, { raw: { width: 80, height: 60, channels: 3 } })
+            .png()
+            .toFile(join(dir, 'data', split, cls, `${i}.png`));
         }
       }
     }
     const logs: unknown[] = [];
     const log = console.log;
-    console.log = (...a: unknown[]) => { logs.push(a[0]); };
+    console.log = (...a: unknown[]) => {
+      logs.push(a[0]);
+    };
     try {
       await run(blocks[0], dir, '');
     } finally {

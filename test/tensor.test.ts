@@ -6,10 +6,16 @@ import { assertClose, assertShape } from './helpers.js';
 
 describe('creation', () => {
   test('tensor from nested arrays, flat values with a shape, and typed arrays', () => {
-    const a = tv.tensor([[1, 2, 3], [4, 5, 6]]);
+    const a = tv.tensor([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assertShape(a, [2, 3]);
     assert.equal(a.dtype, 'float32');
-    assert.deepEqual(a.toArray(), [[1, 2, 3], [4, 5, 6]]);
+    assert.deepEqual(a.toArray(), [
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
     assertShape(tv.tensor([1, 2, 3, 4], { shape: [2, 2] }), [2, 2]);
     assert.equal(tv.tensor(new Int32Array([1, 2])).dtype, 'int32');
     assert.equal(tv.tensor(new Uint8Array([1, 2])).dtype, 'uint8');
@@ -29,7 +35,10 @@ describe('creation', () => {
     assert.deepEqual(tv.arange(5).toFlatArray(), [0, 1, 2, 3, 4]);
     assert.deepEqual(tv.arange(1, 2, 0.25).toFlatArray(), [1, 1.25, 1.5, 1.75]);
     assert.deepEqual(tv.linspace(0, 1, 5).toFlatArray(), [0, 0.25, 0.5, 0.75, 1]);
-    assert.deepEqual(tv.eye(2, 3).toArray(), [[1, 0, 0], [0, 1, 0]]);
+    assert.deepEqual(tv.eye(2, 3).toArray(), [
+      [1, 0, 0],
+      [0, 1, 0],
+    ]);
     // A large full() goes through the native fill, never leaving stale pool contents.
     const big = tv.full([300, 300], 0.5);
     assert.ok(big.data.every((v) => v === 0.5));
@@ -57,7 +66,11 @@ describe('random', () => {
     assert.notDeepEqual(tv.rand([5]).toFlatArray(), a[0].toFlatArray());
     const saved = tv.defaultGenerator();
     tv.manualSeed(42);
-    assert.deepEqual(Array.from({ length: 5 }, () => Math.fround(saved.random())), a[0].toFlatArray(), 'a saved reference follows manualSeed');
+    assert.deepEqual(
+      Array.from({ length: 5 }, () => Math.fround(saved.random())),
+      a[0].toFlatArray(),
+      'a saved reference follows manualSeed',
+    );
   });
 
   test('distributions have the right moments and ranges', () => {
@@ -74,7 +87,10 @@ describe('random', () => {
     assert.equal(new Set(r.data).size, 7);
     assert.ok(Math.abs(tv.mean(tv.bernoulli(0.25, [100000])).item() - 0.25) < 0.01);
     const p = tv.permutation(1000);
-    assert.deepEqual([...p.data].sort((x, y) => x - y), [...Array(1000).keys()]);
+    assert.deepEqual(
+      [...p.data].sort((x, y) => x - y),
+      [...Array(1000).keys()],
+    );
     const probs = tv.tensor([0, 1, 0, 1]);
     assert.deepEqual(tv.bernoulli(probs).toFlatArray(), [0, 1, 0, 1]);
   });
@@ -170,7 +186,15 @@ describe('errors', () => {
 
   test('comparisons and sums accept int32 labels and uint8 masks', () => {
     const labels = tv.tensor([0, 2, 1, 2], { dtype: 'int32' });
-    const pred = tv.argmax(tv.tensor([[1, 0, 0], [0, 0, 1], [0, 0, 1], [0, 0, 1]]), 1);
+    const pred = tv.argmax(
+      tv.tensor([
+        [1, 0, 0],
+        [0, 0, 1],
+        [0, 0, 1],
+        [0, 0, 1],
+      ]),
+      1,
+    );
     const hits = tv.eq(pred, labels);
     assert.deepEqual(hits.toFlatArray(), [1, 1, 0, 1]);
     assert.equal(tv.sum(hits).item(), 3);
@@ -191,7 +215,13 @@ describe('errors', () => {
     assert.deepEqual(tv.relu(x).toFlatArray().map(String), ['NaN', 'Infinity', '0', '1']);
     assert.ok(Number.isNaN(tv.max(x).item()));
     assert.deepEqual(tv.exp(tv.tensor([-Infinity, Infinity])).toFlatArray(), [0, Infinity]);
-    assert.deepEqual(tv.div(tv.tensor([1, -1, 0]), 0).toFlatArray().map(String), ['Infinity', '-Infinity', 'NaN']);
+    assert.deepEqual(
+      tv
+        .div(tv.tensor([1, -1, 0]), 0)
+        .toFlatArray()
+        .map(String),
+      ['Infinity', '-Infinity', 'NaN'],
+    );
     const s = tv.softmax(tv.tensor([1000, 0]), 0);
     assert.deepEqual(s.toFlatArray(), [1, 0]);
   });
@@ -207,7 +237,10 @@ describe('ops', () => {
   });
 
   test('argmax and argmin pick the first extreme', () => {
-    const x = tv.tensor([[1, 5, 5], [7, 0, 0]]);
+    const x = tv.tensor([
+      [1, 5, 5],
+      [7, 0, 0],
+    ]);
     assert.deepEqual(tv.argmax(x, 1).toFlatArray(), [1, 0]);
     assert.deepEqual(tv.argmin(x, 1).toFlatArray(), [0, 1]);
     assert.equal(tv.argmax(x).item(), 3);
@@ -216,10 +249,17 @@ describe('ops', () => {
 
   test('methods chain like PyTorch', () => {
     const x = tv.arange(6).reshape([2, 3]);
-    assert.deepEqual(x.transpose().toArray(), [[0, 3], [1, 4], [2, 5]]);
+    assert.deepEqual(x.transpose().toArray(), [
+      [0, 3],
+      [1, 4],
+      [2, 5],
+    ]);
     assert.deepEqual(x.sum(1).toFlatArray(), [3, 12]);
     assert.deepEqual(x.mul(2).add(1).max(0).toFlatArray(), [7, 9, 11]);
-    assert.deepEqual(x.slice(1, 0, 3, 2).toArray(), [[0, 2], [3, 5]]);
+    assert.deepEqual(x.slice(1, 0, 3, 2).toArray(), [
+      [0, 2],
+      [3, 5],
+    ]);
     assert.deepEqual(x.to('int32').dtype, 'int32');
     assert.deepEqual(tv.tensor([1.7, -1.7]).to('int32').toFlatArray(), [1, -1]);
   });
@@ -233,7 +273,7 @@ describe('ops', () => {
     assertClose(rv, [1.1], { rtol: 1e-6 });
     assertClose(y, [-1 / Math.sqrt(1 + 1e-5), 1 / Math.sqrt(1 + 1e-5)], { rtol: 1e-6 });
     const e = tv.batchNorm(x, rm, rv, tv.tensor([2]), tv.tensor([1]), { training: false });
-    assertClose(e, [2 * (1 - 0.2) / Math.sqrt(1.1 + 1e-5) + 1, 2 * (3 - 0.2) / Math.sqrt(1.1 + 1e-5) + 1], { rtol: 1e-6 });
+    assertClose(e, [(2 * (1 - 0.2)) / Math.sqrt(1.1 + 1e-5) + 1, (2 * (3 - 0.2)) / Math.sqrt(1.1 + 1e-5) + 1], { rtol: 1e-6 });
     assert.throws(() => tv.batchNorm(tv.ones([1, 2]), null, null, null, null, { training: true }), /more than 1 value per channel/);
   });
 

@@ -28,14 +28,25 @@ describe('checkpoint', () => {
     const sched = new StepLR(opt, { stepSize: 2, gamma: 0.5 });
     for (let i = 0; i < 3; i++) {
       opt.zeroGrad();
-      { const y = net.call(randn([5, 4])); y.mul(y).mean().backward(); }
+      {
+        const y = net.call(randn([5, 4]));
+        y.mul(y).mean().backward();
+      }
       opt.step();
       sched.step();
     }
     const dir = join(root, 'rt');
     saveCheckpoint(dir, {
-      modelState: net.stateDict(), optimizer: opt, scheduler: sched,
-      info: { architecture: { name: 'mlp', config: { inputSize: 4, numClasses: 3 } }, classes: ['a', 'b', 'c'], epoch: 3, step: 3, metrics: { loss: 0.5, best: Infinity } },
+      modelState: net.stateDict(),
+      optimizer: opt,
+      scheduler: sched,
+      info: {
+        architecture: { name: 'mlp', config: { inputSize: 4, numClasses: 3 } },
+        classes: ['a', 'b', 'c'],
+        epoch: 3,
+        step: 3,
+        metrics: { loss: 0.5, best: Infinity },
+      },
     });
     assert.deepEqual(readdirSync(dir).sort(), ['checkpoint.json', 'model.safetensors', 'optimizer.safetensors']);
     const ck = loadCheckpoint(dir);
@@ -107,7 +118,9 @@ describe('checkpoint', () => {
         const child = spawn(process.execPath, [childPath, dir, first], { stdio: ['ignore', 'pipe', 'inherit'] });
         let out = '';
         let timer: NodeJS.Timeout | null = null;
-        child.stdout.on('data', (d) => { out += d; });
+        child.stdout.on('data', (d) => {
+          out += d;
+        });
         if (killWhen) {
           // kill as soon as a temporary checkpoint directory holds a partly written file
           timer = setInterval(() => {
@@ -119,7 +132,10 @@ describe('checkpoint', () => {
           }, 1);
         }
         child.on('error', reject);
-        child.on('exit', (_code, signal) => { if (timer) clearInterval(timer); resolve({ out, signal }); });
+        child.on('exit', (_code, signal) => {
+          if (timer) clearInterval(timer);
+          resolve({ out, signal });
+        });
       });
     const first = await run('1', null);
     assert.match(first.out, /saved 1/);
@@ -134,12 +150,18 @@ describe('checkpoint', () => {
       assert.equal(ck.modelState.size, 6);
       for (const t of ck.modelState.values()) {
         assert.equal(t.size, 1 << 21);
-        assert.ok(t.data.every((x) => x === v), `every value is ${v}`);
+        assert.ok(
+          t.data.every((x) => x === v),
+          `every value is ${v}`,
+        );
       }
       return v;
     };
     assert.equal(check(), 1);
-    assert.ok(readdirSync(root).some((f) => f.startsWith('big.tmp-')), 'the killed write left its temporary directory');
+    assert.ok(
+      readdirSync(root).some((f) => f.startsWith('big.tmp-')),
+      'the killed write left its temporary directory',
+    );
     // killed in the middle of a later save: the last complete one loads
     const k2 = await run('10', (out) => /saved 11/.test(out));
     assert.equal(k2.signal, 'SIGKILL');
@@ -147,7 +169,10 @@ describe('checkpoint', () => {
     assert.ok(v === 11 || v === 12, `loaded ${v}`);
     // a later save cleans the dead processes' temporaries
     saveCheckpoint(dir, { modelState: new Map([['w', new Tensor(Float32Array.from([5]), [1])]]), info: { epoch: 99 } });
-    assert.deepEqual(readdirSync(root).filter((f) => f.startsWith('big.')), []);
+    assert.deepEqual(
+      readdirSync(root).filter((f) => f.startsWith('big.')),
+      [],
+    );
     assert.equal(loadCheckpoint(dir).info.epoch, 99);
   });
 });

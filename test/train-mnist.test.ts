@@ -30,11 +30,24 @@ test(`LeNet-5 on ${TRAIN} MNIST images, 3 epochs: held-out accuracy >= ${THRESHO
   manualSeed(0);
   const trainSet = new MNIST({ train: true });
   const testSet = new MNIST({ train: false });
-  const train = new Subset(trainSet, Array.from({ length: TRAIN }, (_, i) => i));
-  const held = new Subset(testSet, Array.from({ length: TEST }, (_, i) => i));
+  const train = new Subset(
+    trainSet,
+    Array.from({ length: TRAIN }, (_, i) => i),
+  );
+  const held = new Subset(
+    testSet,
+    Array.from({ length: TEST }, (_, i) => i),
+  );
   const net = getModel('lenet5', { inputSize: 28, numClasses: 10 });
   const preprocessing: PreprocessConfig = {
-    resizeSize: 28, cropSize: 28, interpolation: 'bilinear', resizeMode: 'stretch', channels: 1, mean: [0], std: [1], augment: 'none',
+    resizeSize: 28,
+    cropSize: 28,
+    interpolation: 'bilinear',
+    resizeMode: 'stretch',
+    channels: 1,
+    mean: [0],
+    std: [1],
+    augment: 'none',
   };
   const model = new Model(net, { preprocessing });
   model.prepare({ optimizer: new Adam(net.parameters(), { lr: 2e-3 }), loss: new CrossEntropyLoss(), metrics: new Accuracy() });

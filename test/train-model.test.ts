@@ -16,7 +16,16 @@ import { Adam, OneCycleLR, ReduceLROnPlateau, SGD, StepLR } from '../src/optim/i
 import { Generator, manualSeed } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
 import {
-  Accuracy, Callback, CSVLogger, EarlyStopping, loadCheckpoint, Model, ModelCheckpoint, TerminateOnNaN, type Logs, type Mode,
+  Accuracy,
+  Callback,
+  CSVLogger,
+  EarlyStopping,
+  loadCheckpoint,
+  Model,
+  ModelCheckpoint,
+  TerminateOnNaN,
+  type Logs,
+  type Mode,
 } from '../src/train/index.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsv-model-'));
@@ -25,7 +34,11 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** n points in 2-D around three centres, labelled by centre. */
 function blobs(n: number, seed = 3): Dataset<[Tensor<'float32'>, number]> & { classes: string[] } {
   const g = new Generator(seed);
-  const centres = [[2, 0], [-2, 1], [0, -2]];
+  const centres = [
+    [2, 0],
+    [-2, 1],
+    [0, -2],
+  ];
   const items = Array.from({ length: n }, (_, i) => {
     const c = i % 3;
     return [new Tensor(Float32Array.from([centres[c][0] + g.random() - 0.5, centres[c][1] + g.random() - 0.5]), [2]), c] as [Tensor<'float32'>, number];
@@ -36,7 +49,10 @@ function blobs(n: number, seed = 3): Dataset<[Tensor<'float32'>, number]> & { cl
 class Capture {
   text = '';
   constructor(readonly isTTY = false) {}
-  write(s: string): boolean { this.text += s; return true; }
+  write(s: string): boolean {
+    this.text += s;
+    return true;
+  }
 }
 
 function prepared(lr = 0.05, seed = 0): Model {
@@ -62,7 +78,10 @@ describe('progress output', () => {
   test('verbose 1 on a TTY redraws in place; verbose 2 has no bar; verbose 0 prints nothing', async () => {
     const tty = new Capture(true);
     await prepared().fit(blobs(24), { epochs: 1, batchSize: 8, verbose: 1, out: tty });
-    assert.match(tty.text, /^Epoch 1\/1\n\rstep 1\/3 \[==========>\.{19}\] - loss: .*\rstep 2\/3 .*\rstep 3\/3 \[={30}\] - loss: [\d.]+ - acc: [\d.]+ - \d+(ms|us)\/step\n$/s);
+    assert.match(
+      tty.text,
+      /^Epoch 1\/1\n\rstep 1\/3 \[==========>\.{19}\] - loss: .*\rstep 2\/3 .*\rstep 3\/3 \[={30}\] - loss: [\d.]+ - acc: [\d.]+ - \d+(ms|us)\/step\n$/s,
+    );
     const two = new Capture(true);
     await prepared().fit(blobs(24), { epochs: 1, batchSize: 8, verbose: 2, logFreq: 1, out: two, evalData: blobs(9, 4) });
     const lines = two.text.trimEnd().split('\n');
@@ -112,21 +131,52 @@ describe('callbacks', () => {
   test('hook order', async () => {
     const calls: string[] = [];
     class Recorder extends Callback {
-      override onTrainBegin(): void { calls.push('trainBegin'); }
-      override onTrainEnd(): void { calls.push('trainEnd'); }
-      override onEpochBegin(e: number): void { calls.push(`epochBegin ${e}`); }
-      override onEpochEnd(e: number, logs: Logs): void { calls.push(`epochEnd ${e} ${'eval_loss' in logs}`); }
-      override onBatchBegin(mode: Mode, s: number): void { calls.push(`${mode} begin ${s}`); }
-      override onBatchEnd(mode: Mode, s: number, logs: Logs): void { calls.push(`${mode} end ${s} ${typeof logs.loss}`); }
-      override onEvalBegin(): void { calls.push('evalBegin'); }
-      override onEvalEnd(logs: Logs): void { calls.push(`evalEnd ${logs.samples}`); }
+      override onTrainBegin(): void {
+        calls.push('trainBegin');
+      }
+      override onTrainEnd(): void {
+        calls.push('trainEnd');
+      }
+      override onEpochBegin(e: number): void {
+        calls.push(`epochBegin ${e}`);
+      }
+      override onEpochEnd(e: number, logs: Logs): void {
+        calls.push(`epochEnd ${e} ${'eval_loss' in logs}`);
+      }
+      override onBatchBegin(mode: Mode, s: number): void {
+        calls.push(`${mode} begin ${s}`);
+      }
+      override onBatchEnd(mode: Mode, s: number, logs: Logs): void {
+        calls.push(`${mode} end ${s} ${typeof logs.loss}`);
+      }
+      override onEvalBegin(): void {
+        calls.push('evalBegin');
+      }
+      override onEvalEnd(logs: Logs): void {
+        calls.push(`evalEnd ${logs.samples}`);
+      }
     }
     await prepared().fit(blobs(4), { epochs: 2, batchSize: 2, verbose: 0, callbacks: [new Recorder()], evalData: blobs(3), evalFreq: 2 });
     assert.deepEqual(calls, [
       'trainBegin',
-      'epochBegin 0', 'train begin 0', 'train end 0 number', 'train begin 1', 'train end 1 number', 'epochEnd 0 false',
-      'epochBegin 1', 'train begin 0', 'train end 0 number', 'train begin 1', 'train end 1 number',
-      'evalBegin', 'eval begin 0', 'eval end 0 number', 'eval begin 1', 'eval end 1 number', 'evalEnd 3', 'epochEnd 1 true',
+      'epochBegin 0',
+      'train begin 0',
+      'train end 0 number',
+      'train begin 1',
+      'train end 1 number',
+      'epochEnd 0 false',
+      'epochBegin 1',
+      'train begin 0',
+      'train end 0 number',
+      'train begin 1',
+      'train end 1 number',
+      'evalBegin',
+      'eval begin 0',
+      'eval end 0 number',
+      'eval begin 1',
+      'eval end 1 number',
+      'evalEnd 3',
+      'epochEnd 1 true',
       'trainEnd',
     ]);
   });
@@ -157,8 +207,14 @@ describe('callbacks', () => {
     assert.equal(rows[0], 'epoch,loss,acc,samples,lr');
     assert.equal(rows.length, 4);
     assert.match(rows[3], /^3,[\d.e-]+,[\d.]+,12,0\.05$/);
-    const objs = readFileSync(jsonl, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l));
-    assert.deepEqual(objs.map((o) => o.epoch), [1, 2, 3]);
+    const objs = readFileSync(jsonl, 'utf8')
+      .trimEnd()
+      .split('\n')
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      objs.map((o) => o.epoch),
+      [1, 2, 3],
+    );
   });
 
   test('ModelCheckpoint: every N epochs, last, best by a monitored metric, final', async () => {
@@ -177,7 +233,10 @@ describe('callbacks', () => {
     const model = prepared(0.1);
     const sched = new StepLR(model.optimizer!, { stepSize: 1, gamma: 0.5 });
     const h = await model.fit(blobs(12), { epochs: 3, batchSize: 4, verbose: 0, scheduler: sched });
-    assert.deepEqual(h.map((l) => l.lr), [0.1, 0.05, 0.025]); // the lr each epoch ran with
+    assert.deepEqual(
+      h.map((l) => l.lr),
+      [0.1, 0.05, 0.025],
+    ); // the lr each epoch ran with
     const m2 = prepared(0.1);
     const one = new OneCycleLR(m2.optimizer!, { maxLr: 0.1, totalSteps: 6 });
     await m2.fit(blobs(12), { epochs: 2, batchSize: 4, verbose: 0, scheduler: one });
@@ -187,7 +246,10 @@ describe('callbacks', () => {
     const opt3 = new SGD(net3.parameters(), { lr: 0.1 });
     const m3 = new Model(net3).prepare({ optimizer: opt3, loss: (out) => out.sum().mul(0) });
     const h3 = await m3.fit(blobs(12), { epochs: 3, batchSize: 4, verbose: 0, scheduler: new ReduceLROnPlateau(opt3, { patience: 0, factor: 0.5 }) });
-    assert.deepEqual(h3.map((l) => l.lr), [0.1, 0.1, 0.05]);
+    assert.deepEqual(
+      h3.map((l) => l.lr),
+      [0.1, 0.1, 0.05],
+    );
     assert.equal(opt3.paramGroups[0].lr, 0.025);
   });
 });
@@ -215,8 +277,14 @@ describe('resume', () => {
     const resumed = await c.model.fit(data, { ...opts, epochs: 4, scheduler: c.sched, saveDir: join(dir, 'run'), resume: true });
     assert.equal(c.model.epoch, 4);
     assert.equal(c.model.step, 20);
-    assert.deepEqual(resumed.map((l) => l.loss), full.slice(2).map((l) => l.loss));
-    assert.deepEqual(resumed.map((l) => l.lr), [0.025, 0.025]);
+    assert.deepEqual(
+      resumed.map((l) => l.loss),
+      full.slice(2).map((l) => l.loss),
+    );
+    assert.deepEqual(
+      resumed.map((l) => l.lr),
+      [0.025, 0.025],
+    );
     assert.deepEqual(c.sched.getLastLr(), a.sched.getLastLr());
     for (const [k, t] of a.model.net.stateDict()) assert.deepEqual(Array.from(c.model.net.stateDict().get(k)!.data), Array.from(t.data), k);
     const pa = a.model.net.parameters()[0];
@@ -242,7 +310,10 @@ describe('resume', () => {
     const c = make();
     manualSeed(999); // a new process would start from another position
     const resumed = await c.fit(data, { ...opts, epochs: 3, saveDir: join(dir, 'drop'), resume: true });
-    assert.deepEqual(resumed.map((l) => l.loss), full.slice(1).map((l) => l.loss));
+    assert.deepEqual(
+      resumed.map((l) => l.loss),
+      full.slice(1).map((l) => l.loss),
+    );
     for (const [k, t] of a.net.stateDict()) assert.deepEqual(Array.from(c.net.stateDict().get(k)!.data), Array.from(t.data), k);
   });
 });

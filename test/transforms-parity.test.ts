@@ -41,7 +41,10 @@ async function readPng(file: string): Promise<Tensor<'uint8'>> {
   const path = new URL(file, DIR).pathname;
   const gray = (await sharp(path).metadata()).channels === 1;
   // sharp converts to sRGB on output unless told otherwise: keep greyscale files one channel.
-  const { data, info } = await sharp(path).toColourspace(gray ? 'b-w' : 'srgb').raw().toBuffer({ resolveWithObject: true });
+  const { data, info } = await sharp(path)
+    .toColourspace(gray ? 'b-w' : 'srgb')
+    .raw()
+    .toBuffer({ resolveWithObject: true });
   return new Tensor<'uint8'>(new Uint8Array(data), [info.height, info.width, info.channels]);
 }
 
@@ -49,21 +52,36 @@ async function readPng(file: string): Promise<Tensor<'uint8'>> {
 function run(c: Case, img: Tensor<'uint8'>): T.ImageTensor {
   const a = c.args;
   switch (c.op) {
-    case 'resize': return F.resize(img, a.size, { interpolation: a.interpolation, maxSize: a.maxSize });
-    case 'centerCrop': return F.centerCrop(img, a.size);
-    case 'crop': return F.crop(img, a.top, a.left, a.height, a.width);
-    case 'resizedCrop': return F.resizedCrop(img, a.top, a.left, a.height, a.width, a.size, a.interpolation);
-    case 'pad': return F.pad(img, a.padding, { fill: a.fill, mode: a.mode });
-    case 'hflip': return F.hflip(img);
-    case 'vflip': return F.vflip(img);
-    case 'rotate': return F.rotate(img, a.angle, { interpolation: a.interpolation, expand: a.expand, center: a.center, fill: a.fill });
-    case 'adjustBrightness': return F.adjustBrightness(img, a.factor);
-    case 'adjustContrast': return F.adjustContrast(img, a.factor);
-    case 'adjustSaturation': return F.adjustSaturation(img, a.factor);
-    case 'adjustHue': return F.adjustHue(img, a.factor);
-    case 'rgbToGrayscale': return F.rgbToGrayscale(img, a.numOutputChannels);
-    case 'colorJitter': return T.ColorJitter.applyParams(img, a as T.ColorJitterParams) as Tensor<'uint8'>;
-    default: throw new Error(`no mapping for op ${c.op}`);
+    case 'resize':
+      return F.resize(img, a.size, { interpolation: a.interpolation, maxSize: a.maxSize });
+    case 'centerCrop':
+      return F.centerCrop(img, a.size);
+    case 'crop':
+      return F.crop(img, a.top, a.left, a.height, a.width);
+    case 'resizedCrop':
+      return F.resizedCrop(img, a.top, a.left, a.height, a.width, a.size, a.interpolation);
+    case 'pad':
+      return F.pad(img, a.padding, { fill: a.fill, mode: a.mode });
+    case 'hflip':
+      return F.hflip(img);
+    case 'vflip':
+      return F.vflip(img);
+    case 'rotate':
+      return F.rotate(img, a.angle, { interpolation: a.interpolation, expand: a.expand, center: a.center, fill: a.fill });
+    case 'adjustBrightness':
+      return F.adjustBrightness(img, a.factor);
+    case 'adjustContrast':
+      return F.adjustContrast(img, a.factor);
+    case 'adjustSaturation':
+      return F.adjustSaturation(img, a.factor);
+    case 'adjustHue':
+      return F.adjustHue(img, a.factor);
+    case 'rgbToGrayscale':
+      return F.rgbToGrayscale(img, a.numOutputChannels);
+    case 'colorJitter':
+      return T.ColorJitter.applyParams(img, a as T.ColorJitterParams) as Tensor<'uint8'>;
+    default:
+      throw new Error(`no mapping for op ${c.op}`);
   }
 }
 
@@ -102,8 +120,22 @@ describe('transforms match torchvision on byte images', async () => {
 
   test('the fixture covers every op of the mapping', () => {
     const ops = new Set(fixture.cases.map((c) => c.op));
-    for (const op of ['resize', 'centerCrop', 'crop', 'resizedCrop', 'pad', 'hflip', 'vflip', 'rotate', 'adjustBrightness',
-      'adjustContrast', 'adjustSaturation', 'adjustHue', 'rgbToGrayscale', 'colorJitter']) {
+    for (const op of [
+      'resize',
+      'centerCrop',
+      'crop',
+      'resizedCrop',
+      'pad',
+      'hflip',
+      'vflip',
+      'rotate',
+      'adjustBrightness',
+      'adjustContrast',
+      'adjustSaturation',
+      'adjustHue',
+      'rgbToGrayscale',
+      'colorJitter',
+    ]) {
       assert.ok(ops.has(op), `no fixture case for ${op}`);
     }
     const interps = new Set(fixture.cases.filter((c) => c.op === 'resize').map((c) => c.args.interpolation ?? 'bilinear'));
@@ -125,9 +157,10 @@ describe('float images and conversion match torchvision', () => {
         return;
       }
       const img = new Tensor<'float32'>(Float32Array.from(c.input.data), c.input.shape);
-      const out = c.op === 'resize'
-        ? F.resize(img, c.args.size, { interpolation: c.args.interpolation })
-        : F.rotate(img, c.args.angle, { interpolation: c.args.interpolation, fill: c.args.fill });
+      const out =
+        c.op === 'resize'
+          ? F.resize(img, c.args.size, { interpolation: c.args.interpolation })
+          : F.rotate(img, c.args.angle, { interpolation: c.args.interpolation, fill: c.args.fill });
       assert.equal(out.dtype, 'float32');
       assert.deepEqual([...out.shape], c.expected.shape);
       assertClose(out.data, c.expected.data, { rtol: 1e-6, atol: 1e-6, label: c.name });

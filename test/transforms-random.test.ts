@@ -51,7 +51,7 @@ describe('random flips and greyscale', () => {
     });
   }
 
-  test('a generator passed to apply() wins over the transform\'s own, which wins over the global one', () => {
+  test("a generator passed to apply() wins over the transform's own, which wins over the global one", () => {
     const flip = new T.RandomHorizontalFlip(0.5, { generator: new Generator(1) });
     const seq = (g?: () => Generator) => Array.from({ length: 64 }, () => equal(flip.apply(img, g?.()), img));
     const g1 = new Generator(99);
@@ -83,7 +83,8 @@ describe('RandomCrop', () => {
       const out = t.apply(img);
       assert.deepEqual([...out.shape], [4, 4, 3]);
       let found = '';
-      for (let top = 0; top <= 2 && !found; top++) for (let left = 0; left <= 3 && !found; left++) if (equal(out, F.crop(img, top, left, 4, 4))) found = `${top},${left}`;
+      for (let top = 0; top <= 2 && !found; top++)
+        for (let left = 0; left <= 3 && !found; left++) if (equal(out, F.crop(img, top, left, 4, 4))) found = `${top},${left}`;
       assert.ok(found, 'the output is no crop of the input');
       counts.set(found, (counts.get(found) ?? 0) + 1);
     }
@@ -96,7 +97,7 @@ describe('RandomCrop', () => {
     const t = new T.RandomCrop(9, { padding: 2, fill: 200 });
     const out = t.apply(img);
     assert.deepEqual([...out.shape], [9, 9, 3]);
-    assert.ok(equal(out, F.pad(img, 2, { fill: 200 })), 'a crop of the padded image\'s full size is the padded image');
+    assert.ok(equal(out, F.pad(img, 2, { fill: 200 })), "a crop of the padded image's full size is the padded image");
     assert.throws(() => new T.RandomCrop(8).apply(img), /larger than the image 5x5 \(use padIfNeeded\)/);
     const g = new Generator(11);
     const padded = new T.RandomCrop([7, 9], { padIfNeeded: true, fill: 1 });
@@ -116,7 +117,11 @@ describe('RandomResizedCrop', () => {
     const [H, W] = [400, 400];
     const scale: [number, number] = [0.08, 1];
     const ratio: [number, number] = [3 / 4, 4 / 3];
-    let minS = Infinity, maxS = -Infinity, minR = Infinity, maxR = -Infinity, logSum = 0;
+    let minS = Infinity,
+      maxS = -Infinity,
+      minR = Infinity,
+      maxR = -Infinity,
+      logSum = 0;
     const n = 4000;
     for (let k = 0; k < n; k++) {
       const [i, j, h, w] = T.RandomResizedCrop.getParams(H, W, scale, ratio, g);
@@ -126,7 +131,10 @@ describe('RandomResizedCrop', () => {
       // Rounding w and h to integers moves the area and ratio by a little.
       assert.ok(s >= scale[0] * 0.9 && s <= scale[1] * 1.001, `area fraction ${s}`);
       assert.ok(r >= ratio[0] * 0.97 && r <= ratio[1] * 1.03, `ratio ${r}`);
-      minS = Math.min(minS, s); maxS = Math.max(maxS, s); minR = Math.min(minR, r); maxR = Math.max(maxR, r);
+      minS = Math.min(minS, s);
+      maxS = Math.max(maxS, s);
+      minR = Math.min(minR, r);
+      maxR = Math.max(maxR, r);
       logSum += Math.log(r);
     }
     assert.ok(minS < 0.1 && maxS > 0.7, `area fractions span [${minS}, ${maxS}]`);
@@ -156,11 +164,15 @@ describe('RandomResizedCrop', () => {
 describe('RandomRotation', () => {
   test('angles are uniform in [-d, d] and apply rotates by the drawn angle', () => {
     const g = new Generator(5);
-    let min = Infinity, max = -Infinity, sum = 0;
+    let min = Infinity,
+      max = -Infinity,
+      sum = 0;
     const n = 4000;
     for (let i = 0; i < n; i++) {
       const a = T.RandomRotation.getParams([-30, 30], g);
-      min = Math.min(min, a); max = Math.max(max, a); sum += a;
+      min = Math.min(min, a);
+      max = Math.max(max, a);
+      sum += a;
     }
     assert.ok(min >= -30 && max <= 30 && min < -29 && max > 29, `angles span [${min}, ${max}]`);
     assert.ok(Math.abs(sum / n) < 1, `mean angle ${sum / n}`);
@@ -259,7 +271,13 @@ describe('float [C, H, W] images through the geometric transforms', () => {
     const img = F.resize(F.resize(smooth, [3, 4], { interpolation: 'bilinear' }), [9, 12], { interpolation: 'bilinear' });
     const f = F.toTensor(img);
     for (const interpolation of ['bilinear', 'bicubic'] as const) {
-      for (const size of [[5, 7], [20, 23], [20, 12], [9, 5]]) { // both passes, then the vertical or the horizontal alone
+      for (const size of [
+        [5, 7],
+        [20, 23],
+        [20, 12],
+        [9, 5],
+      ]) {
+        // both passes, then the vertical or the horizontal alone
         const a = F.resize(f, size, { interpolation });
         const b = F.toTensor(F.resize(img, size, { interpolation }));
         let maxDiff = 0;
@@ -303,8 +321,14 @@ describe('composition and errors', () => {
   test('messages name the parameter, what was expected and what was received', () => {
     const img = pattern(4, 4);
     assert.throws(() => new T.Resize(0), /Resize: expected a positive integer size or \[height, width\] but received 0/);
-    assert.throws(() => new T.Resize(10, { interpolation: 'cubic' as T.Interpolation }), /interpolation must be one of nearest, bilinear, bicubic, box, hamming, lanczos but received 'cubic'/);
-    assert.throws(() => F.resize(new Tensor<'int32'>(new Int32Array(12), [2, 2, 3]) as unknown as T.ImageTensor, 2), /resize: expected an image tensor \(uint8 \[H, W, C\] or float32 \[C, H, W\]\) but received int32 \[2, 2, 3\]/);
+    assert.throws(
+      () => new T.Resize(10, { interpolation: 'cubic' as T.Interpolation }),
+      /interpolation must be one of nearest, bilinear, bicubic, box, hamming, lanczos but received 'cubic'/,
+    );
+    assert.throws(
+      () => F.resize(new Tensor<'int32'>(new Int32Array(12), [2, 2, 3]) as unknown as T.ImageTensor, 2),
+      /resize: expected an image tensor \(uint8 \[H, W, C\] or float32 \[C, H, W\]\) but received int32 \[2, 2, 3\]/,
+    );
     assert.throws(() => new T.Normalize([0.5], [0.5]).apply(img), /Normalize|normalize: expected a float32 image/);
     assert.throws(() => new T.Normalize([0.5, 0.5], [1]), /same length/);
     assert.throws(() => F.pad(img, [1, 2, 3]), /padding must be a non-negative integer or a list of 1, 2 or 4/);

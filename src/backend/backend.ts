@@ -8,8 +8,25 @@
 import type { DType, DTypeMap, TypedArray } from '../core/dtype.js';
 
 export const UNARY_OPS = [
-  'neg', 'exp', 'log', 'sqrt', 'abs', 'relu', 'sigmoid', 'tanh', 'silu', 'gelu', 'geluTanh',
-  'hardswish', 'hardsigmoid', 'leakyRelu', 'clamp', 'powScalar', 'affine', 'sign', 'rdiv',
+  'neg',
+  'exp',
+  'log',
+  'sqrt',
+  'abs',
+  'relu',
+  'sigmoid',
+  'tanh',
+  'silu',
+  'gelu',
+  'geluTanh',
+  'hardswish',
+  'hardsigmoid',
+  'leakyRelu',
+  'clamp',
+  'powScalar',
+  'affine',
+  'sign',
+  'rdiv',
 ] as const;
 export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum'] as const;
 export const COMPARE_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;
@@ -143,12 +160,34 @@ export interface Backend {
    */
   batchNormStats(x: Float32Array, n: number, c: number, hw: number, eps: number, mean: Float32Array, variance: Float32Array, invstd: Float32Array): void;
   /** y = (x - mean[c]) * invstd[c] * gamma[c] + beta[c]; gamma and beta may be null (1 and 0). */
-  batchNormForward(x: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invstd: Float32Array, gamma: Float32Array | null, beta: Float32Array | null, y: Float32Array): void;
+  batchNormForward(
+    x: Float32Array,
+    n: number,
+    c: number,
+    hw: number,
+    mean: Float32Array,
+    invstd: Float32Array,
+    gamma: Float32Array | null,
+    beta: Float32Array | null,
+    y: Float32Array,
+  ): void;
   /**
    * Gradients of batch norm with batch statistics (training mode): dx, and the
    * per-channel dgamma = sum(dy * xhat), dbeta = sum(dy). All outputs overwritten.
    */
-  batchNormBackward(x: Float32Array, dy: Float32Array, n: number, c: number, hw: number, mean: Float32Array, invstd: Float32Array, gamma: Float32Array | null, dx: Float32Array, dgamma: Float32Array, dbeta: Float32Array): void;
+  batchNormBackward(
+    x: Float32Array,
+    dy: Float32Array,
+    n: number,
+    c: number,
+    hw: number,
+    mean: Float32Array,
+    invstd: Float32Array,
+    gamma: Float32Array | null,
+    dx: Float32Array,
+    dgamma: Float32Array,
+    dbeta: Float32Array,
+  ): void;
 
   /** One in-place Adam/AdamW update of param and its state (PyTorch 1.13's arithmetic); maxExpAvgSq only with amsgrad. */
   adamStep(h: AdamStep, param: Float32Array, grad: Float32Array, expAvg: Float32Array, expAvgSq: Float32Array, maxExpAvgSq: Float32Array | null): void;
@@ -169,9 +208,25 @@ export interface Backend {
    * A_b = A[aOffset + b·strideA ...] (stride 0 broadcasts). beta = 0 never reads C.
    */
   sgemm(
-    batch: number, transA: boolean, transB: boolean, m: number, n: number, k: number, alpha: number,
-    a: Float32Array, aOffset: number, lda: number, strideA: number,
-    b: Float32Array, bOffset: number, ldb: number, strideB: number,
-    beta: number, c: Float32Array, cOffset: number, ldc: number, strideC: number,
+    batch: number,
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    aOffset: number,
+    lda: number,
+    strideA: number,
+    b: Float32Array,
+    bOffset: number,
+    ldb: number,
+    strideB: number,
+    beta: number,
+    c: Float32Array,
+    cOffset: number,
+    ldc: number,
+    strideC: number,
   ): void;
 }

@@ -66,7 +66,10 @@ export function loadAddon(): AddonLoad {
   if (missing.length > 0) return { addon: null, error: `the native addon is out of date (no ${missing.join(', ')}); run npm run build:native` };
   const names = addon.opNames();
   const tables: [string, readonly string[]][] = [
-    [names.unary, UNARY_OPS], [names.binary, BINARY_OPS], [names.compare, COMPARE_OPS], [names.reduce, REDUCE_OPS],
+    [names.unary, UNARY_OPS],
+    [names.binary, BINARY_OPS],
+    [names.compare, COMPARE_OPS],
+    [names.reduce, REDUCE_OPS],
   ];
   for (const [native, ours] of tables) {
     if (native !== ours.map((n) => `${n},`).join('')) {
@@ -144,7 +147,14 @@ export function makeNativeBackend(addon: Addon): Backend {
       addon.sgdStep(h, param, grad, buf);
     },
     rmspropStep: (h, param, grad, sq, ga, buf) => {
-      sameLength('rmspropStep', param, grad, sq, h.centered ? required('rmspropStep', 'gradAvg', ga) : null, h.momentum > 0 ? required('rmspropStep', 'buf', buf) : null);
+      sameLength(
+        'rmspropStep',
+        param,
+        grad,
+        sq,
+        h.centered ? required('rmspropStep', 'gradAvg', ga) : null,
+        h.momentum > 0 ? required('rmspropStep', 'buf', buf) : null,
+      );
       addon.rmspropStep(h, param, grad, sq, ga, buf);
     },
   };

@@ -53,78 +53,129 @@ function erf(x: number): number {
 
 function unaryFn(op: UnaryOp, p0: number, p1: number): (v: number) => number {
   switch (op) {
-    case 'neg': return (v) => -v;
-    case 'exp': return Math.exp;
-    case 'log': return Math.log;
-    case 'sqrt': return Math.sqrt;
-    case 'abs': return Math.abs;
-    case 'relu': return (v) => (v > 0 ? v : Number.isNaN(v) ? v : 0);
-    case 'sigmoid': return sigmoid;
-    case 'tanh': return Math.tanh;
-    case 'silu': return (v) => v * sigmoid(v);
-    case 'gelu': return (v) => 0.5 * v * (1 + erf(v * SQRT_HALF));
-    case 'geluTanh': return (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
-    case 'hardswish': return (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
-    case 'hardsigmoid': return (v) => Math.min(Math.max(v + 3, 0), 6) / 6;
-    case 'leakyRelu': return (v) => (v > 0 ? v : v * p0);
-    case 'clamp': return (v) => (v < p0 ? p0 : v > p1 ? p1 : v);
-    case 'powScalar': return (v) => (v === 1 || p0 === 0 ? 1 : Math.pow(v, p0));
-    case 'affine': return (v) => v * p0 + p1;
-    case 'sign': return (v) => (v > 0 ? 1 : v < 0 ? -1 : v);
-    case 'rdiv': return (v) => p0 / v;
+    case 'neg':
+      return (v) => -v;
+    case 'exp':
+      return Math.exp;
+    case 'log':
+      return Math.log;
+    case 'sqrt':
+      return Math.sqrt;
+    case 'abs':
+      return Math.abs;
+    case 'relu':
+      return (v) => (v > 0 ? v : Number.isNaN(v) ? v : 0);
+    case 'sigmoid':
+      return sigmoid;
+    case 'tanh':
+      return Math.tanh;
+    case 'silu':
+      return (v) => v * sigmoid(v);
+    case 'gelu':
+      return (v) => 0.5 * v * (1 + erf(v * SQRT_HALF));
+    case 'geluTanh':
+      return (v) => 0.5 * v * (1 + Math.tanh(SQRT_2_OVER_PI * (v + 0.044715 * v * v * v)));
+    case 'hardswish':
+      return (v) => (v * Math.min(Math.max(v + 3, 0), 6)) / 6;
+    case 'hardsigmoid':
+      return (v) => Math.min(Math.max(v + 3, 0), 6) / 6;
+    case 'leakyRelu':
+      return (v) => (v > 0 ? v : v * p0);
+    case 'clamp':
+      return (v) => (v < p0 ? p0 : v > p1 ? p1 : v);
+    case 'powScalar':
+      return (v) => (v === 1 || p0 === 0 ? 1 : Math.pow(v, p0));
+    case 'affine':
+      return (v) => v * p0 + p1;
+    case 'sign':
+      return (v) => (v > 0 ? 1 : v < 0 ? -1 : v);
+    case 'rdiv':
+      return (v) => p0 / v;
   }
 }
 
 /** f'(x) given x and y = f(x). */
 function derivFn(op: UnaryOp, p0: number, p1: number): (x: number, y: number) => number {
   switch (op) {
-    case 'neg': return () => -1;
-    case 'exp': return (_x, y) => y;
-    case 'log': return (x) => 1 / x;
-    case 'sqrt': return (_x, y) => 0.5 / y;
-    case 'abs': return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
-    case 'relu': return (x) => (x > 0 ? 1 : 0);
-    case 'sigmoid': return (_x, y) => y * (1 - y);
-    case 'tanh': return (_x, y) => 1 - y * y;
-    case 'silu': return (x) => sigmoid(x) * (1 + x * (1 - sigmoid(x)));
-    case 'gelu': return (x) => 0.5 * (1 + erf(x * SQRT_HALF)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
-    case 'geluTanh': return (x) => {
-      const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
-      const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
-      return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du;
-    };
-    case 'hardswish': return (x) => (x < -3 ? 0 : x > 3 ? 1 : (2 * x + 3) / 6);
-    case 'hardsigmoid': return (x) => (x > -3 && x < 3 ? 1 / 6 : 0);
-    case 'leakyRelu': return (x) => (x > 0 ? 1 : p0);
-    case 'clamp': return (x) => (x >= p0 && x <= p1 ? 1 : 0);
-    case 'powScalar': return (x) => (p0 === 0 ? 0 : p0 * Math.pow(x, p0 - 1));
-    case 'affine': return () => p0;
-    case 'sign': return () => 0;
-    case 'rdiv': return (x) => -p0 / (x * x);
+    case 'neg':
+      return () => -1;
+    case 'exp':
+      return (_x, y) => y;
+    case 'log':
+      return (x) => 1 / x;
+    case 'sqrt':
+      return (_x, y) => 0.5 / y;
+    case 'abs':
+      return (x) => (x > 0 ? 1 : x < 0 ? -1 : 0);
+    case 'relu':
+      return (x) => (x > 0 ? 1 : 0);
+    case 'sigmoid':
+      return (_x, y) => y * (1 - y);
+    case 'tanh':
+      return (_x, y) => 1 - y * y;
+    case 'silu':
+      return (x) => sigmoid(x) * (1 + x * (1 - sigmoid(x)));
+    case 'gelu':
+      return (x) => 0.5 * (1 + erf(x * SQRT_HALF)) + (x * Math.exp(-0.5 * x * x)) / Math.sqrt(2 * Math.PI);
+    case 'geluTanh':
+      return (x) => {
+        const t = Math.tanh(SQRT_2_OVER_PI * (x + 0.044715 * x * x * x));
+        const du = SQRT_2_OVER_PI * (1 + 3 * 0.044715 * x * x);
+        return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * du;
+      };
+    case 'hardswish':
+      return (x) => (x < -3 ? 0 : x > 3 ? 1 : (2 * x + 3) / 6);
+    case 'hardsigmoid':
+      return (x) => (x > -3 && x < 3 ? 1 / 6 : 0);
+    case 'leakyRelu':
+      return (x) => (x > 0 ? 1 : p0);
+    case 'clamp':
+      return (x) => (x >= p0 && x <= p1 ? 1 : 0);
+    case 'powScalar':
+      return (x) => (p0 === 0 ? 0 : p0 * Math.pow(x, p0 - 1));
+    case 'affine':
+      return () => p0;
+    case 'sign':
+      return () => 0;
+    case 'rdiv':
+      return (x) => -p0 / (x * x);
   }
 }
 
 function binaryFn(op: BinaryOp): (a: number, b: number) => number {
   switch (op) {
-    case 'add': return (a, b) => a + b;
-    case 'sub': return (a, b) => a - b;
-    case 'mul': return (a, b) => a * b;
-    case 'div': return (a, b) => a / b;
+    case 'add':
+      return (a, b) => a + b;
+    case 'sub':
+      return (a, b) => a - b;
+    case 'mul':
+      return (a, b) => a * b;
+    case 'div':
+      return (a, b) => a / b;
     // C's pow (and PyTorch's): 1^y = 1 and x^0 = 1 even for NaN, unlike Math.pow(1, NaN).
-    case 'pow': return (a, b) => (a === 1 || b === 0 ? 1 : Math.pow(a, b));
-    case 'maximum': return (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
-    case 'minimum': return (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b));
+    case 'pow':
+      return (a, b) => (a === 1 || b === 0 ? 1 : Math.pow(a, b));
+    case 'maximum':
+      return (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.max(a, b));
+    case 'minimum':
+      return (a, b) => (Number.isNaN(a) || Number.isNaN(b) ? NaN : Math.min(a, b));
   }
 }
 
 function compareFn(op: CompareOp): (a: number, b: number) => boolean {
   switch (op) {
-    case 'eq': return (a, b) => a === b;
-    case 'ne': return (a, b) => a !== b;
-    case 'lt': return (a, b) => a < b;
-    case 'le': return (a, b) => a <= b;
-    case 'gt': return (a, b) => a > b;
-    case 'ge': return (a, b) => a >= b;
+    case 'eq':
+      return (a, b) => a === b;
+    case 'ne':
+      return (a, b) => a !== b;
+    case 'lt':
+      return (a, b) => a < b;
+    case 'le':
+      return (a, b) => a <= b;
+    case 'gt':
+      return (a, b) => a > b;
+    case 'ge':
+      return (a, b) => a >= b;
   }
 }
 
@@ -150,8 +201,12 @@ function forEachIndex(shape: Dims, strides: readonly Dims[], fn: (offsets: numbe
 function conv3(g: ConvGeometry) {
   const pad3 = (a: Dims, fill: number) => [...Array(3 - a.length).fill(fill), ...a];
   return {
-    inS: pad3(g.inSize, 1), k: pad3(g.kernel, 1), s: pad3(g.stride, 1), p: pad3(g.padding, 0),
-    d: pad3(g.dilation, 1), outS: pad3(g.outSize, 1),
+    inS: pad3(g.inSize, 1),
+    k: pad3(g.kernel, 1),
+    s: pad3(g.stride, 1),
+    p: pad3(g.padding, 0),
+    d: pad3(g.dilation, 1),
+    outS: pad3(g.outSize, 1),
   };
 }
 
@@ -364,16 +419,12 @@ export const referenceBackend: Backend = {
 
   indexSelect(x, outer, n, inner, idx, out) {
     const k = idx.length;
-    for (let o = 0; o < outer; o++)
-      for (let j = 0; j < k; j++)
-        for (let i = 0; i < inner; i++) out[(o * k + j) * inner + i] = x[(o * n + idx[j]) * inner + i];
+    for (let o = 0; o < outer; o++) for (let j = 0; j < k; j++) for (let i = 0; i < inner; i++) out[(o * k + j) * inner + i] = x[(o * n + idx[j]) * inner + i];
   },
 
   indexAdd(g, outer, n, inner, idx, out) {
     const k = idx.length;
-    for (let o = 0; o < outer; o++)
-      for (let j = 0; j < k; j++)
-        for (let i = 0; i < inner; i++) out[(o * n + idx[j]) * inner + i] += g[(o * k + j) * inner + i];
+    for (let o = 0; o < outer; o++) for (let j = 0; j < k; j++) for (let i = 0; i < inner; i++) out[(o * n + idx[j]) * inner + i] += g[(o * k + j) * inner + i];
   },
 
   gather(x, outer, n, inner, idx, out) {
@@ -415,8 +466,7 @@ export const referenceBackend: Backend = {
 
   maxPoolBackward(planes, inPlane, outPlane, indices, dy, dx) {
     dx.fill(0);
-    for (let pl = 0; pl < planes; pl++)
-      for (let o = 0; o < outPlane; o++) dx[pl * inPlane + indices[pl * outPlane + o]] += dy[pl * outPlane + o];
+    for (let pl = 0; pl < planes; pl++) for (let o = 0; o < outPlane; o++) dx[pl * inPlane + indices[pl * outPlane + o]] += dy[pl * outPlane + o];
   },
 
   avgPool(g, x, y) {
@@ -584,4 +634,3 @@ export const referenceBackend: Backend = {
     }
   },
 };
-

@@ -98,10 +98,13 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
     const x = Number(s);
     const int = o.type === 'int';
     const min = o.min ?? (int ? 1 : undefined);
-    const ok = s.trim() !== '' && Number.isFinite(x) && (!int || Number.isInteger(x)) && (min === undefined ? x > 0 : x >= min) && (o.max === undefined || x <= o.max);
+    const ok =
+      s.trim() !== '' && Number.isFinite(x) && (!int || Number.isInteger(x)) && (min === undefined ? x > 0 : x >= min) && (o.max === undefined || x <= o.max);
     if (!ok) {
       const range = int
-        ? (min === 1 && o.max === undefined ? 'a positive integer' : `an integer${min !== undefined ? ` >= ${min}` : ''}${o.max !== undefined ? ` and <= ${o.max}` : ''}`)
+        ? min === 1 && o.max === undefined
+          ? 'a positive integer'
+          : `an integer${min !== undefined ? ` >= ${min}` : ''}${o.max !== undefined ? ` and <= ${o.max}` : ''}`
         : (min === undefined ? 'a positive number' : `a number >= ${min}`) + (!int && o.max !== undefined ? ` and <= ${o.max}` : '');
       throw new UsageError(`${where}: --${o.name} needs ${range}, got ${s}`);
     }

@@ -39,6 +39,9 @@ export function loadPredictor(dir: string, where: string): Predictor {
  */
 export function toRecords(results: readonly FileResult[], paths: readonly string[], targets: ArrayLike<number>): PredictionRecord[] {
   return results.map(({ index, probs }) => ({
-    probs: probs.map((p) => Number(p.toFixed(5))), target: targets[index], predicted: argmax(probs), path: paths[index],
+    probs: probs.map((p) => Number(p.toFixed(5))),
+    target: targets[index],
+    predicted: argmax(probs),
+    path: paths[index],
   }));
 }

@@ -54,12 +54,20 @@ export async function demo({ epochs, batchSize, out }: DemoOptions): Promise<num
   const probs = await model.predict(test, { batchSize: 1000 });
   const cm = new ConfusionMatrix(10);
   cm.update(probs, Array.from(test.labels));
-  const report = classificationReport(cm, Array.from({ length: 10 }, (_, i) => `digit ${i}`));
+  const report = classificationReport(
+    cm,
+    Array.from({ length: 10 }, (_, i) => `digit ${i}`),
+  );
   const accuracy = report.accuracy;
   say(`\nTest accuracy: ${(100 * accuracy).toFixed(2)}% of ${test.length} images the network never saw.\n`);
   say('Confusion matrix (rows: the true digit, columns: what the network said):');
-  say(formatConfusionMatrix(cm, Array.from({ length: 10 }, (_, i) => String(i))).trimEnd());
-  say('\nPer class: precision = of the images called this digit, the share that were; recall = of this digit\'s images, the share found.');
+  say(
+    formatConfusionMatrix(
+      cm,
+      Array.from({ length: 10 }, (_, i) => String(i)),
+    ).trimEnd(),
+  );
+  say("\nPer class: precision = of the images called this digit, the share that were; recall = of this digit's images, the share found.");
   say(report.text);
   const pairs = confusedPairs(cm, 3);
   if (pairs.length > 0) say(`Most often confused: ${pairs.map((p) => `a ${p.target} read as ${p.predicted} (${p.count} times)`).join(', ')}.`);

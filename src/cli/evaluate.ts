@@ -84,10 +84,22 @@ export async function evaluateFiles({ classifier, paths, targets, outDir, batchS
   writeFileAtomic(join(outDir, 'report.html'), Buffer.from(html, 'utf8'));
   const r = scores.report;
   const metrics = {
-    checkpoint: classifier.source, images: records.length, skipped, accuracy: r.accuracy, classes: classifier.classes,
-    confusionMatrix: scores.confusion.matrix, perClass: r.classes, macro: r.macro, weighted: r.weighted,
+    checkpoint: classifier.source,
+    images: records.length,
+    skipped,
+    accuracy: r.accuracy,
+    classes: classifier.classes,
+    confusionMatrix: scores.confusion.matrix,
+    perClass: r.classes,
+    macro: r.macro,
+    weighted: r.weighted,
     mostConfused: scores.pairs.map((p) => ({ true: classifier.classes[p.target], predicted: classifier.classes[p.predicted], count: p.count })),
-    worstMistakes: scores.worst.map((m) => ({ path: m.path, true: classifier.classes[m.target], predicted: classifier.classes[m.predicted], confidence: m.confidence })),
+    worstMistakes: scores.worst.map((m) => ({
+      path: m.path,
+      true: classifier.classes[m.target],
+      predicted: classifier.classes[m.predicted],
+      confidence: m.confidence,
+    })),
     operatingPoint: scores.operatingPoint,
   };
   writeFileAtomic(join(outDir, 'metrics.json'), Buffer.from(`${JSON.stringify(metrics, null, 2)}\n`, 'utf8'));
@@ -119,13 +131,21 @@ export async function evaluate(argv: string[], say: (line?: string) => void): Pr
   }
   const unknown = folder.classes.filter((c) => !classifier.classes.includes(c));
   if (unknown.length > 0) {
-    throw new CommandError(`${where}: ${data} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that the model does not know; its classes are ${classifier.classes.join(', ')}`);
+    throw new CommandError(
+      `${where}: ${data} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that the model does not know; its classes are ${classifier.classes.join(', ')}`,
+    );
   }
   const toModel = folder.classes.map((c) => classifier.classes.indexOf(c));
   const outDir = (values.out as string | undefined) ?? join(dirname(resolve(classifier.source)), 'evaluation');
   const accuracy = await evaluateFiles({
-    classifier, paths: folder.samples.map((s) => s[0]), targets: folder.samples.map((s) => toModel[s[1]]),
-    outDir, batchSize: values['batch-size'] as number, score, say, where,
+    classifier,
+    paths: folder.samples.map((s) => s[0]),
+    targets: folder.samples.map((s) => toModel[s[1]]),
+    outDir,
+    batchSize: values['batch-size'] as number,
+    score,
+    say,
+    where,
   });
   return Number.isNaN(accuracy) ? 1 : 0;
 }

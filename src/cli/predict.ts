@@ -40,7 +40,12 @@ export async function predict(argv: string[], say: (line?: string) => void): Pro
   const paths: string[] = [];
   for (const p of positionals) {
     let st;
-    try { st = statSync(p); } catch { fail(p, 'no such file'); continue; }
+    try {
+      st = statSync(p);
+    } catch {
+      fail(p, 'no such file');
+      continue;
+    }
     if (st.isDirectory()) {
       const found = findImages(p);
       if (found.length === 0) fail(p, `no images (${IMAGE_EXTENSIONS.join(' ')}) in this folder`);

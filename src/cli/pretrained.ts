@@ -30,7 +30,11 @@ export async function openWeights(arg: string, where: string): Promise<OpenedWei
  * know; --image-size, --resize and --augment given on the command line win.
  */
 export function pretrainedPreprocess(
-  own: PreprocessConfig | null, defaultSize: number, channels: 1 | 3, values: Record<string, unknown>, given: ReadonlySet<string>,
+  own: PreprocessConfig | null,
+  defaultSize: number,
+  channels: 1 | 3,
+  values: Record<string, unknown>,
+  given: ReadonlySet<string>,
 ): PreprocessConfig {
   const base = own ?? imagenetPreprocess(Math.round((defaultSize * 256) / 224), defaultSize);
   const crop = given.has('image-size') ? (values['image-size'] as number) : base.cropSize;

@@ -20,7 +20,8 @@ export const RESCORE: CommandSpec = {
     { name: 'worst', type: 'int', min: 0, default: 10, help: 'mistakes to list' },
     { name: 'pairs', type: 'int', min: 0, default: 5, help: 'confused class pairs to list' },
   ],
-  epilog: 'The file has one line per image: each class\'s probability, the one-hot truth, the one-hot prediction, the path;\n' +
+  epilog:
+    "The file has one line per image: each class's probability, the one-hot truth, the one-hot prediction, the path;\n" +
     'e.g. "0.64460 0.35540 1 0 1 0 ./data/val/logo/13.jpeg". A "# classes: [...]" line names the classes.',
 };
 
@@ -39,7 +40,8 @@ export function rescore(argv: string[], say: (line?: string) => void): number {
     throw new CommandError(`${where}: ${(e as Error).message}`);
   }
   const scores = scorePredictions(file.classes, file.records, {
-    worst: values.worst as number, pairs: values.pairs as number,
+    worst: values.worst as number,
+    pairs: values.pairs as number,
     operatingPoint: operatingPointOption(values, file.classes, where),
   });
   say(scores.text.trimEnd());

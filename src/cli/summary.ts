@@ -6,7 +6,7 @@ import { CommandError } from './common.js';
 
 export const SUMMARY: CommandSpec = {
   name: 'summary',
-  summary: 'Prints a model\'s layers: output shapes, parameters, multiply-adds and receptive fields.',
+  summary: "Prints a model's layers: output shapes, parameters, multiply-adds and receptive fields.",
   options: [
     { name: 'model', type: 'string', value: 'NAME', default: 'convnet', help: 'a registered model (tsvision models lists them)' },
     { name: 'image-size', type: 'int', value: 'N', help: "the input's side (default: the model's)" },
@@ -26,7 +26,11 @@ export function summary(argv: string[], say: (line?: string) => void): number {
   }
   const name = values.model as string;
   let entry;
-  try { entry = modelEntry(name); } catch { throw new CommandError(`${where}: unknown model '${name}'; the models are ${listModels().join(', ')}`); }
+  try {
+    entry = modelEntry(name);
+  } catch {
+    throw new CommandError(`${where}: unknown model '${name}'; the models are ${listModels().join(', ')}`);
+  }
   const channels = values.channels as number;
   if (channels !== 1 && channels !== 3) throw new CommandError(`${where}: --channels must be 1 or 3, got ${channels}`);
   const imageSize = (values['image-size'] as number | undefined) ?? entry.imageSize;
@@ -54,8 +58,12 @@ export function models(argv: string[], say: (line?: string) => void): number {
   for (const n of names) {
     const e = modelEntry(n);
     const stats = MODEL_STATS[n];
-    const weights = knownWeights(n).map((k) => k.name.slice(n.length + 1) + (k.accuracy ? ` ${k.accuracy.top1}%` : '')).join(', ');
-    say(`${n.padEnd(w)}  ${String(e.imageSize).padStart(5)}  ${num(stats?.params, 1e6, 2).padStart(10)}  ${num(stats?.macs, 1e9, 2).padStart(6)}  ${weights || '-'}`);
+    const weights = knownWeights(n)
+      .map((k) => k.name.slice(n.length + 1) + (k.accuracy ? ` ${k.accuracy.top1}%` : ''))
+      .join(', ');
+    say(
+      `${n.padEnd(w)}  ${String(e.imageSize).padStart(5)}  ${num(stats?.params, 1e6, 2).padStart(10)}  ${num(stats?.macs, 1e9, 2).padStart(6)}  ${weights || '-'}`,
+    );
   }
   say('\nparams and GMACs (multiply-accumulates) with 1000 classes at the input size; weights: known ImageNet files (--weights NAME.TAG), with top-1.');
   say("tsvision summary --model NAME prints a model's layers.");

@@ -36,11 +36,36 @@ export const TRAIN: CommandSpec = {
   options: [
     { name: 'data', type: 'string', value: 'DIR', help: 'the training images, one subfolder per class' },
     { name: 'val', type: 'string', value: 'DIR', help: 'validation images in the same layout (instead of --val-split)' },
-    { name: 'val-split', type: 'number', value: 'F', min: 0, max: 0.9, default: 0.2, help: 'share of each class held out for validation when there is no --val (0: none)' },
+    {
+      name: 'val-split',
+      type: 'number',
+      value: 'F',
+      min: 0,
+      max: 0.9,
+      default: 0.2,
+      help: 'share of each class held out for validation when there is no --val (0: none)',
+    },
     { name: 'model', type: 'string', value: 'NAME', default: 'convnet', help: 'a registered model (tsvision models lists them); with known --weights, theirs' },
-    { name: 'weights', type: 'string', value: 'FILE|NAME', help: 'start from these weights (.pth, .pt, .bin, .safetensors, or a known name such as resnet50.imagenet, downloaded once): every tensor that fits is loaded, a classifier for another number of classes starts fresh' },
-    { name: 'freeze', type: 'string', choices: ['none', 'backbone'], default: 'none', help: 'backbone: train only the classifier (batch norm kept in eval mode)' },
-    { name: 'freeze-epochs', type: 'int', min: 0, default: 0, help: 'train only the classifier for N epochs, then every layer, earlier stages at 1/10 and 1/100 of the learning rate' },
+    {
+      name: 'weights',
+      type: 'string',
+      value: 'FILE|NAME',
+      help: 'start from these weights (.pth, .pt, .bin, .safetensors, or a known name such as resnet50.imagenet, downloaded once): every tensor that fits is loaded, a classifier for another number of classes starts fresh',
+    },
+    {
+      name: 'freeze',
+      type: 'string',
+      choices: ['none', 'backbone'],
+      default: 'none',
+      help: 'backbone: train only the classifier (batch norm kept in eval mode)',
+    },
+    {
+      name: 'freeze-epochs',
+      type: 'int',
+      min: 0,
+      default: 0,
+      help: 'train only the classifier for N epochs, then every layer, earlier stages at 1/10 and 1/100 of the learning rate',
+    },
     { name: 'epochs', type: 'int', default: 10, help: 'epochs in all (a resumed run counts the epochs already done)' },
     { name: 'batch-size', type: 'int', default: 32, help: 'images per step' },
     { name: 'optimizer', type: 'string', choices: ['sgd', 'adam', 'adamw'], default: 'adamw', help: 'sgd (momentum 0.9, nesterov), adam or adamw' },
@@ -49,14 +74,27 @@ export const TRAIN: CommandSpec = {
     { name: 'schedule', type: 'string', choices: ['onecycle', 'cosine', 'none'], default: 'onecycle', help: 'learning-rate schedule' },
     { name: 'image-size', type: 'int', value: 'N', help: "the side images are resized to (default: the model's, 64 for convnet)" },
     { name: 'channels', type: 'int', min: 1, max: 3, default: 3, help: '3 (RGB) or 1 (grey)' },
-    { name: 'resize', type: 'string', choices: RESIZE_MODES, default: 'crop', help: 'crop: short side then centre crop; letterbox: whole picture, padded; stretch' },
-    { name: 'augment', type: 'string', choices: AUGMENTATIONS, default: 'standard', help: 'standard: random crops, flips, colour; light: small shifts, no flips (digits, text); none' },
+    {
+      name: 'resize',
+      type: 'string',
+      choices: RESIZE_MODES,
+      default: 'crop',
+      help: 'crop: short side then centre crop; letterbox: whole picture, padded; stretch',
+    },
+    {
+      name: 'augment',
+      type: 'string',
+      choices: AUGMENTATIONS,
+      default: 'standard',
+      help: 'standard: random crops, flips, colour; light: small shifts, no flips (digits, text); none',
+    },
     { name: 'out', type: 'string', value: 'DIR', help: 'where checkpoints, history.csv and the evaluation go (default runs/MODEL)' },
     { name: 'resume', type: 'flag', help: 'continue the run in --out from its last checkpoint' },
     { name: 'seed', type: 'int', min: 0, default: 0, help: 'seeds the weights, the split, the order and the augmentation' },
     { name: 'workers', type: 'int', min: 0, default: 0, help: 'worker threads decoding and augmenting images (0: the main thread, between steps)' },
   ],
-  epilog: 'Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss), OUT/final. History: OUT/history.csv.\n' +
+  epilog:
+    'Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss), OUT/final. History: OUT/history.csv.\n' +
     'Evaluation of the best checkpoint on the validation images: OUT/evaluation/ (predictions.txt, report.txt, metrics.json).',
 };
 
@@ -73,7 +111,11 @@ function openFolder(path: string, channels: 1 | 3, where: string, what: string, 
 }
 
 /** Per-channel mean and std of up to 256 training images after the evaluation resize (ToTensor scale, [0, 1]). */
-async function channelStats(images: ImageFolder<any>, indices: readonly number[], preset: Omit<PreprocessConfig, 'mean' | 'std'>): Promise<{ mean: number[]; std: number[] }> {
+async function channelStats(
+  images: ImageFolder<any>,
+  indices: readonly number[],
+  preset: Omit<PreprocessConfig, 'mean' | 'std'>,
+): Promise<{ mean: number[]; std: number[] }> {
   const c = preset.channels;
   const ones = new Array<number>(c).fill(1);
   const folder = withTransform(images, evalTransform({ ...preset, mean: new Array<number>(c).fill(0), std: ones }));
@@ -91,7 +133,10 @@ async function channelStats(images: ImageFolder<any>, indices: readonly number[]
     const plane = x.size / c;
     const d = x.data as Float32Array;
     for (let k = 0; k < c; k++) {
-      for (let i = k * plane; i < (k + 1) * plane; i++) { sum[k] += d[i]; sq[k] += d[i] * d[i]; }
+      for (let i = k * plane; i < (k + 1) * plane; i++) {
+        sum[k] += d[i];
+        sq[k] += d[i] * d[i];
+      }
     }
     n += plane;
   }
@@ -103,7 +148,11 @@ async function channelStats(images: ImageFolder<any>, indices: readonly number[]
 }
 
 function readJSON(path: string): any {
-  try { return JSON.parse(readFileSync(path, 'utf8')); } catch { return null; }
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch {
+    return null;
+  }
 }
 
 export async function train(argv: string[], say: (line?: string) => void, out: NodeJS.WritableStream = process.stdout): Promise<number> {
@@ -125,7 +174,8 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   // an earlier run in --out: continue it with --resume, with its own settings; never overwrite it
   const lastDir = join(outDir, 'last');
   const previous = resolveCheckpoint(lastDir);
-  if (previous && !parsed.values.resume) throw new CommandError(`${where}: ${outDir} already holds a training run; pass --resume to continue it, or choose another --out`);
+  if (previous && !parsed.values.resume)
+    throw new CommandError(`${where}: ${outDir} already holds a training run; pass --resume to continue it, or choose another --out`);
   let values = parsed.values;
   let resumed: { preset: PreprocessConfig; classes: string[] } | null = null;
   if (parsed.values.resume && previous) {
@@ -151,7 +201,11 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   const channelsArg = values.channels as number;
   if (channelsArg !== 1 && channelsArg !== 3) throw new UsageError(`${where}: --channels must be 1 or 3, got ${channelsArg}`);
   let entry;
-  try { entry = modelEntry(modelName); } catch { throw new CommandError(`${where}: unknown model '${modelName}'; the models are ${listModels().join(', ')}`); }
+  try {
+    entry = modelEntry(modelName);
+  } catch {
+    throw new CommandError(`${where}: unknown model '${modelName}'; the models are ${listModels().join(', ')}`);
+  }
   const channels = resumed?.preset.channels ?? (channelsArg as 1 | 3);
 
   // a file that does not decode: one line naming it, then training goes on without it
@@ -175,7 +229,10 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     const valDir = values.val as string;
     const v = openFolder(valDir, channels, where, '--val', { onError: report });
     const unknown = v.classes.filter((c) => !classes.includes(c));
-    if (unknown.length) throw new CommandError(`${where}: --val ${valDir} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that ${data} lacks`);
+    if (unknown.length)
+      throw new CommandError(
+        `${where}: --val ${valDir} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that ${data} lacks`,
+      );
     const toTrain = v.classes.map((c) => classes.indexOf(c));
     valPaths = v.samples.map((s) => s[0]);
     valTargets = v.samples.map((s) => toTrain[s[1]]);
@@ -198,8 +255,12 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   else {
     const s = sizeArg ?? entry.imageSize;
     const shape = {
-      resizeSize: s, cropSize: s, interpolation: 'bilinear' as const, channels,
-      resizeMode: values.resize as PreprocessConfig['resizeMode'], augment: values.augment as PreprocessConfig['augment'],
+      resizeSize: s,
+      cropSize: s,
+      interpolation: 'bilinear' as const,
+      channels,
+      resizeMode: values.resize as PreprocessConfig['resizeMode'],
+      augment: values.augment as PreprocessConfig['augment'],
     };
     preset = { ...shape, ...(await channelStats(base, trainIdx, shape)) };
   }
@@ -227,9 +288,21 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   if (!resumed) {
     // what --resume continues with
     const settings = {
-      model: modelName, epochs, 'batch-size': batchSize, optimizer: opt, lr, 'weight-decay': weightDecay, schedule,
-      'image-size': imageSize, channels, resize: preset.resizeMode, augment: preset.augment, seed,
-      freeze: values.freeze as string, 'freeze-epochs': freezeEpochs, ...(weightsArg !== undefined ? { weights: weightsArg } : {}),
+      model: modelName,
+      epochs,
+      'batch-size': batchSize,
+      optimizer: opt,
+      lr,
+      'weight-decay': weightDecay,
+      schedule,
+      'image-size': imageSize,
+      channels,
+      resize: preset.resizeMode,
+      augment: preset.augment,
+      seed,
+      freeze: values.freeze as string,
+      'freeze-epochs': freezeEpochs,
+      ...(weightsArg !== undefined ? { weights: weightsArg } : {}),
       ...(values.val !== undefined ? { val: values.val as string } : { 'val-split': values['val-split'] as number }),
     };
     mkdirSync(outDir, { recursive: true });
@@ -239,18 +312,27 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   /** The optimizer and schedule of a phase of `phaseEpochs` epochs: plain, or per-stage learning rates after a frozen phase. */
   const phase = (phaseEpochs: number, stages: boolean) => {
     const params = stages ? stageParamGroups(net, lr, { groups: 3, factor: 10 }) : net.parameters();
-    const optimizer = opt === 'sgd' ? new SGD(params, { lr, momentum: 0.9, nesterov: true, weightDecay })
-      : opt === 'adam' ? new Adam(params, { lr, weightDecay }) : new AdamW(params, { lr, weightDecay });
+    const optimizer =
+      opt === 'sgd'
+        ? new SGD(params, { lr, momentum: 0.9, nesterov: true, weightDecay })
+        : opt === 'adam'
+          ? new Adam(params, { lr, weightDecay })
+          : new AdamW(params, { lr, weightDecay });
     const maxLr = stages ? (params as { lr: number }[]).map((g) => g.lr) : lr;
-    const scheduler: SchedulerLike | null = schedule === 'onecycle' ? new OneCycleLR(optimizer, { maxLr, totalSteps: Math.max(1, phaseEpochs * stepsPerEpoch) })
-      : schedule === 'cosine' ? new CosineAnnealingLR(optimizer, { tMax: phaseEpochs }) : null;
+    const scheduler: SchedulerLike | null =
+      schedule === 'onecycle'
+        ? new OneCycleLR(optimizer, { maxLr, totalSteps: Math.max(1, phaseEpochs * stepsPerEpoch) })
+        : schedule === 'cosine'
+          ? new CosineAnnealingLR(optimizer, { tMax: phaseEpochs })
+          : null;
     return { optimizer, loss: new CrossEntropyLoss(), metrics: [new Accuracy()], scheduler };
   };
   const resumedEpoch = resumed ? ((readJSON(join(lastDir, 'checkpoint.json'))?.epoch as number | undefined) ?? 0) : 0;
   const inFrozenPhase = freezeEpochs > 0 && resumedEpoch < freezeEpochs;
   if (inFrozenPhase) net.freeze().unfreeze(net.classifier);
-  const model = new Model(net, { classes, preprocessing: { ...preset } })
-    .prepare(inFrozenPhase ? phase(freezeEpochs, false) : freezeEpochs > 0 ? phase(epochs - freezeEpochs, true) : phase(epochs, false));
+  const model = new Model(net, { classes, preprocessing: { ...preset } }).prepare(
+    inFrozenPhase ? phase(freezeEpochs, false) : freezeEpochs > 0 ? phase(epochs - freezeEpochs, true) : phase(epochs, false),
+  );
 
   const checkpoints = new ModelCheckpoint({ dir: outDir, saveFreq: 0 });
   if (resumed) {
@@ -259,19 +341,34 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   }
   const counts = classes.map((_, k) => trainIdx.reduce((a, i) => a + (base.targets[i] === k ? 1 : 0), 0));
   say(`tsvision train: ${modelName} (${countParameters(net).toLocaleString('en-US')} parameters) on ${getNumThreads()} CPU threads.`);
-  say(`Data: ${trainIdx.length} training images in ${classes.length} classes (${classes.map((c, k) => `${c} ${counts[k]}`).join(', ')}); ` +
-    `${valPaths.length ? `${valPaths.length} validation images` : 'no validation'}.`);
-  say(`Input: ${imageSize}x${imageSize} ${channels === 3 ? 'RGB' : 'grey'}, resize ${preset.resizeMode}, augmentation ${preset.augment}, mean [${preset.mean.join(', ')}], std [${preset.std.join(', ')}].`);
-  say(`Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). Output: ${outDir}`);
+  say(
+    `Data: ${trainIdx.length} training images in ${classes.length} classes (${classes.map((c, k) => `${c} ${counts[k]}`).join(', ')}); ` +
+      `${valPaths.length ? `${valPaths.length} validation images` : 'no validation'}.`,
+  );
+  say(
+    `Input: ${imageSize}x${imageSize} ${channels === 3 ? 'RGB' : 'grey'}, resize ${preset.resizeMode}, augmentation ${preset.augment}, mean [${preset.mean.join(', ')}], std [${preset.std.join(', ')}].`,
+  );
+  say(
+    `Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). Output: ${outDir}`,
+  );
   if (freezeEpochs > 0) say(`Fine-tuning: the classifier alone for ${freezeEpochs} epoch(s), then every layer (earlier stages at lr / 10 and lr / 100).`);
-  else if (values.freeze === 'backbone') say(`Fine-tuning: the classifier alone; the backbone is frozen (${countParameters(net, { trainableOnly: true }).toLocaleString('en-US')} parameters learn).`);
+  else if (values.freeze === 'backbone')
+    say(
+      `Fine-tuning: the classifier alone; the backbone is frozen (${countParameters(net, { trainableOnly: true }).toLocaleString('en-US')} parameters learn).`,
+    );
   say('');
 
   const verbose = (out as NodeJS.WriteStream).isTTY ? 1 : 2;
   const fitOptions: FitOptions = {
-    batchSize, shuffle: true, seed, verbose, logFreq: Math.max(1, Math.ceil(stepsPerEpoch / 4)), out,
+    batchSize,
+    shuffle: true,
+    seed,
+    verbose,
+    logFreq: Math.max(1, Math.ceil(stepsPerEpoch / 4)),
+    out,
     numWorkers: parsed.values.workers as number,
-    evalData: valSet ?? undefined, callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv'))],
+    evalData: valSet ?? undefined,
+    callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv'))],
   };
   if (inFrozenPhase) {
     await model.fit(trainSet, { ...fitOptions, epochs: freezeEpochs, ...(resumed ? { resume: lastDir } : {}) });
@@ -291,8 +388,15 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   const classifier = loadPredictor(bestDir, where);
   say(`\nThe best checkpoint (epoch ${classifier.epoch}, lowest validation loss) on the ${valPaths.length} validation images:\n`);
   await evaluateFiles({
-    classifier, paths: valPaths, targets: valTargets, outDir: join(outDir, 'evaluation'), batchSize: Math.max(batchSize, 64),
-    score: {}, say, where, reported,
+    classifier,
+    paths: valPaths,
+    targets: valTargets,
+    outDir: join(outDir, 'evaluation'),
+    batchSize: Math.max(batchSize, 64),
+    score: {},
+    say,
+    where,
+    reported,
   });
   say(`\nNext: tsvision evaluate --checkpoint ${bestDir} --data DIR, or tsvision predict --checkpoint ${bestDir} IMAGE...`);
   return 0;

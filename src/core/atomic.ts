@@ -16,7 +16,11 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
     fsyncSync(fd);
   } catch (e) {
     closeSync(fd);
-    try { unlinkSync(tmp); } catch { /* already gone */ }
+    try {
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
     throw e;
   }
   closeSync(fd);
@@ -27,6 +31,16 @@ export function writeFileAtomic(path: string, bytes: Uint8Array): void {
 /** fsync of a directory, so a rename in it is durable (a no-op where the OS refuses). */
 export function fsyncDir(dir: string): void {
   let fd: number;
-  try { fd = openSync(dir, 'r'); } catch { return; }
-  try { fsyncSync(fd); } catch { /* e.g. Windows: directories cannot be fsynced */ } finally { closeSync(fd); }
+  try {
+    fd = openSync(dir, 'r');
+  } catch {
+    return;
+  }
+  try {
+    fsyncSync(fd);
+  } catch {
+    /* e.g. Windows: directories cannot be fsynced */
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -22,8 +22,11 @@ export function dtypeOf(a: TypedArray): DType {
 
 export function newTypedArray<D extends DType>(dtype: D, n: number): DTypeMap[D] {
   switch (dtype) {
-    case 'float32': return new Float32Array(n) as DTypeMap[D];
-    case 'int32': return new Int32Array(n) as DTypeMap[D];
-    default: return new Uint8Array(n) as DTypeMap[D];
+    case 'float32':
+      return new Float32Array(n) as DTypeMap[D];
+    case 'int32':
+      return new Int32Array(n) as DTypeMap[D];
+    default:
+      return new Uint8Array(n) as DTypeMap[D];
   }
 }

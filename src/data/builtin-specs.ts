@@ -24,9 +24,13 @@ export interface BuiltinSpec {
 export function builtinFromSpec(spec: BuiltinSpec): Dataset<unknown> {
   const options = { root: spec.root, train: spec.train, ...(spec.transform ? { transform: transformFromSpec(spec.transform) } : {}) };
   switch (spec.kind) {
-    case 'MNIST': return new MNIST(options);
-    case 'FashionMNIST': return new FashionMNIST(options);
-    case 'CIFAR10': return new CIFAR10(options);
-    case 'CIFAR100': return new CIFAR100({ ...options, labels: spec.labels ?? 'fine' });
+    case 'MNIST':
+      return new MNIST(options);
+    case 'FashionMNIST':
+      return new FashionMNIST(options);
+    case 'CIFAR10':
+      return new CIFAR10(options);
+    case 'CIFAR100':
+      return new CIFAR100({ ...options, labels: spec.labels ?? 'fine' });
   }
 }

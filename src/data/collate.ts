@@ -30,7 +30,9 @@ export function defaultCollate(samples: readonly unknown[]): any {
   if (typeof first === 'number') {
     const nums = samples as number[];
     if (nums.some((v) => typeof v !== 'number')) throw new TypeError('collate: samples mix numbers and other values');
-    return nums.every(Number.isInteger) ? new Tensor<'int32'>(Int32Array.from(nums), [nums.length]) : new Tensor<'float32'>(Float32Array.from(nums), [nums.length]);
+    return nums.every(Number.isInteger)
+      ? new Tensor<'int32'>(Int32Array.from(nums), [nums.length])
+      : new Tensor<'float32'>(Float32Array.from(nums), [nums.length]);
   }
   throw new TypeError(`collate: cannot batch values of type ${first === null ? 'null' : typeof first}; pass a collate function`);
 }
@@ -46,7 +48,7 @@ function stackTensors(samples: readonly unknown[]): Tensor {
       const what = s instanceof Tensor ? `${s.dtype} [${s.shape.join(', ')}]` : typeof s;
       throw new TypeError(
         `collate: sample ${i} is ${what} but sample 0 is ${first.dtype} [${first.shape.join(', ')}]; ` +
-        'images in a batch need one size (e.g. transforms.Resize + CenterCrop, or Letterbox)',
+          'images in a batch need one size (e.g. transforms.Resize + CenterCrop, or Letterbox)',
       );
     }
   }

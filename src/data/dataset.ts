@@ -124,8 +124,10 @@ export function subclassReason(self: object, base: { name: string; prototype: ob
  * ./builtin-specs.ts, which builds only `kinds` (a subclass listed before its base).
  */
 export function inMemoryPortability(
-  self: object, kinds: readonly (abstract new (...args: any[]) => object)[],
-  options: { transform?: TransformLike; targetTransform?: unknown }, args: Record<string, unknown>,
+  self: object,
+  kinds: readonly (abstract new (...args: any[]) => object)[],
+  options: { transform?: TransformLike; targetTransform?: unknown },
+  args: Record<string, unknown>,
 ): Portability {
   const kind = self.constructor.name;
   if (!kinds.includes(self.constructor as never)) return extendsWithoutOwn(self, kinds.find((k) => self instanceof k) ?? kinds[0]);
@@ -147,7 +149,10 @@ export function checkIndex(i: number, length: number, op: string): void {
 export class Subset<T> implements Dataset<T> {
   readonly indices: readonly number[];
 
-  constructor(readonly dataset: MaybeLabeled<T>, indices: ArrayLike<number>) {
+  constructor(
+    readonly dataset: MaybeLabeled<T>,
+    indices: ArrayLike<number>,
+  ) {
     this.indices = Array.from(indices);
     this.indices.forEach((i) => checkIndex(i, dataset.length, 'Subset'));
   }
@@ -328,7 +333,9 @@ export async function transformedFromSpec(args: { dataset: WorkerSpec; transform
 
 /** withTransform(dataset, transform, targetTransform?): see TransformedDataset. */
 export function withTransform<X, Y, X2, Y2 = Y>(
-  dataset: MaybeLabeled<[X, Y]>, transform?: TransformLike<X, X2>, targetTransform?: (target: Y) => Y2,
+  dataset: MaybeLabeled<[X, Y]>,
+  transform?: TransformLike<X, X2>,
+  targetTransform?: (target: Y) => Y2,
 ): TransformedDataset<X, Y, X2, Y2> {
   return new TransformedDataset(dataset, transform, targetTransform);
 }
@@ -344,7 +351,10 @@ export class ClassFilter<X> implements ClassificationDataset<X> {
   readonly targets: Int32Array;
   readonly indices: Int32Array;
 
-  constructor(readonly dataset: MaybeLabeled<[X, number]>, classNames: readonly string[]) {
+  constructor(
+    readonly dataset: MaybeLabeled<[X, number]>,
+    classNames: readonly string[],
+  ) {
     const { classes, targets } = dataset;
     if (!classes || !targets) {
       throw new TypeError('filterClasses: the dataset must have `classes` and `targets` (ImageFolder, MNIST, CIFAR10 and their subsets do)');

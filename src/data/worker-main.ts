@@ -31,15 +31,17 @@ const SKIP = Symbol('skip');
 async function load(task: TaskMessage): Promise<ReplyMessage & { transfer?: ArrayBuffer[] }> {
   const dataset = await ready;
   const failed: number[] = [];
-  const loaded = await Promise.all(Array.from(task.indices, async (index, k) => {
-    try {
-      return await dataset.getItem(index, { generator: new Generator(task.seeds[k]) });
-    } catch (e) {
-      if (!(e instanceof SampleError)) throw e;
-      failed.push(k);
-      return SKIP;
-    }
-  }));
+  const loaded = await Promise.all(
+    Array.from(task.indices, async (index, k) => {
+      try {
+        return await dataset.getItem(index, { generator: new Generator(task.seeds[k]) });
+      } catch (e) {
+        if (!(e instanceof SampleError)) throw e;
+        failed.push(k);
+        return SKIP;
+      }
+    }),
+  );
   const samples = loaded.filter((s) => s !== SKIP);
   const transfer: ArrayBuffer[] = [];
   const payload = init.collate ? (samples.length === 0 ? null : toWire(defaultCollate(samples), transfer)) : toWire(samples, transfer);

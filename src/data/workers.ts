@@ -43,9 +43,7 @@ export interface WireError {
   stack?: string;
 }
 
-export type ReplyMessage =
-  | { id: number; ok: true; failed: number[]; payload: unknown }
-  | { id: number; ok: false; error: WireError };
+export type ReplyMessage = { id: number; ok: true; failed: number[]; payload: unknown } | { id: number; ok: false; error: WireError };
 
 /** A loaded batch: positions (in the task) of samples that threw a SampleError, and the batch or samples. */
 export interface TaskResult {
@@ -121,7 +119,10 @@ export class WorkerPool {
   private queue: Task[] = [];
   private nextId = 1;
 
-  constructor(private readonly init: WorkerInit, size: number) {
+  constructor(
+    private readonly init: WorkerInit,
+    size: number,
+  ) {
     this.slots = Array.from({ length: size }, (_, k) => ({ n: k + 1, worker: null, task: null }));
     // Start them all now: each takes a while to import the library and rebuild the dataset.
     for (const slot of this.slots) this.trySpawn(slot);
@@ -147,13 +148,15 @@ export class WorkerPool {
     const err = new Error('DataLoader: close() was called while batches were loading');
     for (const t of this.queue) t.reject(err);
     this.queue = [];
-    await Promise.all(this.slots.map(async (slot) => {
-      const { worker, task } = slot;
-      slot.worker = null; // first, so that its 'exit' is not reported as a death
-      slot.task = null;
-      task?.reject(err);
-      if (worker) await worker.terminate();
-    }));
+    await Promise.all(
+      this.slots.map(async (slot) => {
+        const { worker, task } = slot;
+        slot.worker = null; // first, so that its 'exit' is not reported as a death
+        slot.task = null;
+        task?.reject(err);
+        if (worker) await worker.terminate();
+      }),
+    );
   }
 
   private dispatch(): void {

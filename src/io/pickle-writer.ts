@@ -6,8 +6,17 @@
  * `memoKey` arguments stand for Python's object identity.
  */
 export const OP = {
-  MARK: 0x28, STOP: 0x2e, EMPTY_TUPLE: 0x29, TUPLE: 0x74, REDUCE: 0x52, BINPERSID: 0x51,
-  SETITEM: 0x73, SETITEMS: 0x75, NEWFALSE: 0x89, NEWTRUE: 0x88, NONE: 0x4e,
+  MARK: 0x28,
+  STOP: 0x2e,
+  EMPTY_TUPLE: 0x29,
+  TUPLE: 0x74,
+  REDUCE: 0x52,
+  BINPERSID: 0x51,
+  SETITEM: 0x73,
+  SETITEMS: 0x75,
+  NEWFALSE: 0x89,
+  NEWTRUE: 0x88,
+  NONE: 0x4e,
 } as const;
 
 const TUPLE_N = [OP.EMPTY_TUPLE, 0x85, 0x86, 0x87];
@@ -48,7 +57,9 @@ export class PickleWriter {
   global(module: string, name: string): this {
     const key = `global:${module}.${name}`;
     if (this.recall(key)) return this;
-    return this.byte(0x63).raw(Buffer.from(`${module}\n${name}\n`, 'latin1')).memoize(key);
+    return this.byte(0x63)
+      .raw(Buffer.from(`${module}\n${name}\n`, 'latin1'))
+      .memoize(key);
   }
 
   /** BINUNICODE, memoized under `memoKey` (a string written once when omitted). */
@@ -70,7 +81,9 @@ export class PickleWriter {
 
   /** A tuple of ints: EMPTY_TUPLE, TUPLE1-3 or MARK ... TUPLE, memoized unless empty (as Python does). */
   intTuple(values: readonly number[]): this {
-    return this.tuple(values.length, () => { for (const v of values) this.int(v); });
+    return this.tuple(values.length, () => {
+      for (const v of values) this.int(v);
+    });
   }
 
   /** A tuple whose `n` elements `writeItems` writes. */

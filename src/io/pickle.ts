@@ -29,17 +29,33 @@ const MAX_GLOBAL_NAME = 256;
 
 /** The storage classes of torch.save files, by name in module torch. */
 export const STORAGE_TYPES = [
-  'FloatStorage', 'HalfStorage', 'BFloat16Storage', 'DoubleStorage',
-  'LongStorage', 'IntStorage', 'ShortStorage', 'CharStorage', 'ByteStorage', 'BoolStorage',
+  'FloatStorage',
+  'HalfStorage',
+  'BFloat16Storage',
+  'DoubleStorage',
+  'LongStorage',
+  'IntStorage',
+  'ShortStorage',
+  'CharStorage',
+  'ByteStorage',
+  'BoolStorage',
 ] as const;
 export type StorageType = (typeof STORAGE_TYPES)[number];
 
 const ALLOWED_GLOBALS = new Set<string>([
   'collections.OrderedDict',
-  'torch._utils._rebuild_tensor', 'torch._utils._rebuild_tensor_v2',
-  'torch._utils._rebuild_parameter', 'torch._utils._rebuild_parameter_with_state',
-  'torch._tensor._rebuild_from_type_v2', 'torch.Tensor', 'torch.nn.parameter.Parameter',
-  'torch.Size', 'builtins.set', 'builtins.frozenset', '__builtin__.set', '__builtin__.frozenset',
+  'torch._utils._rebuild_tensor',
+  'torch._utils._rebuild_tensor_v2',
+  'torch._utils._rebuild_parameter',
+  'torch._utils._rebuild_parameter_with_state',
+  'torch._tensor._rebuild_from_type_v2',
+  'torch.Tensor',
+  'torch.nn.parameter.Parameter',
+  'torch.Size',
+  'builtins.set',
+  'builtins.frozenset',
+  '__builtin__.set',
+  '__builtin__.frozenset',
   ...STORAGE_TYPES.map((s) => `torch.${s}`),
 ]);
 
@@ -74,9 +90,21 @@ export interface Unpickled {
 }
 
 const OPCODE_NAMES: Record<number, string> = {
-  0x82: 'EXT1', 0x83: 'EXT2', 0x84: 'EXT4', 0x97: 'NEXT_BUFFER', 0x98: 'READONLY_BUFFER',
-  0x49: 'INT', 0x4c: 'LONG', 0x53: 'STRING', 0x56: 'UNICODE', 0x46: 'FLOAT', 0x50: 'PERSID',
-  0x70: 'PUT', 0x67: 'GET', 0x69: 'INST', 0x6f: 'OBJ',
+  0x82: 'EXT1',
+  0x83: 'EXT2',
+  0x84: 'EXT4',
+  0x97: 'NEXT_BUFFER',
+  0x98: 'READONLY_BUFFER',
+  0x49: 'INT',
+  0x4c: 'LONG',
+  0x53: 'STRING',
+  0x56: 'UNICODE',
+  0x46: 'FLOAT',
+  0x50: 'PERSID',
+  0x70: 'PUT',
+  0x67: 'GET',
+  0x69: 'INST',
+  0x6f: 'OBJ',
 };
 
 /** Runs the restricted machine over one pickle (see the file header). */
@@ -92,7 +120,10 @@ class Machine {
   private readonly memo = new Map<number, unknown>();
   private readonly fail: Fail;
 
-  constructor(private readonly bytes: Uint8Array, private readonly options: UnpickleOptions) {
+  constructor(
+    private readonly bytes: Uint8Array,
+    private readonly options: UnpickleOptions,
+  ) {
     this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
     this.pos = options.start ?? 0;
     this.fail = options.fail;
@@ -102,7 +133,8 @@ class Machine {
     for (;;) {
       const at = this.pos;
       const op = this.u8();
-      if (op === 0x2e) { // STOP
+      if (op === 0x2e) {
+        // STOP
         if (this.marks.length > 0 || this.stack.length !== 1) this.fail(`pickle stops at byte ${at} with ${this.stack.length} values on its stack`);
         return { value: this.stack[0], end: this.pos };
       }
@@ -112,92 +144,208 @@ class Machine {
 
   private step(op: number, at: number): void {
     switch (op) {
-      case 0x80: { const p = this.u8(); if (p > 5) this.fail(`pickle protocol ${p} is newer than 5`); return; } // PROTO
-      case 0x95: this.take(8); return; // FRAME: a length hint; the opcodes follow in line
+      case 0x80: {
+        const p = this.u8();
+        if (p > 5) this.fail(`pickle protocol ${p} is newer than 5`);
+        return;
+      } // PROTO
+      case 0x95:
+        this.take(8);
+        return; // FRAME: a length hint; the opcodes follow in line
       case 0x28: // MARK
         if (this.marks.length >= MAX_NESTING) this.fail(`pickle nests deeper than ${MAX_NESTING} levels (at byte ${at})`);
         this.marks.push(this.stack.length);
         return;
-      case 0x30: this.pop(); return; // POP
-      case 0x31: this.popMark(); return; // POP_MARK
-      case 0x32: this.push(this.top()); return; // DUP
-      case 0x4e: this.push(null); return; // NONE
-      case 0x88: this.push(true); return; // NEWTRUE
-      case 0x89: this.push(false); return; // NEWFALSE
-      case 0x4a: this.push(this.view.getInt32(this.take(4), true)); return; // BININT
-      case 0x4b: this.push(this.u8()); return; // BININT1
-      case 0x4d: this.push(this.view.getUint16(this.take(2), true)); return; // BININT2
-      case 0x8a: this.push(this.long(this.u8())); return; // LONG1
-      case 0x8b: this.push(this.long(this.length(4))); return; // LONG4
-      case 0x47: this.push(this.view.getFloat64(this.take(8), false)); return; // BINFLOAT (big-endian)
-      case 0x58: this.push(this.text(this.length(4))); return; // BINUNICODE
-      case 0x8c: this.push(this.text(this.u8())); return; // SHORT_BINUNICODE
-      case 0x8d: this.push(this.text(this.length(8))); return; // BINUNICODE8
-      case 0x54: this.push(this.text(this.length(4))); return; // BINSTRING (Python 2 str, read as UTF-8 as torch.load does)
-      case 0x55: this.push(this.text(this.u8())); return; // SHORT_BINSTRING
-      case 0x42: this.push(this.blob(this.length(4))); return; // BINBYTES
-      case 0x43: this.push(this.blob(this.u8())); return; // SHORT_BINBYTES
-      case 0x8e: case 0x96: this.push(this.blob(this.length(8))); return; // BINBYTES8, BYTEARRAY8
-      case 0x5d: this.push([]); return; // EMPTY_LIST
-      case 0x7d: this.push(new Map()); return; // EMPTY_DICT
-      case 0x29: this.push([]); return; // EMPTY_TUPLE
-      case 0x8f: this.push(new Set()); return; // EMPTY_SET
-      case 0x6c: case 0x74: this.push(this.popMark()); return; // LIST, TUPLE
-      case 0x85: case 0x86: case 0x87: this.push(this.popN(op - 0x84)); return; // TUPLE1..3
-      case 0x64: { const d = new Map(); this.setItems(d, this.popMark()); this.push(d); return; } // DICT
-      case 0x91: this.push(new Set(this.popMark())); return; // FROZENSET
-      default: this.containerStep(op, at);
+      case 0x30:
+        this.pop();
+        return; // POP
+      case 0x31:
+        this.popMark();
+        return; // POP_MARK
+      case 0x32:
+        this.push(this.top());
+        return; // DUP
+      case 0x4e:
+        this.push(null);
+        return; // NONE
+      case 0x88:
+        this.push(true);
+        return; // NEWTRUE
+      case 0x89:
+        this.push(false);
+        return; // NEWFALSE
+      case 0x4a:
+        this.push(this.view.getInt32(this.take(4), true));
+        return; // BININT
+      case 0x4b:
+        this.push(this.u8());
+        return; // BININT1
+      case 0x4d:
+        this.push(this.view.getUint16(this.take(2), true));
+        return; // BININT2
+      case 0x8a:
+        this.push(this.long(this.u8()));
+        return; // LONG1
+      case 0x8b:
+        this.push(this.long(this.length(4)));
+        return; // LONG4
+      case 0x47:
+        this.push(this.view.getFloat64(this.take(8), false));
+        return; // BINFLOAT (big-endian)
+      case 0x58:
+        this.push(this.text(this.length(4)));
+        return; // BINUNICODE
+      case 0x8c:
+        this.push(this.text(this.u8()));
+        return; // SHORT_BINUNICODE
+      case 0x8d:
+        this.push(this.text(this.length(8)));
+        return; // BINUNICODE8
+      case 0x54:
+        this.push(this.text(this.length(4)));
+        return; // BINSTRING (Python 2 str, read as UTF-8 as torch.load does)
+      case 0x55:
+        this.push(this.text(this.u8()));
+        return; // SHORT_BINSTRING
+      case 0x42:
+        this.push(this.blob(this.length(4)));
+        return; // BINBYTES
+      case 0x43:
+        this.push(this.blob(this.u8()));
+        return; // SHORT_BINBYTES
+      case 0x8e:
+      case 0x96:
+        this.push(this.blob(this.length(8)));
+        return; // BINBYTES8, BYTEARRAY8
+      case 0x5d:
+        this.push([]);
+        return; // EMPTY_LIST
+      case 0x7d:
+        this.push(new Map());
+        return; // EMPTY_DICT
+      case 0x29:
+        this.push([]);
+        return; // EMPTY_TUPLE
+      case 0x8f:
+        this.push(new Set());
+        return; // EMPTY_SET
+      case 0x6c:
+      case 0x74:
+        this.push(this.popMark());
+        return; // LIST, TUPLE
+      case 0x85:
+      case 0x86:
+      case 0x87:
+        this.push(this.popN(op - 0x84));
+        return; // TUPLE1..3
+      case 0x64: {
+        const d = new Map();
+        this.setItems(d, this.popMark());
+        this.push(d);
+        return;
+      } // DICT
+      case 0x91:
+        this.push(new Set(this.popMark()));
+        return; // FROZENSET
+      default:
+        this.containerStep(op, at);
     }
   }
 
   private containerStep(op: number, at: number): void {
     switch (op) {
-      case 0x61: { const v = this.pop(); this.list(at).push(v); return; } // APPEND
-      case 0x65: { const items = this.popMark(); const list = this.list(at); for (const v of items) list.push(v); return; } // APPENDS
-      case 0x73: { const v = this.pop(); const k = this.pop(); this.dict(at).set(k, v); return; } // SETITEM
-      case 0x75: { const items = this.popMark(); this.setItems(this.dict(at), items); return; } // SETITEMS
-      case 0x90: { // ADDITEMS
+      case 0x61: {
+        const v = this.pop();
+        this.list(at).push(v);
+        return;
+      } // APPEND
+      case 0x65: {
+        const items = this.popMark();
+        const list = this.list(at);
+        for (const v of items) list.push(v);
+        return;
+      } // APPENDS
+      case 0x73: {
+        const v = this.pop();
+        const k = this.pop();
+        this.dict(at).set(k, v);
+        return;
+      } // SETITEM
+      case 0x75: {
+        const items = this.popMark();
+        this.setItems(this.dict(at), items);
+        return;
+      } // SETITEMS
+      case 0x90: {
+        // ADDITEMS
         const items = this.popMark();
         const set = this.top();
         if (!(set instanceof Set)) this.fail(`pickle ADDITEMS at byte ${at} targets a ${kind(set)}, not a set`);
         for (const v of items) (set as Set<unknown>).add(v);
         return;
       }
-      case 0x71: this.put(this.u8()); return; // BINPUT
-      case 0x72: this.put(this.view.getUint32(this.take(4), true)); return; // LONG_BINPUT
-      case 0x94: this.put(this.memo.size); return; // MEMOIZE
-      case 0x68: this.get(this.u8(), at); return; // BINGET
-      case 0x6a: this.get(this.view.getUint32(this.take(4), true), at); return; // LONG_BINGET
-      default: this.objectStep(op, at);
+      case 0x71:
+        this.put(this.u8());
+        return; // BINPUT
+      case 0x72:
+        this.put(this.view.getUint32(this.take(4), true));
+        return; // LONG_BINPUT
+      case 0x94:
+        this.put(this.memo.size);
+        return; // MEMOIZE
+      case 0x68:
+        this.get(this.u8(), at);
+        return; // BINGET
+      case 0x6a:
+        this.get(this.view.getUint32(this.take(4), true), at);
+        return; // LONG_BINGET
+      default:
+        this.objectStep(op, at);
     }
   }
 
   private objectStep(op: number, at: number): void {
     switch (op) {
-      case 0x63: { const module = this.line(); this.push(resolveGlobal(module, this.line(), this.fail)); return; } // GLOBAL
-      case 0x93: { // STACK_GLOBAL
+      case 0x63: {
+        const module = this.line();
+        this.push(resolveGlobal(module, this.line(), this.fail));
+        return;
+      } // GLOBAL
+      case 0x93: {
+        // STACK_GLOBAL
         const name = this.pop();
         const module = this.pop();
         if (typeof module !== 'string' || typeof name !== 'string') this.fail(`pickle STACK_GLOBAL at byte ${at} names a global with non-strings`);
         this.push(resolveGlobal(module as string, name as string, this.fail));
         return;
       }
-      case 0x52: { const args = this.pop(); this.push(call(this.pop(), args, this.fail)); return; } // REDUCE
-      case 0x81: { const args = this.pop(); this.push(construct(this.pop(), args, this.fail)); return; } // NEWOBJ
-      case 0x92: { // NEWOBJ_EX
+      case 0x52: {
+        const args = this.pop();
+        this.push(call(this.pop(), args, this.fail));
+        return;
+      } // REDUCE
+      case 0x81: {
+        const args = this.pop();
+        this.push(construct(this.pop(), args, this.fail));
+        return;
+      } // NEWOBJ
+      case 0x92: {
+        // NEWOBJ_EX
         const kwargs = this.pop();
         const args = this.pop();
         if (!(kwargs instanceof Map) || kwargs.size > 0) this.fail(`pickle NEWOBJ_EX at byte ${at} passes keyword arguments`);
         this.push(construct(this.pop(), args, this.fail));
         return;
       }
-      case 0x62: { // BUILD: object state (an OrderedDict's _metadata, a parameter's attributes) is not needed
+      case 0x62: {
+        // BUILD: object state (an OrderedDict's _metadata, a parameter's attributes) is not needed
         this.pop();
         const target = this.top();
         if (!(target instanceof Map) && !(target instanceof TensorView)) this.fail(`pickle BUILD at byte ${at} sets the state of a ${kind(target)}`);
         return;
       }
-      case 0x51: { // BINPERSID
+      case 0x51: {
+        // BINPERSID
         const pid = this.pop();
         if (!this.options.persistentLoad) this.fail(`pickle refers to external data (persistent id) at byte ${at}, which this file may not`);
         this.push(this.options.persistentLoad!(pid));
@@ -336,9 +484,11 @@ function call(fn: unknown, args: unknown, fail: Fail): unknown {
   if (!Array.isArray(args)) return fail(`pickle calls ${fn.qualifiedName} with a ${kind(args)} instead of an argument tuple`);
   const name = fn.qualifiedName;
   switch (name) {
-    case 'collections.OrderedDict': return dictFrom(args, fail);
+    case 'collections.OrderedDict':
+      return dictFrom(args, fail);
     case 'torch._utils._rebuild_tensor':
-    case 'torch._utils._rebuild_tensor_v2': return tensorView(args, name, fail);
+    case 'torch._utils._rebuild_tensor_v2':
+      return tensorView(args, name, fail);
     case 'torch._utils._rebuild_parameter':
     case 'torch._utils._rebuild_parameter_with_state':
       if (!(args[0] instanceof TensorView)) fail(`${name} is given a ${kind(args[0])}, not a tensor`);
@@ -351,11 +501,16 @@ function call(fn: unknown, args: unknown, fail: Fail): unknown {
       if (inner instanceof PickleGlobal && inner.qualifiedName === name) fail(`${name} calls itself`);
       return call(inner, innerArgs, fail);
     }
-    case 'torch.Size': return intList(args[0], name, fail);
-    case 'builtins.set': case 'builtins.frozenset': case '__builtin__.set': case '__builtin__.frozenset':
+    case 'torch.Size':
+      return intList(args[0], name, fail);
+    case 'builtins.set':
+    case 'builtins.frozenset':
+    case '__builtin__.set':
+    case '__builtin__.frozenset':
       if (args.length > 0 && !Array.isArray(args[0]) && !(args[0] instanceof Set)) fail(`${name} is given a ${kind(args[0])}`);
       return new Set(args.length > 0 ? (args[0] as Iterable<unknown>) : []);
-    default: return fail(`pickle calls ${name}, which may only appear as data`);
+    default:
+      return fail(`pickle calls ${name}, which may only appear as data`);
   }
 }
 

@@ -67,7 +67,10 @@ export class StorageRef {
 export class TensorMaker {
   private readonly made = new Map<TensorView, Tensor>();
 
-  constructor(private budget: number, private readonly fail: Fail) {}
+  constructor(
+    private budget: number,
+    private readonly fail: Fail,
+  ) {}
 
   /** The tensor of `view` (one tensor per view object, so a tensor pickled twice is one tensor), `name` naming it in errors. */
   make(view: TensorView, name: string): Tensor {
@@ -81,8 +84,10 @@ export class TensorMaker {
     if (numel > 0) {
       const last = view.shape.reduce((at, d, i) => at + (d - 1) * view.stride[i], view.offset);
       if (last >= ref.numel) {
-        fail(`shape [${view.shape.join(', ')}] with strides [${view.stride.join(', ')}] from offset ${view.offset} reads element ${last} `
-          + `of storage "${ref.key}", which holds ${ref.numel}`);
+        fail(
+          `shape [${view.shape.join(', ')}] with strides [${view.stride.join(', ')}] from offset ${view.offset} reads element ${last} ` +
+            `of storage "${ref.key}", which holds ${ref.numel}`,
+        );
       }
     }
     const outBytes = numel * (kind.dtype === 'uint8' ? 1 : 4);
@@ -142,7 +147,10 @@ function gather(view: TensorView, read: (index: number) => number, out: TypedArr
   for (let i = 0; i < out.length; i++) {
     out[i] = read(at);
     for (let d = rank - 1; d >= 0; d--) {
-      if (++index[d] < shape[d]) { at += stride[d]; break; }
+      if (++index[d] < shape[d]) {
+        at += stride[d];
+        break;
+      }
       at -= (shape[d] - 1) * stride[d];
       index[d] = 0;
     }
@@ -157,29 +165,37 @@ const bf16Bits = new Uint32Array(bf16Scratch.buffer);
 function elementReader(bytes: Uint8Array, type: StorageType, fail: Fail): (index: number) => number {
   const v = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   switch (type) {
-    case 'FloatStorage': return (i) => v.getFloat32(i * 4, true);
-    case 'DoubleStorage': return (i) => {
-      const x = v.getFloat64(i * 8, true);
-      if (Number.isFinite(x) && !Number.isFinite(Math.fround(x))) fail(`float64 value ${x} at element ${i} overflows float32`);
-      return x;
-    };
+    case 'FloatStorage':
+      return (i) => v.getFloat32(i * 4, true);
+    case 'DoubleStorage':
+      return (i) => {
+        const x = v.getFloat64(i * 8, true);
+        if (Number.isFinite(x) && !Number.isFinite(Math.fround(x))) fail(`float64 value ${x} at element ${i} overflows float32`);
+        return x;
+      };
     case 'HalfStorage': {
       const table = (halfTable ??= Float32Array.from({ length: 65536 }, (_, h) => halfToFloat(h)));
       return (i) => table[v.getUint16(i * 2, true)];
     }
-    case 'BFloat16Storage': return (i) => {
-      bf16Bits[0] = v.getUint16(i * 2, true) << 16;
-      return bf16Scratch[0];
-    };
-    case 'LongStorage': return (i) => {
-      const low = v.getUint32(i * 8, true);
-      const high = v.getInt32(i * 8 + 4, true);
-      if ((high === 0 && low <= 0x7fffffff) || (high === -1 && low >= 0x80000000)) return low | 0;
-      return fail(`int64 value ${v.getBigInt64(i * 8, true)} at element ${i} does not fit in int32`);
-    };
-    case 'IntStorage': return (i) => v.getInt32(i * 4, true);
-    case 'ShortStorage': return (i) => v.getInt16(i * 2, true);
-    case 'CharStorage': return (i) => v.getInt8(i);
-    default: return (i) => bytes[i];
+    case 'BFloat16Storage':
+      return (i) => {
+        bf16Bits[0] = v.getUint16(i * 2, true) << 16;
+        return bf16Scratch[0];
+      };
+    case 'LongStorage':
+      return (i) => {
+        const low = v.getUint32(i * 8, true);
+        const high = v.getInt32(i * 8 + 4, true);
+        if ((high === 0 && low <= 0x7fffffff) || (high === -1 && low >= 0x80000000)) return low | 0;
+        return fail(`int64 value ${v.getBigInt64(i * 8, true)} at element ${i} does not fit in int32`);
+      };
+    case 'IntStorage':
+      return (i) => v.getInt32(i * 4, true);
+    case 'ShortStorage':
+      return (i) => v.getInt16(i * 2, true);
+    case 'CharStorage':
+      return (i) => v.getInt8(i);
+    default:
+      return (i) => bytes[i];
   }
 }

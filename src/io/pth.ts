@@ -80,7 +80,9 @@ export function decodePth(bytes: Uint8Array, source = '<buffer>', options: LoadP
 
 /** Parses the bytes of a PyTorch file whatever object it holds. */
 export function decodePthObject(bytes: Uint8Array, source = '<buffer>', options: LoadPthOptions = {}): PthObject {
-  const fail: Fail = (msg) => { throw new PthError(`${source}: ${msg}`); };
+  const fail: Fail = (msg) => {
+    throw new PthError(`${source}: ${msg}`);
+  };
   const budget = options.maxTensorBytes ?? 8 * bytes.length + 64 * 2 ** 20;
   const format = isZip(bytes) ? 'zip' : bytes.length > 0 && bytes[0] === 0x80 ? 'legacy' : null;
   if (format === null) return fail('not a PyTorch file: neither a zip archive nor a legacy pickle');

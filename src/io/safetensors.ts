@@ -26,7 +26,14 @@ export class SafetensorsError extends Error {
 
 const WRITE_DTYPE: Record<DType, string> = { float32: 'F32', int32: 'I32', uint8: 'U8' };
 const ITEM_SIZE: Record<string, number> = {
-  F32: 4, I32: 4, U8: 1, I64: 8, F64: 8, F16: 2, BF16: 2, BOOL: 1,
+  F32: 4,
+  I32: 4,
+  U8: 1,
+  I64: 8,
+  F64: 8,
+  F16: 2,
+  BF16: 2,
+  BOOL: 1,
 };
 /** Headers beyond this are refused before parsing (the reference reader's limit). */
 const MAX_HEADER = 100_000_000;
@@ -95,7 +102,9 @@ export function loadSafetensors(path: string): SafetensorsFile {
 
 /** Parses the bytes of a safetensors file; `source` names it in errors. */
 export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): SafetensorsFile {
-  const fail = (msg: string): never => { throw new SafetensorsError(`safetensors: ${source}: ${msg}`); };
+  const fail = (msg: string): never => {
+    throw new SafetensorsError(`safetensors: ${source}: ${msg}`);
+  };
   if (bytes.length < 8) fail(`file too short (${bytes.length} bytes) to hold the 8-byte header length`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const n64 = view.getBigUint64(0, true);
@@ -128,8 +137,10 @@ export function decodeSafetensors(bytes: Uint8Array, source = '<buffer>'): Safet
     const e = raw as Partial<HeaderEntry> | null;
     if (e === null || typeof e !== 'object') fail(`tensor "${name}": entry is not an object`);
     const { dtype, shape, data_offsets: offs } = e as Partial<HeaderEntry>;
-    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE)) fail(`tensor "${name}": unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(ITEM_SIZE).join(', ')})`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
+    if (typeof dtype !== 'string' || !(dtype in ITEM_SIZE))
+      fail(`tensor "${name}": unsupported dtype ${JSON.stringify(dtype)} (supported: ${Object.keys(ITEM_SIZE).join(', ')})`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+      fail(`tensor "${name}": shape ${JSON.stringify(shape)} is not a list of non-negative integers`);
     if (!Array.isArray(offs) || offs.length !== 2 || !offs.every((o) => Number.isSafeInteger(o) && o >= 0)) {
       fail(`tensor "${name}": data_offsets ${JSON.stringify(offs)} is not a pair of non-negative integers`);
     }

@@ -78,7 +78,10 @@ function findEnd(bytes: Uint8Array, view: DataView, fail: Fail): { count: number
   const lowest = Math.max(0, bytes.length - END_SIZE - 0xffff);
   let end = -1;
   for (let i = bytes.length - END_SIZE; i >= lowest; i--) {
-    if (view.getUint32(i, true) === SIG_END) { end = i; break; }
+    if (view.getUint32(i, true) === SIG_END) {
+      end = i;
+      break;
+    }
   }
   if (end < 0) fail('no zip end-of-central-directory record: the file is truncated or not a zip');
   let count = view.getUint16(end + 10, true);
@@ -123,7 +126,9 @@ function applyZip64Extra(view: DataView, start: number, length: number, entry: Z
     const size = view.getUint16(at + 2, true);
     if (id === 1) {
       if (size < 8 * fields.length) break;
-      fields.forEach((f, i) => { entry[f] = u64(view, at + 4 + 8 * i, `zip64 field of "${entry.name}"`, fail); });
+      fields.forEach((f, i) => {
+        entry[f] = u64(view, at + 4 + 8 * i, `zip64 field of "${entry.name}"`, fail);
+      });
       return;
     }
     at += 4 + size;
@@ -192,12 +197,15 @@ export function encodeStoredZip(records: readonly (readonly [string, Uint8Array]
     });
     local.set(nameBytes, 30);
     local.fill(0x5a, 34 + nameBytes.length); // 'Z'
-    const descriptor = data.length === 0 ? new Uint8Array(0) : header(16, (v) => {
-      v.setUint32(0, SIG_DESCRIPTOR, true);
-      v.setUint32(4, crc, true);
-      v.setUint32(8, data.length, true);
-      v.setUint32(12, data.length, true);
-    });
+    const descriptor =
+      data.length === 0
+        ? new Uint8Array(0)
+        : header(16, (v) => {
+            v.setUint32(0, SIG_DESCRIPTOR, true);
+            v.setUint32(4, crc, true);
+            v.setUint32(8, data.length, true);
+            v.setUint32(12, data.length, true);
+          });
     const entry = header(46 + nameBytes.length, (v) => {
       v.setUint32(0, SIG_CENTRAL, true);
       v.setUint16(8, flags, true);

@@ -67,10 +67,15 @@ export function confusedPairs(cm: ConfusionMatrix, n = 5): ConfusedPair[] {
 
 /** Counts for "call it class k when its probability >= threshold" (one class against the rest). */
 function countsAt(records: readonly PredictionRecord[], k: number, threshold: number) {
-  let tp = 0, fp = 0, fn = 0;
+  let tp = 0,
+    fp = 0,
+    fn = 0;
   for (const r of records) {
     const positive = r.probs[k] >= threshold;
-    if (r.target === k) { if (positive) tp++; else fn++; } else if (positive) fp++;
+    if (r.target === k) {
+      if (positive) tp++;
+      else fn++;
+    } else if (positive) fp++;
   }
   return { tp, fp, fn };
 }
@@ -82,14 +87,27 @@ function countsAt(records: readonly PredictionRecord[], k: number, threshold: nu
  */
 export function operatingPoint(records: readonly PredictionRecord[], k: number, goal: 'precision' | 'recall', target: number): ClassOperatingPoint {
   if (!(target > 0 && target <= 1)) throw new RangeError(`operatingPoint: the target ${goal} must be in (0, 1], got ${target}`);
-  const curve = precisionRecallCurve(records.map((r) => r.probs[k]), records.map((r) => r.target === k));
+  const curve = precisionRecallCurve(
+    records.map((r) => r.probs[k]),
+    records.map((r) => r.target === k),
+  );
   const point = goal === 'precision' ? thresholdForPrecision(curve, target) : thresholdForRecall(curve, target);
   if (!point) {
     const { tp, fp, fn } = countsAt(records, k, -Infinity);
     return { classIndex: k, goal, target, threshold: null, precision: NaN, recall: NaN, truePositives: tp, falsePositives: fp, falseNegatives: fn };
   }
   const { tp, fp, fn } = countsAt(records, k, point.threshold);
-  return { classIndex: k, goal, target, threshold: point.threshold, precision: point.precision, recall: point.recall, truePositives: tp, falsePositives: fp, falseNegatives: fn };
+  return {
+    classIndex: k,
+    goal,
+    target,
+    threshold: point.threshold,
+    precision: point.precision,
+    recall: point.recall,
+    truePositives: tp,
+    falsePositives: fp,
+    falseNegatives: fn,
+  };
 }
 
 /** The confusion matrix as text, rows the true class and columns the prediction, labelled by name. */
@@ -99,7 +117,9 @@ export function formatConfusionMatrix(cm: ConfusionMatrix, classes: readonly str
   const width = Math.max(6, Math.min(12, Math.max(...classes.map((c) => c.length)) + 1), ...rows.flat().map((v) => String(v).length + 1));
   const head = (name: string) => (name.length >= width ? name.slice(0, width - 2) + '…' : name).padStart(width);
   let text = `${''.padEnd(nameWidth + 2)}${classes.map(head).join('')}\n`;
-  rows.forEach((row, t) => { text += `  ${classes[t].padEnd(nameWidth)}${row.map((v) => String(v).padStart(width)).join('')}\n`; });
+  rows.forEach((row, t) => {
+    text += `  ${classes[t].padEnd(nameWidth)}${row.map((v) => String(v).padStart(width)).join('')}\n`;
+  });
   return text;
 }
 
@@ -129,25 +149,32 @@ export function scorePredictions(classes: readonly string[], records: readonly P
   const { worst: nWorst = 10, pairs: nPairs = 5 } = options;
   const c = classes.length;
   const cm = new ConfusionMatrix(c);
-  cm.update(records.map((r) => r.predicted), records.map((r) => r.target));
+  cm.update(
+    records.map((r) => r.predicted),
+    records.map((r) => r.target),
+  );
   const report = classificationReport(cm, classes, { digits: 4 });
   const worst = worstMistakes(records, nWorst);
   const pairs = confusedPairs(cm, nPairs);
-  const op = options.operatingPoint ? operatingPoint(records, options.operatingPoint.classIndex, options.operatingPoint.goal, options.operatingPoint.target) : null;
+  const op = options.operatingPoint
+    ? operatingPoint(records, options.operatingPoint.classIndex, options.operatingPoint.goal, options.operatingPoint.target)
+    : null;
 
   const correct = Math.round(report.accuracy * cm.total);
   let text = `Accuracy: ${pct(report.accuracy)} (${correct} of ${cm.total} images)\n\n`;
   text += 'Confusion matrix (rows: the true class, columns: the prediction):\n';
   text += formatConfusionMatrix(cm, classes);
-  text += '\nPer class (precision: of the images called this class, the share that were; recall: of this class\'s images, the share found):\n';
+  text += "\nPer class (precision: of the images called this class, the share that were; recall: of this class's images, the share found):\n";
   text += report.text;
   if (pairs.length > 0) {
     text += '\nMost confused (true class -> prediction):\n';
-    for (const p of pairs) text += `  ${String(p.count).padStart(5)}  ${classes[p.target]} -> ${classes[p.predicted]}  (${pct(p.share)} of ${classes[p.target]})\n`;
+    for (const p of pairs)
+      text += `  ${String(p.count).padStart(5)}  ${classes[p.target]} -> ${classes[p.predicted]}  (${pct(p.share)} of ${classes[p.target]})\n`;
   }
   if (worst.length > 0) {
     text += '\nWorst mistakes (wrong, with the highest confidence):\n';
-    for (const m of worst) text += `  ${m.confidence.toFixed(4)}  said ${classes[m.predicted]}, is ${classes[m.target]} (${m.targetProb.toFixed(4)})  ${m.path}\n`;
+    for (const m of worst)
+      text += `  ${m.confidence.toFixed(4)}  said ${classes[m.predicted]}, is ${classes[m.target]} (${m.targetProb.toFixed(4)})  ${m.path}\n`;
   } else {
     text += '\nNo mistakes.\n';
   }
@@ -157,7 +184,8 @@ export function scorePredictions(classes: readonly string[], records: readonly P
     if (op.threshold === null) {
       text += `  no threshold reaches it (${op.truePositives + op.falseNegatives} images are '${name}').\n`;
     } else {
-      text += `  call an image '${name}' when its probability is >= ${op.threshold.toFixed(5)}: ` +
+      text +=
+        `  call an image '${name}' when its probability is >= ${op.threshold.toFixed(5)}: ` +
         `precision ${op.precision.toFixed(4)}, recall ${op.recall.toFixed(4)} ` +
         `(${op.truePositives} found, ${op.falseNegatives} missed, ${op.falsePositives} false alarms)\n`;
     }

@@ -89,7 +89,11 @@ export function weighted(cm: CM): Averages {
   const m = asCM(cm);
   const sup = support(m);
   const total = m.total;
-  const w = (xs: number[]): number => ratio(xs.reduce((a, x, k) => a + x * sup[k], 0), total);
+  const w = (xs: number[]): number =>
+    ratio(
+      xs.reduce((a, x, k) => a + x * sup[k], 0),
+      total,
+    );
   return { precision: w(precision(m)), recall: w(recall(m)), f1: w(f1(m)), support: total };
 }
 

@@ -18,11 +18,25 @@ export { TopKAccuracy } from './topk.js';
 export { precisionRecallCurve, thresholdForPrecision, thresholdForRecall, type PRCurve, type OperatingPoint } from './pr_curve.js';
 export type { Labels, Scores } from './inputs.js';
 export {
-  argmax, formatPrediction, formatPredictions, writePredictions, parsePredictions, readPredictions,
-  type PredictionRecord, type PredictionsFile,
+  argmax,
+  formatPrediction,
+  formatPredictions,
+  writePredictions,
+  parsePredictions,
+  readPredictions,
+  type PredictionRecord,
+  type PredictionsFile,
 } from './predictions.js';
 export {
-  worstMistakes, confusedPairs, operatingPoint, formatConfusionMatrix, scorePredictions,
-  type Mistake, type ConfusedPair, type ClassOperatingPoint, type ScoreOptions, type EvaluationScores,
+  worstMistakes,
+  confusedPairs,
+  operatingPoint,
+  formatConfusionMatrix,
+  scorePredictions,
+  type Mistake,
+  type ConfusedPair,
+  type ClassOperatingPoint,
+  type ScoreOptions,
+  type EvaluationScores,
 } from './analysis.js';
 export { htmlReport, type HtmlReportInput } from './html.js';

@@ -46,7 +46,8 @@ export function formatPrediction({ probs, target, predicted, path }: PredictionR
 /** The whole file's text: the classes comment, then a line per record. */
 export function formatPredictions(classes: readonly string[], records: readonly PredictionRecord[]): string {
   for (const r of records) {
-    if (r.probs.length !== classes.length) throw new RangeError(`formatPredictions: ${r.path} has ${r.probs.length} probabilities for ${classes.length} classes`);
+    if (r.probs.length !== classes.length)
+      throw new RangeError(`formatPredictions: ${r.path} has ${r.probs.length} probabilities for ${classes.length} classes`);
   }
   return `# classes: ${JSON.stringify(classes)}\n${records.map((r) => `${formatPrediction(r)}\n`).join('')}`;
 }

@@ -57,7 +57,8 @@ export class TopKAccuracy {
   }
 
   merge(other: TopKAccuracy): this {
-    if (!(other instanceof TopKAccuracy) || other.k !== this.k) throw new RangeError(`TopKAccuracy.merge: k differs (${this.k} vs ${(other as TopKAccuracy)?.k})`);
+    if (!(other instanceof TopKAccuracy) || other.k !== this.k)
+      throw new RangeError(`TopKAccuracy.merge: k differs (${this.k} vs ${(other as TopKAccuracy)?.k})`);
     this.#correct += other.#correct;
     this.#count += other.#count;
     return this;

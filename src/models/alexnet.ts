@@ -36,15 +36,27 @@ export class AlexNet extends FeaturesClassifier {
   constructor({ numClasses = 1000, inChannels = 3, dropout = 0.5 }: AlexNetConfig = {}) {
     const pool = (): MaxPool2d => new MaxPool2d(3, { stride: 2 });
     const features = new Sequential(
-      new Conv2d(inChannels, 64, 11, { stride: 4, padding: 2 }), new ReLU(), pool(),
-      new Conv2d(64, 192, 5, { padding: 2 }), new ReLU(), pool(),
-      new Conv2d(192, 384, 3, { padding: 1 }), new ReLU(),
-      new Conv2d(384, 256, 3, { padding: 1 }), new ReLU(),
-      new Conv2d(256, 256, 3, { padding: 1 }), new ReLU(), pool(),
+      new Conv2d(inChannels, 64, 11, { stride: 4, padding: 2 }),
+      new ReLU(),
+      pool(),
+      new Conv2d(64, 192, 5, { padding: 2 }),
+      new ReLU(),
+      pool(),
+      new Conv2d(192, 384, 3, { padding: 1 }),
+      new ReLU(),
+      new Conv2d(384, 256, 3, { padding: 1 }),
+      new ReLU(),
+      new Conv2d(256, 256, 3, { padding: 1 }),
+      new ReLU(),
+      pool(),
     );
     const head = new Sequential(
-      new Dropout(dropout), new Linear(256 * 6 * 6, 4096), new ReLU(),
-      new Dropout(dropout), new Linear(4096, 4096), new ReLU(),
+      new Dropout(dropout),
+      new Linear(256 * 6 * 6, 4096),
+      new ReLU(),
+      new Dropout(dropout),
+      new Linear(4096, 4096),
+      new ReLU(),
       new Linear(4096, numClasses),
     );
     super(features, new AdaptiveAvgPool2d(6), head, {
@@ -60,13 +72,15 @@ export class AlexNet extends FeaturesClassifier {
 
 export const alexnet = (config: AlexNetConfig = {}): AlexNet => new AlexNet(config);
 
-export const ALEXNET_MODELS: ModelDefinition[] = [{
-  name: 'alexnet',
-  builder: (c: AlexNetConfig) => alexnet(c),
-  imageSize: 224,
-  description: `AlexNet (single tower, 5 convolutions, 3 linear layers); ImageNet top-1 ${TOP1}%`,
-  configFor: ({ channels, imageSize, numClasses }) => {
-    if (imageSize < MIN_SIZE) throw new RangeError(`alexnet needs images of at least ${MIN_SIZE}x${MIN_SIZE} pixels, not ${imageSize}x${imageSize}`);
-    return { numClasses, inChannels: channels };
+export const ALEXNET_MODELS: ModelDefinition[] = [
+  {
+    name: 'alexnet',
+    builder: (c: AlexNetConfig) => alexnet(c),
+    imageSize: 224,
+    description: `AlexNet (single tower, 5 convolutions, 3 linear layers); ImageNet top-1 ${TOP1}%`,
+    configFor: ({ channels, imageSize, numClasses }) => {
+      if (imageSize < MIN_SIZE) throw new RangeError(`alexnet needs images of at least ${MIN_SIZE}x${MIN_SIZE} pixels, not ${imageSize}x${imageSize}`);
+      return { numClasses, inChannels: channels };
+    },
   },
-}];
+];

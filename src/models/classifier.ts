@@ -51,8 +51,11 @@ const CONTRACT = ['forwardFeatures', 'forwardHead', 'resetClassifier'] as const;
 
 /** True when `m` implements the classifier contract. */
 export function isImageClassifier(m: unknown): m is ImageClassifier {
-  return m instanceof Module && CONTRACT.every((k) => typeof (m as unknown as Record<string, unknown>)[k] === 'function') &&
-    typeof (m as ImageClassifier).classifier === 'string';
+  return (
+    m instanceof Module &&
+    CONTRACT.every((k) => typeof (m as unknown as Record<string, unknown>)[k] === 'function') &&
+    typeof (m as ImageClassifier).classifier === 'string'
+  );
 }
 
 /** A Linear with n outputs reading `features` inputs, or an Identity when n is 0 (a network without head). */

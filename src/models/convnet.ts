@@ -39,9 +39,14 @@ export class ConvNet extends SequentialClassifier {
     let c = inChannels;
     for (const w of widths) {
       layers.push(
-        new Conv2d(c, w, 3, { padding: 1, bias: false }), new BatchNorm2d(w), new ReLU(),
-        new Conv2d(w, w, 3, { padding: 1, bias: false }), new BatchNorm2d(w), new ReLU(),
-        new MaxPool2d(2));
+        new Conv2d(c, w, 3, { padding: 1, bias: false }),
+        new BatchNorm2d(w),
+        new ReLU(),
+        new Conv2d(w, w, 3, { padding: 1, bias: false }),
+        new BatchNorm2d(w),
+        new ReLU(),
+        new MaxPool2d(2),
+      );
       featureInfo.push({ module: String(layers.length - 1), channels: w, reduction: 2 ** (featureInfo.length + 1) });
       c = w;
     }
@@ -53,11 +58,15 @@ export class ConvNet extends SequentialClassifier {
 
 export const convnet = (config: ConvNetConfig = {}): ConvNet => new ConvNet(config);
 
-export const CONVNET_MODELS: ModelDefinition[] = [{
-  name: 'convnet', builder: (c: ConvNetConfig) => convnet(c), imageSize: 64,
-  description: 'small VGG-style CNN with batch norm and global pooling, any image size (the command line default)',
-  configFor: ({ channels, imageSize, numClasses }) => {
-    if (imageSize < 8) throw new RangeError(`convnet needs images of at least 8x8 pixels, not ${imageSize}x${imageSize}`);
-    return { numClasses, inChannels: channels };
+export const CONVNET_MODELS: ModelDefinition[] = [
+  {
+    name: 'convnet',
+    builder: (c: ConvNetConfig) => convnet(c),
+    imageSize: 64,
+    description: 'small VGG-style CNN with batch norm and global pooling, any image size (the command line default)',
+    configFor: ({ channels, imageSize, numClasses }) => {
+      if (imageSize < 8) throw new RangeError(`convnet needs images of at least 8x8 pixels, not ${imageSize}x${imageSize}`);
+      return { numClasses, inChannels: channels };
+    },
   },
-}];
+];

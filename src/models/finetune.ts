@@ -47,8 +47,10 @@ export function loadMatchingWeights(net: ImageClassifier, weights: ReadonlyMap<s
   report.unexpected = [...weights.keys()].filter((k) => !own.has(k));
   if (report.loaded.length < own.size / 2) {
     const some = (keys: string[]) => keys.slice(0, 3).join(', ') + (keys.length > 3 ? ', …' : '');
-    throw new Error(`loadMatchingWeights: only ${report.loaded.length} of the network's ${own.size} tensors are in the weights; ` +
-      `are they for another architecture? The network has ${some([...own.keys()])}; the weights have ${some([...weights.keys()])}`);
+    throw new Error(
+      `loadMatchingWeights: only ${report.loaded.length} of the network's ${own.size} tensors are in the weights; ` +
+        `are they for another architecture? The network has ${some([...own.keys()])}; the weights have ${some([...weights.keys()])}`,
+    );
   }
   net.loadStateDict(fit, { strict: false });
   return report;
@@ -84,11 +86,15 @@ export function stageParamGroups(net: ImageClassifier, lr: number, { groups = 3,
   const bodyGroups = groups - 1;
   if (bodyGroups > 0 && body.length > 0) {
     // where each stage ends, as an index into `body`: a stage owns the parameters up to its module's last one
-    const ends = net.featureInfo.map((s) => {
-      let last = -1;
-      body.forEach(([k], i) => { if (k === s.module || k.startsWith(`${s.module}.`)) last = i; });
-      return last + 1;
-    }).filter((e) => e > 0);
+    const ends = net.featureInfo
+      .map((s) => {
+        let last = -1;
+        body.forEach(([k], i) => {
+          if (k === s.module || k.startsWith(`${s.module}.`)) last = i;
+        });
+        return last + 1;
+      })
+      .filter((e) => e > 0);
     const cuts: number[] = [];
     for (let g = 1; g < bodyGroups; g++) {
       const target = (body.length * g) / bodyGroups;
@@ -102,6 +108,8 @@ export function stageParamGroups(net: ImageClassifier, lr: number, { groups = 3,
     head.unshift(...body.map(([, p]) => p));
   }
   out.push({ params: head, lr });
-  out.forEach((g, i) => { g.lr = lr / factor ** (out.length - 1 - i); });
+  out.forEach((g, i) => {
+    g.lr = lr / factor ** (out.length - 1 - i);
+  });
   return out.filter((g) => g.params.length > 0);
 }

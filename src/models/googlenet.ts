@@ -120,8 +120,14 @@ const IMAGENET_STD = [0.229, 0.224, 0.225];
  */
 export function transformImagenetInput(x: Tensor): Tensor {
   if (x.ndim !== 4 || x.shape[1] !== 3) throw new RangeError(`transformImagenetInput: expected an RGB input [N, 3, H, W], got [${x.shape.join(', ')}]`);
-  const scale = new Tensor<'float32'>(Float32Array.from(IMAGENET_STD, (s) => s / 0.5), [1, 3, 1, 1]);
-  const shift = new Tensor<'float32'>(Float32Array.from(IMAGENET_MEAN, (m) => (m - 0.5) / 0.5), [1, 3, 1, 1]);
+  const scale = new Tensor<'float32'>(
+    Float32Array.from(IMAGENET_STD, (s) => s / 0.5),
+    [1, 3, 1, 1],
+  );
+  const shift = new Tensor<'float32'>(
+    Float32Array.from(IMAGENET_MEAN, (m) => (m - 0.5) / 0.5),
+    [1, 3, 1, 1],
+  );
   return x.mul(scale).add(shift);
 }
 
@@ -184,7 +190,13 @@ export class GoogLeNet extends Module implements ImageClassifier {
   ];
 
   constructor({
-    numClasses = 1000, inChannels = 3, auxLogits = true, transformInput = false, initWeights = true, dropout = 0.2, dropoutAux = 0.7,
+    numClasses = 1000,
+    inChannels = 3,
+    auxLogits = true,
+    transformInput = false,
+    initWeights = true,
+    dropout = 0.2,
+    dropoutAux = 0.7,
   }: GoogLeNetConfig = {}) {
     super();
     if (transformInput && inChannels !== 3) throw new RangeError(`googlenet: transformInput needs 3 input channels, not ${inChannels}`);
@@ -279,11 +291,16 @@ export function truncNormalInit(net: Module, std: (name: string) => number): voi
 
 export const googlenet = (config: GoogLeNetConfig = {}): GoogLeNet => new GoogLeNet(config);
 
-export const GOOGLENET_MODELS: ModelDefinition[] = [{
-  name: 'googlenet', builder: (c: GoogLeNetConfig) => googlenet(c), imageSize: 224, minImageSize: 15,
-  description: 'GoogLeNet (Inception v1), auxiliary classifiers for training; 6.6M parameters without them; ImageNet top-1 69.8%',
-  configFor: ({ channels, imageSize, numClasses }) => {
-    if (imageSize < 15) throw new RangeError(`googlenet needs images of at least 15x15 pixels, not ${imageSize}x${imageSize}`);
-    return { numClasses, inChannels: channels };
+export const GOOGLENET_MODELS: ModelDefinition[] = [
+  {
+    name: 'googlenet',
+    builder: (c: GoogLeNetConfig) => googlenet(c),
+    imageSize: 224,
+    minImageSize: 15,
+    description: 'GoogLeNet (Inception v1), auxiliary classifiers for training; 6.6M parameters without them; ImageNet top-1 69.8%',
+    configFor: ({ channels, imageSize, numClasses }) => {
+      if (imageSize < 15) throw new RangeError(`googlenet needs images of at least 15x15 pixels, not ${imageSize}x${imageSize}`);
+      return { numClasses, inChannels: channels };
+    },
   },
-}];
+];

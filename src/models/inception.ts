@@ -59,12 +59,15 @@ export class InceptionA extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return concat([
-      this.branch1x1.call(x),
-      this.branch5x5_2.call(this.branch5x5_1.call(x)),
-      this.branch3x3dbl_3.call(this.branch3x3dbl_2.call(this.branch3x3dbl_1.call(x))),
-      this.branch_pool.call(avgPool3x3(x)),
-    ], 1);
+    return concat(
+      [
+        this.branch1x1.call(x),
+        this.branch5x5_2.call(this.branch5x5_1.call(x)),
+        this.branch3x3dbl_3.call(this.branch3x3dbl_2.call(this.branch3x3dbl_1.call(x))),
+        this.branch_pool.call(avgPool3x3(x)),
+      ],
+      1,
+    );
   }
 }
 
@@ -84,11 +87,7 @@ export class InceptionB extends Module {
   }
 
   forward(x: Tensor): Tensor {
-    return concat([
-      this.branch3x3.call(x),
-      this.branch3x3dbl_3.call(this.branch3x3dbl_2.call(this.branch3x3dbl_1.call(x))),
-      maxPool3x3s2(x),
-    ], 1);
+    return concat([this.branch3x3.call(x), this.branch3x3dbl_3.call(this.branch3x3dbl_2.call(this.branch3x3dbl_1.call(x))), maxPool3x3s2(x)], 1);
   }
 }
 
@@ -186,12 +185,15 @@ export class InceptionE extends Module {
   forward(x: Tensor): Tensor {
     const b3 = this.branch3x3_1.call(x);
     const d = this.branch3x3dbl_2.call(this.branch3x3dbl_1.call(x));
-    return concat([
-      this.branch1x1.call(x),
-      concat([this.branch3x3_2a.call(b3), this.branch3x3_2b.call(b3)], 1),
-      concat([this.branch3x3dbl_3a.call(d), this.branch3x3dbl_3b.call(d)], 1),
-      this.branch_pool.call(avgPool3x3(x)),
-    ], 1);
+    return concat(
+      [
+        this.branch1x1.call(x),
+        concat([this.branch3x3_2a.call(b3), this.branch3x3_2b.call(b3)], 1),
+        concat([this.branch3x3dbl_3a.call(d), this.branch3x3dbl_3b.call(d)], 1),
+        this.branch_pool.call(avgPool3x3(x)),
+      ],
+      1,
+    );
   }
 }
 
@@ -211,8 +213,10 @@ export class InceptionAux extends Module {
   forward(x: Tensor): Tensor {
     const [h, w] = x.shape.slice(-2);
     if (h < 17 || w < 17) {
-      throw new RangeError(`inception_v3's auxiliary classifier needs Mixed_6e's map of at least 17x17 (input 299x299), got ${h}x${w}; ` +
-        'build the model with auxLogits false for smaller input');
+      throw new RangeError(
+        `inception_v3's auxiliary classifier needs Mixed_6e's map of at least 17x17 (input 299x299), got ${h}x${w}; ` +
+          'build the model with auxLogits false for smaller input',
+      );
     }
     const y = this.conv1.call(this.conv0.call(avgPool2d(x, { kernelSize: 5, stride: 3 })));
     return this.fc.call(adaptiveAvgPool2d(y, 1).flatten(1));
@@ -351,12 +355,17 @@ export class Inception3 extends Module implements ImageClassifier {
 
 export const inceptionV3 = (config: Inception3Config = {}): Inception3 => new Inception3(config);
 
-export const INCEPTION_MODELS: ModelDefinition[] = [{
-  name: 'inception_v3', builder: (c: Inception3Config) => inceptionV3(c), imageSize: 299, minImageSize: 75,
-  description: 'Inception v3 (factorised convolutions) with an auxiliary classifier for training, 27.2M parameters; ImageNet top-1 77.3%',
-  configFor: ({ channels, imageSize, numClasses }) => {
-    if (imageSize < 75) throw new RangeError(`inception_v3 needs images of at least 75x75 pixels, not ${imageSize}x${imageSize}`);
-    // the auxiliary classifier cannot run on smaller pictures: leave it out rather than fail in training
-    return { numClasses, inChannels: channels, auxLogits: imageSize >= 299 };
+export const INCEPTION_MODELS: ModelDefinition[] = [
+  {
+    name: 'inception_v3',
+    builder: (c: Inception3Config) => inceptionV3(c),
+    imageSize: 299,
+    minImageSize: 75,
+    description: 'Inception v3 (factorised convolutions) with an auxiliary classifier for training, 27.2M parameters; ImageNet top-1 77.3%',
+    configFor: ({ channels, imageSize, numClasses }) => {
+      if (imageSize < 75) throw new RangeError(`inception_v3 needs images of at least 75x75 pixels, not ${imageSize}x${imageSize}`);
+      // the auxiliary classifier cannot run on smaller pictures: leave it out rather than fail in training
+      return { numClasses, inChannels: channels, auxLogits: imageSize >= 299 };
+    },
   },
-}];
+];

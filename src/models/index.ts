@@ -32,37 +32,84 @@ registerWeights(TORCHVISION_WEIGHTS);
 registerWeights(EFFICIENTNET_PYTORCH_WEIGHTS);
 
 export {
-  registerModel, registerModels, getModel, listModels, architectureOf, setArchitecture, modelEntry, modelForData,
-  type ModelBuilder, type ModelConfig, type ModelDefinition, type ModelEntry, type DataShape, type RegisterOptions,
+  registerModel,
+  registerModels,
+  getModel,
+  listModels,
+  architectureOf,
+  setArchitecture,
+  modelEntry,
+  modelForData,
+  type ModelBuilder,
+  type ModelConfig,
+  type ModelDefinition,
+  type ModelEntry,
+  type DataShape,
+  type RegisterOptions,
 } from './registry.js';
 export {
-  isImageClassifier, classifierLayer, SequentialClassifier,
-  type ImageClassifier, type FeatureInfo, type HeadOptions, type SequentialClassifierOptions,
+  isImageClassifier,
+  classifierLayer,
+  SequentialClassifier,
+  type ImageClassifier,
+  type FeatureInfo,
+  type HeadOptions,
+  type SequentialClassifierOptions,
 } from './classifier.js';
 export { loadMatchingWeights, describeMatch, stageParamGroups, type MatchReport, type StageGroupOptions } from './finetune.js';
-export {
-  registerWeights, findWeights, knownWeights, resolveWeights, downloadWeights, weightsCacheDir, WeightsError, type ResolvedWeights,
-} from './weights.js';
+export { registerWeights, findWeights, knownWeights, resolveWeights, downloadWeights, weightsCacheDir, WeightsError, type ResolvedWeights } from './weights.js';
 export { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 export { IMAGENET_CLASSES } from './imagenet-classes.js';
 export { MODEL_STATS } from './model-stats.js';
 export { hashPrefixOf, type PretrainedWeights, type PretrainedAccuracy } from './pretrained.js';
 export {
-  mlp, lenet5, mnistCNN, cifarCNN, smallNet, MLP, LeNet5, MnistCNN, CifarCNN, SmallNet,
-  type MLPConfig, type LeNet5Config, type SmallCNNConfig,
+  mlp,
+  lenet5,
+  mnistCNN,
+  cifarCNN,
+  smallNet,
+  MLP,
+  LeNet5,
+  MnistCNN,
+  CifarCNN,
+  SmallNet,
+  type MLPConfig,
+  type LeNet5Config,
+  type SmallCNNConfig,
 } from './classic.js';
 export { convnet, ConvNet, type ConvNetConfig } from './convnet.js';
 export {
-  googlenet, GoogLeNet, BasicConv2d, Inception, InceptionAux, transformImagenetInput, type GoogLeNetConfig, type GoogLeNetOutputs,
+  googlenet,
+  GoogLeNet,
+  BasicConv2d,
+  Inception,
+  InceptionAux,
+  transformImagenetInput,
+  type GoogLeNetConfig,
+  type GoogLeNetOutputs,
 } from './googlenet.js';
 export {
-  inceptionV3, Inception3, InceptionA, InceptionB, InceptionC, InceptionD, InceptionE, InceptionAux as Inception3Aux,
-  type Inception3Config, type InceptionOutputs,
+  inceptionV3,
+  Inception3,
+  InceptionA,
+  InceptionB,
+  InceptionC,
+  InceptionD,
+  InceptionE,
+  InceptionAux as Inception3Aux,
+  type Inception3Config,
+  type InceptionOutputs,
 } from './inception.js';
 export { shufflenetV2, ShuffleNetV2, InvertedResidual as ShuffleNetV2Unit, type ShuffleNetV2Config } from './shufflenet.js';
 export {
-  efficientnetPyTorch, EfficientNetPyTorch, MBConvBlock as EfficientNetPyTorchBlock, SamePaddingConv2d, samePadding, EFFICIENTNET_PYTORCH_VARIANTS,
-  type EfficientNetPyTorchConfig, type EfficientNetPyTorchName,
+  efficientnetPyTorch,
+  EfficientNetPyTorch,
+  MBConvBlock as EfficientNetPyTorchBlock,
+  SamePaddingConv2d,
+  samePadding,
+  EFFICIENTNET_PYTORCH_VARIANTS,
+  type EfficientNetPyTorchConfig,
+  type EfficientNetPyTorchName,
 } from './efficientnet_pytorch.js';
 export { EFFICIENTNET_PYTORCH_WEIGHTS, efficientnetPyTorchPreprocess } from './efficientnet_pytorch-weights.js';
 export { resnet, ResNet, BasicBlock, Bottleneck, type ResNetConfig, type ResidualBlock } from './resnet.js';

@@ -47,8 +47,12 @@ const ARCHITECTURE = new WeakMap<Module, { name: string; config: ModelConfig }>(
 /** Registers a builder under `name` (refuses duplicates). */
 export function registerModel(name: string, builder: ModelBuilder, options: RegisterOptions | string = {}): void {
   if (REGISTRY.has(name)) throw new Error(`registerModel: a model named "${name}" is already registered`);
-  const { description = '', configFor = ({ numClasses }: DataShape) => ({ numClasses }), imageSize = 224, minImageSize = 1 } =
-    typeof options === 'string' ? { description: options } : options;
+  const {
+    description = '',
+    configFor = ({ numClasses }: DataShape) => ({ numClasses }),
+    imageSize = 224,
+    minImageSize = 1,
+  } = typeof options === 'string' ? { description: options } : options;
   REGISTRY.set(name, { name, builder, description, configFor, imageSize, minImageSize });
 }
 
@@ -75,7 +79,9 @@ export function getModel(name: string, config: ModelConfig = {}): ImageClassifie
   if (!entry) throw new RangeError(`getModel: no model named "${name}"; registered: ${listModels().join(', ')}`);
   const net = entry.builder(config);
   if (!isImageClassifier(net)) {
-    throw new TypeError(`getModel: the builder of "${name}" returned a ${(net as object)?.constructor?.name ?? typeof net} without the classifier contract (forwardFeatures, forwardHead, resetClassifier, classifier)`);
+    throw new TypeError(
+      `getModel: the builder of "${name}" returned a ${(net as object)?.constructor?.name ?? typeof net} without the classifier contract (forwardFeatures, forwardHead, resetClassifier, classifier)`,
+    );
   }
   ARCHITECTURE.set(net, { name, config: JSON.parse(JSON.stringify(config)) as ModelConfig });
   return net;

@@ -195,7 +195,13 @@ export class ResNet extends Module implements ImageClassifier {
   }
 
   #makeLayer(
-    block: ResidualBlock, planes: number, blocks: number, stride: number, dilated: boolean, groups: number, baseWidth: number,
+    block: ResidualBlock,
+    planes: number,
+    blocks: number,
+    stride: number,
+    dilated: boolean,
+    groups: number,
+    baseWidth: number,
     state: { inplanes: number; dilation: number; reduction: number },
   ): Sequential {
     const previousDilation = state.dilation;
@@ -205,9 +211,7 @@ export class ResNet extends Module implements ImageClassifier {
     }
     state.reduction *= stride;
     const out = planes * block.expansion;
-    const downsample = stride !== 1 || state.inplanes !== out
-      ? new Sequential(conv1x1(state.inplanes, out, stride), new BatchNorm2d(out))
-      : null;
+    const downsample = stride !== 1 || state.inplanes !== out ? new Sequential(conv1x1(state.inplanes, out, stride), new BatchNorm2d(out)) : null;
     const list: Module[] = [new block(state.inplanes, planes, { stride, downsample, groups, baseWidth, dilation: previousDilation })];
     state.inplanes = out;
     for (let i = 1; i < blocks; i++) {

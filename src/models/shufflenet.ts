@@ -59,13 +59,19 @@ export class InvertedResidual extends Module {
     }
     this.stride = stride;
     // a basic unit's first branch is the identity on its half (an empty Sequential, as torchvision)
-    this.branch1 = stride > 1
-      ? new Sequential(depthwise(inChannels, stride), new BatchNorm2d(inChannels), pointwise(inChannels, half), new BatchNorm2d(half), new ReLU())
-      : new Sequential();
+    this.branch1 =
+      stride > 1
+        ? new Sequential(depthwise(inChannels, stride), new BatchNorm2d(inChannels), pointwise(inChannels, half), new BatchNorm2d(half), new ReLU())
+        : new Sequential();
     this.branch2 = new Sequential(
-      pointwise(stride > 1 ? inChannels : half, half), new BatchNorm2d(half), new ReLU(),
-      depthwise(half, stride), new BatchNorm2d(half),
-      pointwise(half, half), new BatchNorm2d(half), new ReLU(),
+      pointwise(stride > 1 ? inChannels : half, half),
+      new BatchNorm2d(half),
+      new ReLU(),
+      depthwise(half, stride),
+      new BatchNorm2d(half),
+      pointwise(half, half),
+      new BatchNorm2d(half),
+      new ReLU(),
     );
   }
 
@@ -105,9 +111,7 @@ export class ShuffleNetV2 extends Module implements ImageClassifier {
   readonly numFeatures: number;
   readonly featureInfo: readonly FeatureInfo[];
 
-  constructor({
-    numClasses = 1000, inChannels = 3, stagesRepeats = STAGE_REPEATS, stagesOutChannels = VARIANTS[1].channels,
-  }: ShuffleNetV2Config = {}) {
+  constructor({ numClasses = 1000, inChannels = 3, stagesRepeats = STAGE_REPEATS, stagesOutChannels = VARIANTS[1].channels }: ShuffleNetV2Config = {}) {
     super();
     if (stagesRepeats.length !== 3 || !stagesRepeats.every((r) => Number.isInteger(r) && r >= 1)) {
       throw new RangeError(`ShuffleNetV2: stagesRepeats must be 3 positive integers, got ${JSON.stringify(stagesRepeats)}`);

@@ -80,8 +80,12 @@ export class VGG extends FeaturesClassifier {
     const { numClasses = 1000, inChannels = 3, dropout = 0.5, initWeights = true } = config;
     const { features, featureInfo } = vggFeatures(cfg, batchNorm, inChannels);
     const head = new Sequential(
-      new Linear(512 * 7 * 7, 4096), new ReLU(), new Dropout(dropout),
-      new Linear(4096, 4096), new ReLU(), new Dropout(dropout),
+      new Linear(512 * 7 * 7, 4096),
+      new ReLU(),
+      new Dropout(dropout),
+      new Linear(4096, 4096),
+      new ReLU(),
+      new Dropout(dropout),
       new Linear(4096, numClasses),
     );
     super(features, new AdaptiveAvgPool2d(7), head, { firstConv: 'features.0', featureInfo });

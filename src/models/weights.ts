@@ -80,7 +80,9 @@ export async function downloadWeights(url: string, file: string, { dir = weights
     const digest = hash.digest('hex');
     const expected = hashPrefixOf(file);
     if (expected !== null && !digest.startsWith(expected)) {
-      throw new WeightsError(`the download of ${file} from ${url} is corrupt: its SHA-256 is ${digest.slice(0, 16)}…, the file name says ${expected}; nothing was saved`);
+      throw new WeightsError(
+        `the download of ${file} from ${url} is corrupt: its SHA-256 is ${digest.slice(0, 16)}…, the file name says ${expected}; nothing was saved`,
+      );
     }
     renameSync(tmp, path);
   } finally {

@@ -68,7 +68,8 @@ export class GELU extends Module {
 
   constructor({ approximate = 'none' }: GELUOptions = {}) {
     super();
-    if (approximate !== 'none' && approximate !== 'tanh') throw new RangeError(`GELU: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
+    if (approximate !== 'none' && approximate !== 'tanh')
+      throw new RangeError(`GELU: approximate must be 'none' or 'tanh', got ${JSON.stringify(approximate)}`);
     this.approximate = approximate;
   }
 

@@ -205,7 +205,9 @@ export abstract class ConvTransposeNd extends ConvBase {
       const min = (inSize[i] - 1) * this.stride[i] - 2 * this.padding[i] + this.dilation[i] * (this.kernelSize[i] - 1) + 1;
       const max = min + this.stride[i] - 1;
       if (!(want >= min && want <= max)) {
-        throw new RangeError(`${this.constructor.name}: requested output size ${fmtAxes(size)} is not between ${min} and ${max} on axis ${i} for input shape ${fmtShape(x.shape)}`);
+        throw new RangeError(
+          `${this.constructor.name}: requested output size ${fmtAxes(size)} is not between ${min} and ${max} on axis ${i} for input shape ${fmtShape(x.shape)}`,
+        );
       }
       return want - min;
     });
@@ -215,7 +217,11 @@ export abstract class ConvTransposeNd extends ConvBase {
     this.checkInput(x);
     const outputPadding = outputSize ? this.outputPaddingFor(x, outputSize) : this.outputPadding;
     return convTranspose(x, this.weight, this.bias, {
-      stride: this.stride, padding: this.padding, outputPadding, dilation: this.dilation, groups: this.groups,
+      stride: this.stride,
+      padding: this.padding,
+      outputPadding,
+      dilation: this.dilation,
+      groups: this.groups,
     });
   }
 

@@ -16,21 +16,48 @@ import type { Tensor } from '../tensor/tensor.js';
 
 /** y = x·Wᵀ + b. x: [..., in], weight: [out, in], bias: [out] → [..., out] (the tensor op: one SGEMM). */
 export { linear } from '../tensor/ops/matmul.js';
-export {
-  relu, relu6, leakyRelu, sigmoid, tanh, silu, gelu, hardswish, hardsigmoid, softmax, logSoftmax,
-} from '../tensor/ops/index.js';
+export { relu, relu6, leakyRelu, sigmoid, tanh, silu, gelu, hardswish, hardsigmoid, softmax, logSoftmax } from '../tensor/ops/index.js';
 /**
  * Convolutions (x [N, Cin, ...], weight [Cout, Cin/groups, ...k]), pooling, and batch
  * norm (F.batch_norm: updates the running statistics in place when training): the tensor ops.
  */
 export {
-  conv, conv1d, conv2d, conv3d, convTranspose, maxPool, maxPool1d, maxPool2d, maxPool3d, avgPool, avgPool1d, avgPool2d, avgPool3d,
-  adaptiveAvgPool, adaptiveMaxPool, adaptiveAvgPool2d, adaptiveMaxPool2d, batchNorm,
-  type ConvOptions, type ConvTransposeOptions, type MaxPoolOptions, type AvgPoolOptions, type BatchNormOptions,
+  conv,
+  conv1d,
+  conv2d,
+  conv3d,
+  convTranspose,
+  maxPool,
+  maxPool1d,
+  maxPool2d,
+  maxPool3d,
+  avgPool,
+  avgPool1d,
+  avgPool2d,
+  avgPool3d,
+  adaptiveAvgPool,
+  adaptiveMaxPool,
+  adaptiveAvgPool2d,
+  adaptiveMaxPool2d,
+  batchNorm,
+  type ConvOptions,
+  type ConvTransposeOptions,
+  type MaxPoolOptions,
+  type AvgPoolOptions,
+  type BatchNormOptions,
 } from '../tensor/ops/index.js';
 export {
-  crossEntropy, nllLoss, binaryCrossEntropy, binaryCrossEntropyWithLogits, mseLoss, l1Loss,
-  type Reduction, type CrossEntropyOptions, type NLLLossOptions, type BCELossOptions, type BCEWithLogitsLossOptions,
+  crossEntropy,
+  nllLoss,
+  binaryCrossEntropy,
+  binaryCrossEntropyWithLogits,
+  mseLoss,
+  l1Loss,
+  type Reduction,
+  type CrossEntropyOptions,
+  type NLLLossOptions,
+  type BCELossOptions,
+  type BCEWithLogitsLossOptions,
 } from './loss.js';
 
 type F32 = Tensor<'float32'>;
@@ -62,7 +89,10 @@ export function layerNorm(x: Tensor, normalizedShape: readonly number[], weight?
   if (k === 0 || x.ndim < k || tail.some((d, i) => d !== normalizedShape[i])) {
     throw new ShapeError(`layerNorm: input shape ${fmtShape(x.shape)} does not end in the normalized shape ${fmtShape(normalizedShape)}`);
   }
-  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+  for (const [name, t] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
     if (t && (t.ndim !== k || t.shape.some((d, i) => d !== normalizedShape[i]))) {
       throw new ShapeError(`layerNorm: ${name} shape ${fmtShape(t.shape)} differs from the normalized shape ${fmtShape(normalizedShape)}`);
     }
@@ -108,7 +138,10 @@ export function groupNorm(x: Tensor, numGroups: number, weight?: Weight, bias?: 
   if (!Number.isInteger(numGroups) || numGroups < 1 || c % numGroups !== 0) {
     throw new ShapeError(`groupNorm: ${c} channels (input shape ${fmtShape(x.shape)}) cannot be split into ${numGroups} groups`);
   }
-  for (const [name, t] of [['weight', weight], ['bias', bias]] as const) {
+  for (const [name, t] of [
+    ['weight', weight],
+    ['bias', bias],
+  ] as const) {
     if (t && (t.ndim !== 1 || t.shape[0] !== c)) throw new ShapeError(`groupNorm: ${name} shape ${fmtShape(t.shape)} does not match ${c} channels`);
   }
   const grouped = reshape(x, [n, numGroups, -1]);

@@ -23,7 +23,10 @@ export class Linear extends Module {
 
   constructor(inFeatures: number, outFeatures: number, { bias = true }: LinearOptions = {}) {
     super();
-    for (const [name, v] of [['inFeatures', inFeatures], ['outFeatures', outFeatures]] as const) {
+    for (const [name, v] of [
+      ['inFeatures', inFeatures],
+      ['outFeatures', outFeatures],
+    ] as const) {
       if (!Number.isInteger(v) || v < 0) throw new RangeError(`Linear: ${name} must be a non-negative integer, got ${v}`);
     }
     this.inFeatures = inFeatures;
@@ -60,7 +63,10 @@ export class Identity extends Module {
 
 /** Merges dimensions startDim..endDim: [N, C, H, W] → [N, C·H·W] with the defaults (1, -1). A view. */
 export class Flatten extends Module {
-  constructor(readonly startDim = 1, readonly endDim = -1) {
+  constructor(
+    readonly startDim = 1,
+    readonly endDim = -1,
+  ) {
     super();
   }
 

@@ -65,8 +65,10 @@ interface ClassTargets {
 /** Validates input [N, C, d...] against target [N, d...] and turns the targets into a gather index and weights. */
 function classTargets(op: string, input: Tensor, target: Tensor, weight: Tensor | null | undefined, ignoreIndex: number): ClassTargets {
   if (target.dtype !== 'int32') {
-    throw new DTypeError(`${op}: class targets must be int32, got ${target.dtype} (shape ${fmtShape(target.shape)})` +
-      (target.dtype === 'float32' ? '; float32 targets are class probabilities and need the input\'s shape' : ''));
+    throw new DTypeError(
+      `${op}: class targets must be int32, got ${target.dtype} (shape ${fmtShape(target.shape)})` +
+        (target.dtype === 'float32' ? "; float32 targets are class probabilities and need the input's shape" : ''),
+    );
   }
   const expected = [input.shape[0], ...input.shape.slice(2)];
   if (target.ndim !== expected.length || target.shape.some((d, i) => d !== expected[i])) {

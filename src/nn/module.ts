@@ -79,7 +79,10 @@ function checkName(kind: string, owner: AnyModule, name: string): void {
 /** A matcher of dotted module names: a RegExp, or a glob (* within a name part, ** across parts) that also matches every name below a match. */
 function namePattern(pattern: string | RegExp): (name: string) => boolean {
   if (pattern instanceof RegExp) return (name) => pattern.test(name);
-  const body = pattern.split('**').map((part) => part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^.]*')).join('.*');
+  const body = pattern
+    .split('**')
+    .map((part) => part.replace(/[.+^${}()|\\]/g, '\\$&').replace(/\*/g, '[^.]*'))
+    .join('.*');
   const re = new RegExp(`^(?:${body})(?:\\..*)?$`);
   return (name) => re.test(name);
 }
@@ -412,10 +415,7 @@ export abstract class Module<I extends unknown[] = [Tensor], O = Tensor> {
    * unexpected and mis-shaped key and the module is unchanged. Values are converted
    * to the destination dtype (num_batches_tracked may arrive as float32 or int32).
    */
-  loadStateDict(
-    stateDict: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>,
-    { strict = true }: LoadStateDictOptions = {},
-  ): LoadStateDictResult {
+  loadStateDict(stateDict: ReadonlyMap<string, Tensor> | Readonly<Record<string, Tensor>>, { strict = true }: LoadStateDictOptions = {}): LoadStateDictResult {
     const source: Map<string, Tensor> = stateDict instanceof Map ? new Map(stateDict) : new Map(Object.entries(stateDict));
     const own = this.stateDict();
     const missingKeys: string[] = [];

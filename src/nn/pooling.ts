@@ -64,8 +64,10 @@ export abstract class PoolNd extends Module {
   }
 
   override extraRepr(): string {
-    return `kernelSize=${fmtAxes(this.kernelSize)}, stride=${fmtAxes(this.stride)}, padding=${fmtAxes(this.padding)}, ` +
-      `dilation=${fmtAxes(this.dilation)}, ceilMode=${this.ceilMode}`;
+    return (
+      `kernelSize=${fmtAxes(this.kernelSize)}, stride=${fmtAxes(this.stride)}, padding=${fmtAxes(this.padding)}, ` +
+      `dilation=${fmtAxes(this.dilation)}, ceilMode=${this.ceilMode}`
+    );
   }
 }
 
@@ -97,8 +99,10 @@ export abstract class AvgPoolNd extends PoolNd {
   }
 
   override extraRepr(): string {
-    return `kernelSize=${fmtAxes(this.kernelSize)}, stride=${fmtAxes(this.stride)}, padding=${fmtAxes(this.padding)}, ` +
-      `ceilMode=${this.ceilMode}, countIncludePad=${this.countIncludePad}`;
+    return (
+      `kernelSize=${fmtAxes(this.kernelSize)}, stride=${fmtAxes(this.stride)}, padding=${fmtAxes(this.padding)}, ` +
+      `ceilMode=${this.ceilMode}, countIncludePad=${this.countIncludePad}`
+    );
   }
 }
 
@@ -160,7 +164,9 @@ export abstract class AdaptivePoolNd extends Module {
     this.dims = dims;
     const list = typeof outputSize === 'number' ? new Array<number>(dims).fill(outputSize) : Array.isArray(outputSize) ? [...outputSize] : [];
     if (list.length !== dims || list.some((v) => v !== null && !(Number.isInteger(v) && v >= 1))) {
-      throw new RangeError(`${this.constructor.name}: outputSize must be an integer >= 1 or a list of ${dims} (integers or null), got ${JSON.stringify(outputSize)}`);
+      throw new RangeError(
+        `${this.constructor.name}: outputSize must be an integer >= 1 or a list of ${dims} (integers or null), got ${JSON.stringify(outputSize)}`,
+      );
     }
     this.outputSize = Object.freeze(list);
   }

@@ -89,8 +89,8 @@ const prod = (xs: readonly number[]) => xs.reduce((a, b) => a * b, 1);
 
 function layerMacs(m: AnyModule, x: Tensor | undefined, y: Tensor | undefined): number {
   if (!x || !y) return 0;
-  if (m instanceof ConvNd) return (y.size * m.inChannels / m.groups) * prod(m.kernelSize);
-  if (m instanceof ConvTransposeNd) return (x.size * m.outChannels / m.groups) * prod(m.kernelSize);
+  if (m instanceof ConvNd) return ((y.size * m.inChannels) / m.groups) * prod(m.kernelSize);
+  if (m instanceof ConvTransposeNd) return ((x.size * m.outChannels) / m.groups) * prod(m.kernelSize);
   if (m instanceof Linear) return y.size * m.inFeatures;
   return 0;
 }
@@ -166,13 +166,19 @@ export function summary(model: AnyModule, inputShape: readonly number[], { print
     for (const p of own) seen.add(p);
     const leaf = m.children().length === 0;
     const row: SummaryRow = {
-      name, type: m.constructor.name, depth: name === '' ? 0 : name.split('.').length, leaf,
+      name,
+      type: m.constructor.name,
+      depth: name === '' ? 0 : name.split('.').length,
+      leaf,
       inputShapes: args.filter((a): a is Tensor => a instanceof Tensor).map((t) => [...t.shape]),
       outputShape: null,
       params: own.reduce((a, p) => a + p.size, 0),
       trainableParams: own.reduce((a, p) => a + (p.requiresGrad ? p.size : 0), 0),
       totalParams: countParameters(m),
-      macs: 0, totalMacs: 0, receptiveField: null, jump: null,
+      macs: 0,
+      totalMacs: 0,
+      receptiveField: null,
+      jump: null,
     };
     rows.push(row);
     open.push({ row, firstField: fields.length });
@@ -189,7 +195,7 @@ export function summary(model: AnyModule, inputShape: readonly number[], { print
     for (const o of open) o.row.totalMacs += row.macs;
     if (dims >= 1 && x && y && !fieldOf.has(y)) {
       const inField = fieldOf.get(x) ?? widest(fields, x);
-      const f = leaf ? (inField ? nextField(m, inField, x, y) : null) : widest(fields.slice(firstField), y) ?? widest(fields, y) ?? null;
+      const f = leaf ? (inField ? nextField(m, inField, x, y) : null) : (widest(fields.slice(firstField), y) ?? widest(fields, y) ?? null);
       if (f) {
         fieldOf.set(y, f);
         fields.push(f);
@@ -251,7 +257,11 @@ function formatSummary(s: ModelSummary, modelName: string, containers: boolean):
     axes(r.jump),
   ]);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
-  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => (i >= 2 && i <= 3 ? c.padStart(widths[i]) : c.padEnd(widths[i])))
+      .join('  ')
+      .trimEnd();
   const width = widths.reduce((a, w) => a + w, 0) + 2 * (widths.length - 1);
   return [
     `Model: ${modelName}`,

@@ -25,6 +25,8 @@ export function inEvalMode<T>(net: AnyModule, fn: () => T): T {
   try {
     return fn();
   } finally {
-    modules.forEach((m, i) => { m.training = modes[i]; });
+    modules.forEach((m, i) => {
+      m.training = modes[i];
+    });
   }
 }

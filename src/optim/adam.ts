@@ -60,8 +60,14 @@ export class Adam extends Optimizer<AdamOptions, AdamState> {
     if (g.amsgrad && !s.max_exp_avg_sq) s.max_exp_avg_sq = zerosOf(p);
     s.step.data[0] += 1;
     const h = {
-      lr: g.lr, beta1: g.betas[0], beta2: g.betas[1], eps: g.eps, weightDecay: g.weightDecay,
-      step: s.step.data[0], decoupled: this.decoupled, amsgrad: g.amsgrad,
+      lr: g.lr,
+      beta1: g.betas[0],
+      beta2: g.betas[1],
+      eps: g.eps,
+      weightDecay: g.weightDecay,
+      step: s.step.data[0],
+      decoupled: this.decoupled,
+      amsgrad: g.amsgrad,
     };
     backend().adamStep(h, p.data, grad, s.exp_avg.data, s.exp_avg_sq.data, g.amsgrad ? s.max_exp_avg_sq!.data : null);
   }

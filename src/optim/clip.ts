@@ -60,7 +60,12 @@ export function clipGradNorm(
   const grads = gradsOf('clipGradNorm', parameters);
   if (grads.length === 0) return 0;
   const f = Math.fround;
-  const total = f(norm(grads.map((g) => f(norm(g, normType))), normType));
+  const total = f(
+    norm(
+      grads.map((g) => f(norm(g, normType))),
+      normType,
+    ),
+  );
   if (errorIfNonfinite && !Number.isFinite(total)) {
     throw new RangeError(
       `clipGradNorm: the total norm of order ${normType} of the gradients is ${total}, so they cannot be clipped ` +

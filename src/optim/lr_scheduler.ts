@@ -56,7 +56,8 @@ export function readNumbers(sd: Dict, key: string, current: number[], where: str
 export function readString<T extends string>(sd: Dict, key: string, current: T, allowed: readonly T[], where: string): T {
   if (!(key in sd)) return current;
   const v = sd[key];
-  if (!allowed.includes(v as T)) throw new TypeError(`${where}: expected ${allowed.map((a) => JSON.stringify(a)).join(' or ')} for ${key}, got ${JSON.stringify(v)}`);
+  if (!allowed.includes(v as T))
+    throw new TypeError(`${where}: expected ${allowed.map((a) => JSON.stringify(a)).join(' or ')} for ${key}, got ${JSON.stringify(v)}`);
   return v as T;
 }
 
@@ -283,7 +284,11 @@ export class MultiStepLR extends LRScheduler {
     if ('milestones' in sd) {
       // PyTorch saves a Counter ({ epoch: count }); a plain list of epochs is accepted too.
       const v = sd.milestones;
-      const entries = Array.isArray(v) ? [...countMilestones(v as number[])] : v !== null && typeof v === 'object' ? Object.entries(v).map(([e, k]) => [Number(e), k]) : null;
+      const entries = Array.isArray(v)
+        ? [...countMilestones(v as number[])]
+        : v !== null && typeof v === 'object'
+          ? Object.entries(v).map(([e, k]) => [Number(e), k])
+          : null;
       if (entries === null || entries.some(([e, k]) => !Number.isInteger(e) || !Number.isInteger(k))) {
         throw new TypeError(`${where}: expected milestones as { epoch: count } or a list of epochs, got ${JSON.stringify(v)}`);
       }

@@ -97,8 +97,19 @@ export class OneCycleLR extends LRScheduler {
 
   constructor(optimizer: AnyOptimizer, options: OneCycleLROptions) {
     const {
-      maxLr, totalSteps, epochs, stepsPerEpoch, pctStart = 0.3, annealStrategy = 'cos', cycleMomentum = true,
-      baseMomentum = 0.85, maxMomentum = 0.95, divFactor = 25, finalDivFactor = 1e4, threePhase = false, lastEpoch = -1,
+      maxLr,
+      totalSteps,
+      epochs,
+      stepsPerEpoch,
+      pctStart = 0.3,
+      annealStrategy = 'cos',
+      cycleMomentum = true,
+      baseMomentum = 0.85,
+      maxMomentum = 0.95,
+      divFactor = 25,
+      finalDivFactor = 1e4,
+      threePhase = false,
+      lastEpoch = -1,
     } = options;
     let total: number;
     if (totalSteps !== undefined) total = positiveInt('totalSteps', totalSteps);
@@ -193,11 +204,23 @@ export class OneCycleLR extends LRScheduler {
     if ('_schedule_phases' in sd) {
       const v = sd._schedule_phases;
       const keys = new Set(Object.keys(FIELD));
-      const ok = Array.isArray(v) && v.every((p: Partial<OneCyclePhase>) =>
-        p !== null && typeof p === 'object' && typeof p.end_step === 'number' &&
-        [p.start_lr, p.end_lr, p.start_momentum, p.end_momentum].every((k) => keys.has(k as string)));
+      const ok =
+        Array.isArray(v) &&
+        v.every(
+          (p: Partial<OneCyclePhase>) =>
+            p !== null &&
+            typeof p === 'object' &&
+            typeof p.end_step === 'number' &&
+            [p.start_lr, p.end_lr, p.start_momentum, p.end_momentum].every((k) => keys.has(k as string)),
+        );
       if (!ok) throw new TypeError(`${where}: malformed _schedule_phases ${JSON.stringify(v)}`);
-      phases = (v as OneCyclePhase[]).map((p) => ({ end_step: p.end_step, start_lr: p.start_lr, end_lr: p.end_lr, start_momentum: p.start_momentum, end_momentum: p.end_momentum }));
+      phases = (v as OneCyclePhase[]).map((p) => ({
+        end_step: p.end_step,
+        start_lr: p.start_lr,
+        end_lr: p.end_lr,
+        start_momentum: p.start_momentum,
+        end_momentum: p.end_momentum,
+      }));
     }
     return () => Object.assign(this, { totalSteps, annealStrategy, cycleMomentum, useBeta1, phases });
   }

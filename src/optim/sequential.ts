@@ -21,7 +21,9 @@ export class SequentialLR extends LRScheduler {
       if (s.optimizer !== optimizer) throw new Error(`SequentialLR: scheduler ${i} belongs to another optimizer`);
     });
     if (schedulers.length === 0 || milestones.length !== schedulers.length - 1) {
-      throw new RangeError(`SequentialLR: expected one milestone fewer than schedulers, got ${schedulers.length} schedulers and ${milestones.length} milestones`);
+      throw new RangeError(
+        `SequentialLR: expected one milestone fewer than schedulers, got ${schedulers.length} schedulers and ${milestones.length} milestones`,
+      );
     }
     super(optimizer, lastEpoch);
     this.schedulers = [...schedulers];

@@ -17,7 +17,6 @@ import type { JsonValue } from '../core/json.js';
 import { newTypedArray } from '../core/dtype.js';
 import { Tensor } from '../tensor/tensor.js';
 
-
 export interface StateJSONOptions {
   /** Where tensors go (stateToJSON) or come from (stateFromJSON), by path; without it they are inline. */
   tensors?: Map<string, Tensor>;

@@ -31,12 +31,7 @@ export function noGrad<T>(fn: () => T): T {
  * leaf), never at an intermediate tensor, so a tensor's storage lives only as long
  * as the caller or a backward closure that saved it holds it.
  */
-export function record<T extends Tensor>(
-  out: T,
-  name: string,
-  inputs: readonly Tensor[],
-  backward: (grad: Tensor<'float32'>) => (Tensor | null)[],
-): T {
+export function record<T extends Tensor>(out: T, name: string, inputs: readonly Tensor[], backward: (grad: Tensor<'float32'>) => (Tensor | null)[]): T {
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return out;
   out.requiresGrad = true;
   out.gradFn = { name, next: inputs.map((t) => (t.requiresGrad ? (t.gradFn ?? t) : null)), backward: backward as GradNode['backward'] };

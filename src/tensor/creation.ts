@@ -44,7 +44,7 @@ export function tensor<D extends DType = 'float32'>(
     shape = options.shape ? [...options.shape] : [flat.length];
   } else {
     shape = options.shape ? [...options.shape] : inferNestedShape(value as NestedArray);
-    flat = Array.isArray(value) ? (value as NestedArray[]).flat(Infinity as 1) as number[] : [value as number];
+    flat = Array.isArray(value) ? ((value as NestedArray[]).flat(Infinity as 1) as number[]) : [value as number];
   }
   if (flat.length !== numel(shape)) {
     throw new ShapeError(`tensor: ${flat.length} values do not fill shape ${fmtShape(shape)} (ragged nested arrays?)`);

@@ -75,59 +75,171 @@ declare module './tensor.js' {
 }
 
 const P = Tensor.prototype;
-P.add = function (o) { return ops.add(this, o); };
-P.sub = function (o) { return ops.sub(this, o); };
-P.mul = function (o) { return ops.mul(this, o); };
-P.div = function (o) { return ops.div(this, o); };
-P.pow = function (e) { return ops.pow(this, e); };
-P.maximum = function (o) { return ops.maximum(this, o); };
-P.minimum = function (o) { return ops.minimum(this, o); };
-P.neg = function () { return ops.neg(this); };
-P.exp = function () { return ops.exp(this); };
-P.log = function () { return ops.log(this); };
-P.sqrt = function () { return ops.sqrt(this); };
-P.abs = function () { return ops.abs(this); };
-P.sign = function () { return ops.sign(this); };
-P.clamp = function (min, max) { return ops.clamp(this, min, max); };
-P.relu = function () { return ops.relu(this); };
-P.sigmoid = function () { return ops.sigmoid(this); };
-P.tanh = function () { return ops.tanh(this); };
-P.silu = function () { return ops.silu(this); };
-P.gelu = function (approximate) { return ops.gelu(this, approximate); };
-P.leakyRelu = function (slope) { return ops.leakyRelu(this, slope); };
-P.hardswish = function () { return ops.hardswish(this); };
-P.hardsigmoid = function () { return ops.hardsigmoid(this); };
-P.eq = function (o) { return ops.eq(this, o); };
-P.ne = function (o) { return ops.ne(this, o); };
-P.lt = function (o) { return ops.lt(this, o); };
-P.le = function (o) { return ops.le(this, o); };
-P.gt = function (o) { return ops.gt(this, o); };
-P.ge = function (o) { return ops.ge(this, o); };
-P.matmul = function (o) { return ops.matmul(this, o); };
-P.sum = function (axes, options) { return ops.sum(this, axes, options); };
-P.mean = function (axes, options) { return ops.mean(this, axes, options); };
-P.max = function (axes, options) { return ops.max(this, axes, options); };
-P.min = function (axes, options) { return ops.min(this, axes, options); };
-P.var = function (axes, options) { return ops.variance(this, axes, options); };
-P.argmax = function (axis, options) { return ops.argmax(this, axis, options); };
-P.argmin = function (axis, options) { return ops.argmin(this, axis, options); };
-P.softmax = function (axis) { return ops.softmax(this, axis); };
-P.logSoftmax = function (axis) { return ops.logSoftmax(this, axis); };
-P.reshape = function (shape) { return ops.reshape(this, shape); };
-P.view = function (shape) { return ops.reshape(this, shape); };
-P.flatten = function (s, e) { return ops.flatten(this, s, e); };
-P.squeeze = function (dim) { return ops.squeeze(this, dim); };
-P.unsqueeze = function (dim) { return ops.unsqueeze(this, dim); };
-P.permute = function (dims) { return ops.permute(this, dims); };
-P.transpose = function (a, b) { return ops.transpose(this, a, b); };
-P.broadcastTo = function (shape) { return ops.broadcastTo(this, shape); };
-P.slice = function (dim, start, end, step) { return ops.slice(this, dim, start, end, step); };
-P.split = function (sizes, dim) { return ops.split(this, sizes, dim); };
-P.pad = function (pads, value) { return ops.pad(this, pads, value); };
-P.indexSelect = function (dim, index) { return ops.indexSelect(this, dim, index); };
-P.gather = function (dim, index) { return ops.gather(this, dim, index); };
-P.to = function (dtype) { return ops.cast(this, dtype); };
-P.float = function () { return ops.toFloat(this); };
-P.clone = function () { return ops.clone(this); };
-P.detach = function () { return ops.detach(this); };
-P.backward = function (grad, options) { backward(this, grad, options); };
+P.add = function (o) {
+  return ops.add(this, o);
+};
+P.sub = function (o) {
+  return ops.sub(this, o);
+};
+P.mul = function (o) {
+  return ops.mul(this, o);
+};
+P.div = function (o) {
+  return ops.div(this, o);
+};
+P.pow = function (e) {
+  return ops.pow(this, e);
+};
+P.maximum = function (o) {
+  return ops.maximum(this, o);
+};
+P.minimum = function (o) {
+  return ops.minimum(this, o);
+};
+P.neg = function () {
+  return ops.neg(this);
+};
+P.exp = function () {
+  return ops.exp(this);
+};
+P.log = function () {
+  return ops.log(this);
+};
+P.sqrt = function () {
+  return ops.sqrt(this);
+};
+P.abs = function () {
+  return ops.abs(this);
+};
+P.sign = function () {
+  return ops.sign(this);
+};
+P.clamp = function (min, max) {
+  return ops.clamp(this, min, max);
+};
+P.relu = function () {
+  return ops.relu(this);
+};
+P.sigmoid = function () {
+  return ops.sigmoid(this);
+};
+P.tanh = function () {
+  return ops.tanh(this);
+};
+P.silu = function () {
+  return ops.silu(this);
+};
+P.gelu = function (approximate) {
+  return ops.gelu(this, approximate);
+};
+P.leakyRelu = function (slope) {
+  return ops.leakyRelu(this, slope);
+};
+P.hardswish = function () {
+  return ops.hardswish(this);
+};
+P.hardsigmoid = function () {
+  return ops.hardsigmoid(this);
+};
+P.eq = function (o) {
+  return ops.eq(this, o);
+};
+P.ne = function (o) {
+  return ops.ne(this, o);
+};
+P.lt = function (o) {
+  return ops.lt(this, o);
+};
+P.le = function (o) {
+  return ops.le(this, o);
+};
+P.gt = function (o) {
+  return ops.gt(this, o);
+};
+P.ge = function (o) {
+  return ops.ge(this, o);
+};
+P.matmul = function (o) {
+  return ops.matmul(this, o);
+};
+P.sum = function (axes, options) {
+  return ops.sum(this, axes, options);
+};
+P.mean = function (axes, options) {
+  return ops.mean(this, axes, options);
+};
+P.max = function (axes, options) {
+  return ops.max(this, axes, options);
+};
+P.min = function (axes, options) {
+  return ops.min(this, axes, options);
+};
+P.var = function (axes, options) {
+  return ops.variance(this, axes, options);
+};
+P.argmax = function (axis, options) {
+  return ops.argmax(this, axis, options);
+};
+P.argmin = function (axis, options) {
+  return ops.argmin(this, axis, options);
+};
+P.softmax = function (axis) {
+  return ops.softmax(this, axis);
+};
+P.logSoftmax = function (axis) {
+  return ops.logSoftmax(this, axis);
+};
+P.reshape = function (shape) {
+  return ops.reshape(this, shape);
+};
+P.view = function (shape) {
+  return ops.reshape(this, shape);
+};
+P.flatten = function (s, e) {
+  return ops.flatten(this, s, e);
+};
+P.squeeze = function (dim) {
+  return ops.squeeze(this, dim);
+};
+P.unsqueeze = function (dim) {
+  return ops.unsqueeze(this, dim);
+};
+P.permute = function (dims) {
+  return ops.permute(this, dims);
+};
+P.transpose = function (a, b) {
+  return ops.transpose(this, a, b);
+};
+P.broadcastTo = function (shape) {
+  return ops.broadcastTo(this, shape);
+};
+P.slice = function (dim, start, end, step) {
+  return ops.slice(this, dim, start, end, step);
+};
+P.split = function (sizes, dim) {
+  return ops.split(this, sizes, dim);
+};
+P.pad = function (pads, value) {
+  return ops.pad(this, pads, value);
+};
+P.indexSelect = function (dim, index) {
+  return ops.indexSelect(this, dim, index);
+};
+P.gather = function (dim, index) {
+  return ops.gather(this, dim, index);
+};
+P.to = function (dtype) {
+  return ops.cast(this, dtype);
+};
+P.float = function () {
+  return ops.toFloat(this);
+};
+P.clone = function () {
+  return ops.clone(this);
+};
+P.detach = function () {
+  return ops.detach(this);
+};
+P.backward = function (grad, options) {
+  backward(this, grad, options);
+};

@@ -73,7 +73,10 @@ export class Generator {
   fill(out: Float32Array, kind: 'uniform' | 'normal', p0: number, p1: number): void {
     // 53-bit doubles into a scratch buffer in blocks (a plain loop over the state in locals), then the map
     const st = this.s;
-    let s0 = st[0] | 0, s1 = st[1] | 0, s2 = st[2] | 0, s3 = st[3] | 0;
+    let s0 = st[0] | 0,
+      s1 = st[1] | 0,
+      s2 = st[2] | 0,
+      s3 = st[3] | 0;
     const block = new Float64Array(Math.min(4096, out.length + 2));
     let i = 0;
     let spare = this.spare;
@@ -115,7 +118,10 @@ export class Generator {
         else spare = second;
       }
     }
-    st[0] = s0 >>> 0; st[1] = s1 >>> 0; st[2] = s2 >>> 0; st[3] = s3 >>> 0;
+    st[0] = s0 >>> 0;
+    st[1] = s1 >>> 0;
+    st[2] = s2 >>> 0;
+    st[3] = s3 >>> 0;
     this.spare = spare;
   }
 

@@ -41,8 +41,12 @@ export type Mode = 'train' | 'eval' | 'predict';
 export abstract class Callback {
   model: CallbackHost | null = null;
   params: FitParams | null = null;
-  setModel(model: CallbackHost): void { this.model = model; }
-  setParams(params: FitParams): void { this.params = params; }
+  setModel(model: CallbackHost): void {
+    this.model = model;
+  }
+  setParams(params: FitParams): void {
+    this.params = params;
+  }
   onTrainBegin(_logs: Logs): void | Promise<void> {}
   onTrainEnd(_logs: Logs): void | Promise<void> {}
   /** epoch: 0-based */
@@ -58,8 +62,12 @@ export abstract class Callback {
 /** Calls each callback's hooks in order. */
 export class CallbackList {
   constructor(readonly callbacks: Callback[]) {}
-  setModel(m: CallbackHost): void { for (const c of this.callbacks) c.setModel(m); }
-  setParams(p: FitParams): void { for (const c of this.callbacks) c.setParams(p); }
+  setModel(m: CallbackHost): void {
+    for (const c of this.callbacks) c.setModel(m);
+  }
+  setParams(p: FitParams): void {
+    for (const c of this.callbacks) c.setParams(p);
+  }
   async call<K extends keyof Callback>(hook: K, ...args: any[]): Promise<void> {
     for (const c of this.callbacks) await (c[hook] as (...a: any[]) => unknown).apply(c, args);
   }
@@ -90,7 +98,9 @@ export class ProgBarLogger extends Callback {
   }
 
   /** the log keys shown (set by fit: loss and the metrics' names) */
-  setKeys(keys: string[]): void { this.#keys = keys; }
+  setKeys(keys: string[]): void {
+    this.#keys = keys;
+  }
 
   override onEpochBegin(epoch: number): void {
     if (this.verbose === 0 || !this.params) return;
@@ -183,10 +193,25 @@ export class ModelCheckpoint extends Callback {
   best: number | null = null;
   bestEpoch = -1;
 
-  constructor({ dir, saveFreq = 1, saveBest = true, saveLast = true, saveFinal = true, monitor = 'eval_loss', mode = 'auto', minDelta = 0 }: ModelCheckpointOptions) {
+  constructor({
+    dir,
+    saveFreq = 1,
+    saveBest = true,
+    saveLast = true,
+    saveFinal = true,
+    monitor = 'eval_loss',
+    mode = 'auto',
+    minDelta = 0,
+  }: ModelCheckpointOptions) {
     super();
-    this.dir = dir; this.saveFreq = saveFreq; this.saveBest = saveBest; this.saveLast = saveLast;
-    this.saveFinal = saveFinal; this.monitor = monitor; this.mode = mode; this.minDelta = minDelta;
+    this.dir = dir;
+    this.saveFreq = saveFreq;
+    this.saveBest = saveBest;
+    this.saveLast = saveLast;
+    this.saveFinal = saveFinal;
+    this.monitor = monitor;
+    this.mode = mode;
+    this.minDelta = minDelta;
   }
 
   override async onEpochEnd(epoch: number, logs: Logs): Promise<void> {
@@ -235,7 +260,10 @@ export class EarlyStopping extends Callback {
 
   constructor({ monitor = 'eval_loss', mode = 'auto', patience = 0, minDelta = 0, baseline }: EarlyStoppingOptions = {}) {
     super();
-    this.monitor = monitor; this.mode = mode; this.patience = patience; this.minDelta = Math.abs(minDelta);
+    this.monitor = monitor;
+    this.mode = mode;
+    this.patience = patience;
+    this.minDelta = Math.abs(minDelta);
     this.baseline = baseline ?? null;
   }
 
@@ -301,7 +329,9 @@ export class LRSchedulerCallback extends Callback {
 export class TerminateOnNaN extends Callback {
   terminatedAt: { epoch: number; step: number } | null = null;
   #epoch = 0;
-  override onEpochBegin(epoch: number): void { this.#epoch = epoch; }
+  override onEpochBegin(epoch: number): void {
+    this.#epoch = epoch;
+  }
   override onBatchEnd(mode: Mode, step: number, logs: Logs): void {
     if (mode !== 'train' || !this.model) return;
     const loss = logs.batch_loss ?? logs.loss;
@@ -349,7 +379,11 @@ export class CSVLogger extends Callback {
     if (!this.#keys) {
       this.#keys = Object.keys(row);
       let empty = true;
-      try { empty = statSync(this.path).size === 0; } catch { /* new file */ }
+      try {
+        empty = statSync(this.path).size === 0;
+      } catch {
+        /* new file */
+      }
       if (empty) appendFileSync(this.path, this.#keys.join(',') + '\n');
     }
     appendFileSync(this.path, this.#keys.map((k) => (k in row ? String(row[k]) : '')).join(',') + '\n');

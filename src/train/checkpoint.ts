@@ -84,7 +84,9 @@ export function tsvisionVersion(): string {
         cachedVersion = pkg.version;
         break;
       }
-    } catch { /* try the next */ }
+    } catch {
+      /* try the next */
+    }
   }
   return cachedVersion;
 }
@@ -98,14 +100,23 @@ function removeStaleTemps(dir: string): void {
   const parent = dirname(dir);
   const prefix = `${basename(dir)}.tmp-`;
   let names: string[];
-  try { names = readdirSync(parent); } catch { return; }
+  try {
+    names = readdirSync(parent);
+  } catch {
+    return;
+  }
   for (const n of names) {
     if (!n.startsWith(prefix)) continue;
     const pid = Number(n.slice(prefix.length));
     if (!Number.isInteger(pid)) continue;
     let alive = pid === process.pid;
     if (!alive) {
-      try { process.kill(pid, 0); alive = true; } catch (e) { alive = (e as NodeJS.ErrnoException).code === 'EPERM'; }
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (e) {
+        alive = (e as NodeJS.ErrnoException).code === 'EPERM';
+      }
     }
     if (!alive) rmSync(join(parent, n), { recursive: true, force: true });
   }
@@ -186,9 +197,12 @@ export function loadCheckpoint(dir: string): CheckpointContents {
   } catch (e) {
     throw new CheckpointError(`loadCheckpoint: ${jsonPath}: ${(e as Error).message}`);
   }
-  if (json.format !== CHECKPOINT_FORMAT) throw new CheckpointError(`loadCheckpoint: ${jsonPath} is not a tsvision checkpoint (format ${JSON.stringify(json.format)})`);
+  if (json.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(`loadCheckpoint: ${jsonPath} is not a tsvision checkpoint (format ${JSON.stringify(json.format)})`);
   if (json.formatVersion > CHECKPOINT_FORMAT_VERSION) {
-    throw new CheckpointError(`loadCheckpoint: ${jsonPath} has format version ${json.formatVersion}; this tsvision (${tsvisionVersion()}) reads up to ${CHECKPOINT_FORMAT_VERSION}`);
+    throw new CheckpointError(
+      `loadCheckpoint: ${jsonPath} has format version ${json.formatVersion}; this tsvision (${tsvisionVersion()}) reads up to ${CHECKPOINT_FORMAT_VERSION}`,
+    );
   }
   const modelState = loadSafetensors(join(path, 'model.safetensors')).tensors;
   let optimizerState: unknown = null;

@@ -5,19 +5,52 @@
 import '../tensor/methods.js';
 
 export {
-  Model, type Data, type LossFn, type ModelOptions, type PrepareOptions, type FitOptions,
-  type EvaluateOptions, type PredictOptions, type SaveOptions, type LoadOptions, type LoaderOptions,
+  Model,
+  type Data,
+  type LossFn,
+  type ModelOptions,
+  type PrepareOptions,
+  type FitOptions,
+  type EvaluateOptions,
+  type PredictOptions,
+  type SaveOptions,
+  type LoadOptions,
+  type LoaderOptions,
 } from './model.js';
 export { Accuracy, type Metric, type AccuracyOptions } from './metrics.js';
 export {
-  Callback, CallbackList, ProgBarLogger, ModelCheckpoint, EarlyStopping, LRSchedulerCallback, TerminateOnNaN, CSVLogger,
-  type Logs, type Mode, type FitParams, type CallbackHost, type SchedulerLike, type MonitorOptions,
-  type ModelCheckpointOptions, type EarlyStoppingOptions, type LRSchedulerCallbackOptions, type CSVLoggerOptions, type ProgBarLoggerOptions,
+  Callback,
+  CallbackList,
+  ProgBarLogger,
+  ModelCheckpoint,
+  EarlyStopping,
+  LRSchedulerCallback,
+  TerminateOnNaN,
+  CSVLogger,
+  type Logs,
+  type Mode,
+  type FitParams,
+  type CallbackHost,
+  type SchedulerLike,
+  type MonitorOptions,
+  type ModelCheckpointOptions,
+  type EarlyStoppingOptions,
+  type LRSchedulerCallbackOptions,
+  type CSVLoggerOptions,
+  type ProgBarLoggerOptions,
 } from './callbacks.js';
 export {
-  saveCheckpoint, loadCheckpoint, resolveCheckpoint, tsvisionVersion, CheckpointError,
-  CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION,
-  type Architecture, type CheckpointInfo, type CheckpointContents, type SaveCheckpointInput,
+  saveCheckpoint,
+  loadCheckpoint,
+  resolveCheckpoint,
+  tsvisionVersion,
+  CheckpointError,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_FORMAT_VERSION,
+  type Architecture,
+  type CheckpointInfo,
+  type CheckpointContents,
+  type SaveCheckpointInput,
 } from './checkpoint.js';
 export { Predictor, PredictorError, topK, stateDictGist, type PredictorOptions, type TopClass, type FileResult, type ClassifyOptions } from './predictor.js';
 export { ProgressBar, formatLogs, formatValue, formatStepTime, type ProgressOutput } from './progress.js';

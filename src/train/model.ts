@@ -25,10 +25,7 @@ import { concat } from '../tensor/ops/movement.js';
 import { softmax } from '../tensor/ops/reduce.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
-import {
-  Callback, CallbackList, LRSchedulerCallback, ModelCheckpoint, ProgBarLogger,
-  type CallbackHost, type Logs, type SchedulerLike,
-} from './callbacks.js';
+import { Callback, CallbackList, LRSchedulerCallback, ModelCheckpoint, ProgBarLogger, type CallbackHost, type Logs, type SchedulerLike } from './callbacks.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint, type Architecture, type CheckpointContents } from './checkpoint.js';
 import type { Metric } from './metrics.js';
 import type { ProgressOutput } from './progress.js';
@@ -182,15 +179,27 @@ export class Model implements CallbackHost {
     for (const m of this.metrics) {
       const names = m.names();
       const values = m.accumulate();
-      names.forEach((n, i) => { into[n] = values[i]; });
+      names.forEach((n, i) => {
+        into[n] = values[i];
+      });
     }
     return into;
   }
 
-  #loader(data: Data, { batchSize = 32, prefetch, numWorkers, shuffle = false, dropLast = false, seed }: LoaderOptions & { shuffle?: boolean; dropLast?: boolean; seed?: number }): Iterable<unknown> | AsyncIterable<unknown> {
+  #loader(
+    data: Data,
+    { batchSize = 32, prefetch, numWorkers, shuffle = false, dropLast = false, seed }: LoaderOptions & { shuffle?: boolean; dropLast?: boolean; seed?: number },
+  ): Iterable<unknown> | AsyncIterable<unknown> {
     if (data instanceof DataLoader) return data;
     if (isDataset(data)) {
-      return new DataLoader(data, { batchSize, shuffle, dropLast, prefetch: prefetch ?? 2, numWorkers: numWorkers ?? 0, ...(seed !== undefined ? { seed } : {}) });
+      return new DataLoader(data, {
+        batchSize,
+        shuffle,
+        dropLast,
+        prefetch: prefetch ?? 2,
+        numWorkers: numWorkers ?? 0,
+        ...(seed !== undefined ? { seed } : {}),
+      });
     }
     if (data && (Symbol.iterator in (data as object) || Symbol.asyncIterator in (data as object))) return data as Iterable<unknown>;
     throw new TypeError('Model: expected a DataLoader, a Dataset or an iterable of batches');
@@ -204,8 +213,19 @@ export class Model implements CallbackHost {
   /** Trains; returns the history (one logs object per epoch). */
   async fit(trainData: Data, options: FitOptions = {}): Promise<Logs[]> {
     const {
-      epochs = 1, evalData, evalFreq = 1, saveDir, saveFreq = 1, verbose = 2, logFreq = 10, callbacks = [],
-      shuffle = true, dropLast = false, seed, resume, out = process.stdout,
+      epochs = 1,
+      evalData,
+      evalFreq = 1,
+      saveDir,
+      saveFreq = 1,
+      verbose = 2,
+      logFreq = 10,
+      callbacks = [],
+      shuffle = true,
+      dropLast = false,
+      seed,
+      resume,
+      out = process.stdout,
     } = options;
     if (!this.optimizer) throw new Error('Model.fit: no optimizer; call prepare({ optimizer, loss })');
     if (!this.lossFn) throw new Error('Model.fit: no loss; call prepare({ optimizer, loss })');
@@ -363,10 +383,15 @@ export class Model implements CallbackHost {
     saveCheckpoint(dir, {
       modelState: this.net.stateDict(),
       optimizer: training ? this.optimizer : null,
-      scheduler: training ? this.scheduler as { stateDict(): unknown; constructor: { name: string } } | null : null,
+      scheduler: training ? (this.scheduler as { stateDict(): unknown; constructor: { name: string } } | null) : null,
       info: {
-        architecture: this.architecture, classes: this.classes, preprocessing: this.preprocessing,
-        epoch: this.epoch, step: this.step, metrics, rng: training ? defaultGenerator().getState() : null,
+        architecture: this.architecture,
+        classes: this.classes,
+        preprocessing: this.preprocessing,
+        epoch: this.epoch,
+        step: this.step,
+        metrics,
+        rng: training ? defaultGenerator().getState() : null,
       },
     });
   }

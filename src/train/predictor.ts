@@ -127,7 +127,8 @@ export class Predictor {
     try {
       net.loadStateDict(ck.modelState);
     } catch (e) {
-      if (e instanceof StateDictError) throw new PredictorError(`the weights in ${ck.path} do not fit a '${arch.name}' ${JSON.stringify(arch.config)}: ${stateDictGist(e)}`);
+      if (e instanceof StateDictError)
+        throw new PredictorError(`the weights in ${ck.path} do not fit a '${arch.name}' ${JSON.stringify(arch.config)}: ${stateDictGist(e)}`);
       throw e;
     }
     return new Predictor(net, { preprocess, classes, source: ck.path, epoch: ck.info.epoch });

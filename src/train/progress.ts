@@ -20,7 +20,10 @@ export function formatValue(v: number): string {
 }
 
 export function formatLogs(logs: Record<string, number>, keys: readonly string[]): string {
-  return keys.filter((k) => typeof logs[k] === 'number').map((k) => ` - ${k}: ${formatValue(logs[k])}`).join('');
+  return keys
+    .filter((k) => typeof logs[k] === 'number')
+    .map((k) => ` - ${k}: ${formatValue(logs[k])}`)
+    .join('');
 }
 
 export function formatStepTime(ms: number): string {
@@ -36,8 +39,19 @@ export class ProgressBar {
   #start = performance.now();
   #lastLen = 0;
 
-  constructor({ total, width = 30, verbose = 1, out = process.stdout, logFreq = 10 }:
-    { total: number | null; width?: number; verbose?: 0 | 1 | 2; out?: ProgressOutput; logFreq?: number }) {
+  constructor({
+    total,
+    width = 30,
+    verbose = 1,
+    out = process.stdout,
+    logFreq = 10,
+  }: {
+    total: number | null;
+    width?: number;
+    verbose?: 0 | 1 | 2;
+    out?: ProgressOutput;
+    logFreq?: number;
+  }) {
     this.total = total;
     this.width = width;
     this.verbose = verbose;

@@ -30,7 +30,8 @@ export function portableTransform(t: TransformLike): { spec: TransformSpec } | {
   }
   const spec = typeof t.spec === 'function' ? t.spec() : null;
   // a subclass inheriting spec() would come back as its base class: not the same transform
-  if (spec && spec.name !== t.constructor?.name) return { reason: `transform ${t.constructor?.name} (a ${spec.name}) has no spec() of its own, so it cannot be rebuilt in a worker` };
+  if (spec && spec.name !== t.constructor?.name)
+    return { reason: `transform ${t.constructor?.name} (a ${spec.name}) has no spec() of its own, so it cannot be rebuilt in a worker` };
   return spec ? { spec } : { reason: `transform ${t.constructor?.name ?? 'object'} cannot be rebuilt in a worker` };
 }
 
@@ -43,8 +44,7 @@ type Last<T extends readonly unknown[]> = T extends readonly [...unknown[], infe
  * Applies transforms in order; the generator given to apply() is handed to
  * each. Its input type is the first transform's, its output type the last's.
  */
-export class Compose<const Ts extends readonly TransformLike[] = readonly TransformLike[]>
-implements Transform<InputOf<First<Ts>>, OutputOf<Last<Ts>>> {
+export class Compose<const Ts extends readonly TransformLike[] = readonly TransformLike[]> implements Transform<InputOf<First<Ts>>, OutputOf<Last<Ts>>> {
   readonly transforms: Ts;
 
   constructor(transforms: Ts) {

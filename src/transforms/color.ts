@@ -167,12 +167,24 @@ function hsvToRgb(h: number, s: number, v: number, out: Uint8Array, p: number): 
   const ut = clip8(roundC(v * (1.0 - fs * (1.0 - f))));
   let r: number, g: number, b: number;
   switch (i % 6) {
-    case 0: [r, g, b] = [v, ut, up]; break;
-    case 1: [r, g, b] = [uq, v, up]; break;
-    case 2: [r, g, b] = [up, v, ut]; break;
-    case 3: [r, g, b] = [up, uq, v]; break;
-    case 4: [r, g, b] = [ut, up, v]; break;
-    default: [r, g, b] = [v, up, uq]; break;
+    case 0:
+      [r, g, b] = [v, ut, up];
+      break;
+    case 1:
+      [r, g, b] = [uq, v, up];
+      break;
+    case 2:
+      [r, g, b] = [up, v, ut];
+      break;
+    case 3:
+      [r, g, b] = [up, uq, v];
+      break;
+    case 4:
+      [r, g, b] = [ut, up, v];
+      break;
+    default:
+      [r, g, b] = [v, up, uq];
+      break;
   }
   out[p] = r;
   out[p + 1] = g;

@@ -45,7 +45,8 @@ export function resizeOutputSize(height: number, width: number, size: number | r
 
 /** Resizes an image (see resizeOutputSize for `size`) with PIL's filters. */
 export function resize(
-  img: ImageTensor, size: number | readonly number[],
+  img: ImageTensor,
+  size: number | readonly number[],
   { interpolation = 'bilinear', maxSize }: { interpolation?: Interpolation; maxSize?: number } = {},
 ): ImageTensor {
   const v = imageView(img, 'resize');
@@ -117,7 +118,8 @@ function padIndex(i: number, n: number, mode: PaddingMode): number {
 
 /** Pads with a constant fill (default 0), the edge pixels, or a reflection (without or with the edge repeated). */
 export function pad(
-  img: ImageTensor, padding: number | readonly number[],
+  img: ImageTensor,
+  padding: number | readonly number[],
   { fill = 0, mode = 'constant' }: { fill?: Fill; mode?: PaddingMode } = {},
 ): ImageTensor {
   const v = imageView(img, 'pad');
@@ -170,8 +172,13 @@ function remap(v: ImageView, height: number, width: number, from: (x: number, y:
 
 /** torchvision's resized_crop: crop (zeros outside), then resize to `size`. */
 export function resizedCrop(
-  img: ImageTensor, top: number, left: number, height: number, width: number,
-  size: number | readonly number[], interpolation: Interpolation = 'bilinear',
+  img: ImageTensor,
+  top: number,
+  left: number,
+  height: number,
+  width: number,
+  size: number | readonly number[],
+  interpolation: Interpolation = 'bilinear',
 ): ImageTensor {
   return resize(crop(img, top, left, height, width), size, { interpolation });
 }
@@ -182,7 +189,8 @@ export function resizedCrop(
  * centred. Nothing is cut away, unlike Resize + CenterCrop.
  */
 export function letterbox(
-  img: ImageTensor, size: number | readonly number[],
+  img: ImageTensor,
+  size: number | readonly number[],
   { fill = 0, interpolation = 'bilinear' }: { fill?: Fill; interpolation?: Interpolation } = {},
 ): ImageTensor {
   const [th, tw] = sizePair(size, 'letterbox');
@@ -239,7 +247,12 @@ export function rotate(img: ImageTensor, angle: number, { interpolation = 'neare
   if (expand) {
     const xs: number[] = [];
     const ys: number[] = [];
-    for (const [x, y] of [[0, 0], [w, 0], [w, h], [0, h]]) {
+    for (const [x, y] of [
+      [0, 0],
+      [w, 0],
+      [w, h],
+      [0, h],
+    ]) {
       const [tx, ty] = apply(x, y);
       xs.push(tx);
       ys.push(ty);

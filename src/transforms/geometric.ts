@@ -5,12 +5,8 @@
  * their own `generator` option, else the global generator (`manualSeed`).
  */
 import type { Generator } from '../tensor/random.js';
-import {
-  centerCrop, crop, hflip, letterbox, pad, resize, resizedCrop, rotate, vflip, type Fill, type Interpolation, type PaddingMode,
-} from './functional.js';
-import {
-  imageView, paddingLTRB, pickGenerator, roundHalfEven, sizePair, uniform, type ImageTensor, type Transform, type TransformSpec,
-} from './image.js';
+import { centerCrop, crop, hflip, letterbox, pad, resize, resizedCrop, rotate, vflip, type Fill, type Interpolation, type PaddingMode } from './functional.js';
+import { imageView, paddingLTRB, pickGenerator, roundHalfEven, sizePair, uniform, type ImageTensor, type Transform, type TransformSpec } from './image.js';
 import { INTERPOLATIONS } from './resample.js';
 import { registerTransform } from './spec.js';
 
@@ -45,7 +41,10 @@ export class Resize implements Transform<ImageTensor, ImageTensor> {
   readonly interpolation: Interpolation;
   readonly maxSize?: number;
 
-  constructor(readonly size: number | readonly number[], { interpolation = 'bilinear', maxSize }: { interpolation?: Interpolation; maxSize?: number } = {}) {
+  constructor(
+    readonly size: number | readonly number[],
+    { interpolation = 'bilinear', maxSize }: { interpolation?: Interpolation; maxSize?: number } = {},
+  ) {
     checkSize(size, 'Resize');
     this.interpolation = checkInterpolation(interpolation, 'Resize');
     this.maxSize = maxSize;
@@ -82,7 +81,10 @@ export class Pad implements Transform<ImageTensor, ImageTensor> {
   readonly fill: Fill;
   readonly mode: PaddingMode;
 
-  constructor(readonly padding: number | readonly number[], { fill = 0, mode = 'constant' }: { fill?: Fill; mode?: PaddingMode } = {}) {
+  constructor(
+    readonly padding: number | readonly number[],
+    { fill = 0, mode = 'constant' }: { fill?: Fill; mode?: PaddingMode } = {},
+  ) {
     paddingLTRB(padding, 'Pad');
     this.fill = fill;
     this.mode = mode;
@@ -111,7 +113,10 @@ export interface RandomCropOptions extends RandomOptions {
 export class RandomCrop implements Transform<ImageTensor, ImageTensor> {
   readonly size: [number, number];
 
-  constructor(size: number | readonly number[], readonly options: RandomCropOptions = {}) {
+  constructor(
+    size: number | readonly number[],
+    readonly options: RandomCropOptions = {},
+  ) {
     this.size = sizePair(size, 'RandomCrop');
     if (options.padding !== undefined) paddingLTRB(options.padding, 'RandomCrop');
   }
@@ -162,7 +167,10 @@ export class RandomResizedCrop implements Transform<ImageTensor, ImageTensor> {
   readonly interpolation: Interpolation;
   readonly generator?: Generator;
 
-  constructor(size: number | readonly number[], { scale = [0.08, 1], ratio = [3 / 4, 4 / 3], interpolation = 'bilinear', generator }: RandomResizedCropOptions = {}) {
+  constructor(
+    size: number | readonly number[],
+    { scale = [0.08, 1], ratio = [3 / 4, 4 / 3], interpolation = 'bilinear', generator }: RandomResizedCropOptions = {},
+  ) {
     this.size = sizePair(size, 'RandomResizedCrop');
     if (!(scale.length === 2 && scale[0] > 0 && scale[0] <= scale[1])) {
       throw new RangeError(`RandomResizedCrop: scale must be [min, max] with 0 < min <= max but received ${JSON.stringify(scale)}`);
@@ -182,7 +190,13 @@ export class RandomResizedCrop implements Transform<ImageTensor, ImageTensor> {
    * position; else a central crop of the whole image clamped to the ratio range.
    * Returns [top, left, height, width].
    */
-  static getParams(height: number, width: number, scale: readonly [number, number], ratio: readonly [number, number], g: Generator): [number, number, number, number] {
+  static getParams(
+    height: number,
+    width: number,
+    scale: readonly [number, number],
+    ratio: readonly [number, number],
+    g: Generator,
+  ): [number, number, number, number] {
     const area = height * width;
     const logLo = Math.log(ratio[0]);
     const logHi = Math.log(ratio[1]);
@@ -217,7 +231,10 @@ registerTransform('RandomResizedCrop', (size, options) => new RandomResizedCrop(
 
 /** Mirrors left-right with probability p (default 0.5). */
 export class RandomHorizontalFlip implements Transform<ImageTensor, ImageTensor> {
-  constructor(readonly p = 0.5, readonly options: RandomOptions = {}) {
+  constructor(
+    readonly p = 0.5,
+    readonly options: RandomOptions = {},
+  ) {
     checkProbability(p, 'RandomHorizontalFlip');
   }
 
@@ -234,7 +251,10 @@ registerTransform('RandomHorizontalFlip', (p) => new RandomHorizontalFlip(p));
 
 /** Mirrors top-bottom with probability p (default 0.5). */
 export class RandomVerticalFlip implements Transform<ImageTensor, ImageTensor> {
-  constructor(readonly p = 0.5, readonly options: RandomOptions = {}) {
+  constructor(
+    readonly p = 0.5,
+    readonly options: RandomOptions = {},
+  ) {
     checkProbability(p, 'RandomVerticalFlip');
   }
 
@@ -261,7 +281,10 @@ export interface RandomRotationOptions extends RandomOptions {
 export class RandomRotation implements Transform<ImageTensor, ImageTensor> {
   readonly degrees: readonly [number, number];
 
-  constructor(degrees: number | readonly [number, number], readonly options: RandomRotationOptions = {}) {
+  constructor(
+    degrees: number | readonly [number, number],
+    readonly options: RandomRotationOptions = {},
+  ) {
     if (typeof degrees === 'number') {
       if (!(degrees >= 0)) throw new RangeError(`RandomRotation: degrees must be non-negative when a single number but received ${degrees}`);
       this.degrees = [-degrees, degrees];
@@ -303,7 +326,10 @@ export class Letterbox implements Transform<ImageTensor, ImageTensor> {
   readonly fill: Fill;
   readonly interpolation: Interpolation;
 
-  constructor(readonly size: number | readonly number[], { fill = 0, interpolation = 'bilinear' }: { fill?: Fill; interpolation?: Interpolation } = {}) {
+  constructor(
+    readonly size: number | readonly number[],
+    { fill = 0, interpolation = 'bilinear' }: { fill?: Fill; interpolation?: Interpolation } = {},
+  ) {
     sizePair(size, 'Letterbox');
     this.fill = fill;
     this.interpolation = checkInterpolation(interpolation, 'Letterbox');

@@ -152,5 +152,5 @@ export function describe(v: unknown): string {
   if (v instanceof Tensor) return `a ${v.dtype} tensor of shape [${v.shape.join(', ')}]`;
   if (v === null) return 'null';
   if (Array.isArray(v)) return 'an array';
-  return `${typeof v === 'object' ? (v as object).constructor?.name ?? 'object' : String(v)} of type ${typeof v}`;
+  return `${typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : String(v)} of type ${typeof v}`;
 }

@@ -6,8 +6,19 @@
  */
 export { Compose, Lambda, ToTensor, Normalize, applyTransform, portableTransform, type TransformLike } from './basic.js';
 export {
-  Resize, CenterCrop, Pad, RandomCrop, RandomResizedCrop, RandomHorizontalFlip, RandomVerticalFlip, RandomRotation, Letterbox,
-  type RandomOptions, type RandomCropOptions, type RandomResizedCropOptions, type RandomRotationOptions,
+  Resize,
+  CenterCrop,
+  Pad,
+  RandomCrop,
+  RandomResizedCrop,
+  RandomHorizontalFlip,
+  RandomVerticalFlip,
+  RandomRotation,
+  Letterbox,
+  type RandomOptions,
+  type RandomCropOptions,
+  type RandomResizedCropOptions,
+  type RandomRotationOptions,
 } from './geometric.js';
 export { ColorJitter, Grayscale, RandomGrayscale, type ColorJitterOptions, type ColorJitterParams } from './photometric.js';
 export type { ImageTensor, Transform, TransformSpec } from './image.js';
@@ -15,6 +26,15 @@ export { transformFromSpec } from './spec.js';
 export type { Interpolation, PaddingMode, Fill, RotateOptions } from './functional.js';
 export * as functional from './functional.js';
 export {
-  evalTransform, trainTransform, parsePreprocess, imagenetPreprocess, RESIZE_MODES, AUGMENTATIONS, IMAGENET_MEAN, IMAGENET_STD,
-  type PreprocessConfig, type ResizeMode, type Augmentation,
+  evalTransform,
+  trainTransform,
+  parsePreprocess,
+  imagenetPreprocess,
+  RESIZE_MODES,
+  AUGMENTATIONS,
+  IMAGENET_MEAN,
+  IMAGENET_STD,
+  type PreprocessConfig,
+  type ResizeMode,
+  type Augmentation,
 } from './presets.js';

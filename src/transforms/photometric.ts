@@ -123,7 +123,10 @@ registerTransform('Grayscale', (channels) => new Grayscale(channels));
 
 /** Converts to greyscale with probability p (default 0.1), keeping the number of channels. */
 export class RandomGrayscale implements Transform<Tensor, Tensor> {
-  constructor(readonly p = 0.1, readonly options: RandomOptions = {}) {
+  constructor(
+    readonly p = 0.1,
+    readonly options: RandomOptions = {},
+  ) {
     if (!(p >= 0 && p <= 1)) throw new RangeError(`RandomGrayscale: p must be a probability in [0, 1] but received ${p}`);
   }
 

@@ -82,8 +82,11 @@ export function trainTransform(p: PreprocessConfig): Compose {
  * { imageSize, resize, ... } (resize and crop both imageSize, bilinear).
  */
 export function parsePreprocess(json: unknown, where: string): PreprocessConfig {
-  const fail = (what: string): never => { throw new Error(`${where}: the recorded preprocessing ${what}`); };
-  if (!json || typeof json !== 'object' || Array.isArray(json)) return fail('is missing (the checkpoint was not written by tsvision train or Model.save with preprocessing)');
+  const fail = (what: string): never => {
+    throw new Error(`${where}: the recorded preprocessing ${what}`);
+  };
+  if (!json || typeof json !== 'object' || Array.isArray(json))
+    return fail('is missing (the checkpoint was not written by tsvision train or Model.save with preprocessing)');
   const p = json as Record<string, unknown>;
   const size = (k: string, v: unknown): number => (Number.isInteger(v) && (v as number) > 0 ? (v as number) : fail(`has no valid ${k} (${JSON.stringify(v)})`));
   const cropSize = size('cropSize', p.cropSize ?? p.imageSize);
@@ -92,12 +95,19 @@ export function parsePreprocess(json: unknown, where: string): PreprocessConfig 
   const resizeMode = p.resizeMode ?? p.resize;
   if (!RESIZE_MODES.includes(resizeMode as ResizeMode)) fail(`has resizeMode ${JSON.stringify(resizeMode)}, not one of ${RESIZE_MODES.join(', ')}`);
   const interpolation = p.interpolation ?? 'bilinear';
-  if (!INTERPOLATIONS.includes(interpolation as Interpolation)) fail(`has interpolation ${JSON.stringify(interpolation)}, not one of ${INTERPOLATIONS.join(', ')}`);
+  if (!INTERPOLATIONS.includes(interpolation as Interpolation))
+    fail(`has interpolation ${JSON.stringify(interpolation)}, not one of ${INTERPOLATIONS.join(', ')}`);
   const augment = AUGMENTATIONS.includes(p.augment as Augmentation) ? (p.augment as Augmentation) : 'none';
   const ok = (a: unknown): a is number[] => Array.isArray(a) && a.length === channels && a.every((x) => typeof x === 'number' && Number.isFinite(x));
   if (!ok(p.mean) || !ok(p.std) || p.std.some((x) => x <= 0)) fail(`has no valid mean and std for ${channels} channels`);
   return {
-    resizeSize, cropSize, interpolation: interpolation as Interpolation, resizeMode: resizeMode as ResizeMode, channels,
-    mean: [...(p.mean as number[])], std: [...(p.std as number[])], augment,
+    resizeSize,
+    cropSize,
+    interpolation: interpolation as Interpolation,
+    resizeMode: resizeMode as ResizeMode,
+    channels,
+    mean: [...(p.mean as number[])],
+    std: [...(p.std as number[])],
+    augment,
   };
 }

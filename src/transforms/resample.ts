@@ -150,7 +150,10 @@ function horizontalPass(src: Strided, dst: Strided, coeffs: Coeffs, outWidth: nu
       const q = drow + xx * dst.sx;
       if (channels <= 4) {
         // All channels of a tap at once (the common case: 1, 3 or 4 channels).
-        let s0 = init, s1 = init, s2 = init, s3 = init;
+        let s0 = init,
+          s1 = init,
+          s2 = init,
+          s3 = init;
         let p = first;
         for (let t = 0; t < taps; t++, p += sx) {
           const w = kk[k0 + t];

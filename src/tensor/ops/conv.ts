@@ -30,7 +30,6 @@ export interface ConvTransposeOptions {
   groups?: number;
 }
 
-
 /** Accepts an unbatched input ([C, ...spatial]) as PyTorch does, by adding a batch of one. */
 function batched(op: string, x: Tensor, dims: number): [Tensor, boolean] {
   if (x.ndim === dims + 1) return [unsqueeze(x, 0), true];
@@ -97,7 +96,9 @@ export function conv(x: Tensor, weight: Tensor, bias?: Tensor | null, options: C
   const [cOut, cInG, ...kernel] = weight.shape;
   const cIn = xb.shape[1];
   if (!Number.isInteger(groups) || groups < 1 || cIn % groups !== 0 || cOut % groups !== 0 || cIn / groups !== cInG) {
-    throw new ShapeError(`${op}: input shape ${fmtShape(x.shape)} and weight shape ${fmtShape(weight.shape)} do not fit with groups=${groups} (need input channels = ${cInG} x groups, output channels divisible by groups)`);
+    throw new ShapeError(
+      `${op}: input shape ${fmtShape(x.shape)} and weight shape ${fmtShape(weight.shape)} do not fit with groups=${groups} (need input channels = ${cInG} x groups, output channels divisible by groups)`,
+    );
   }
   const stride = perAxis(op, 'stride', options.stride ?? 1, dims, 1);
   const dilation = perAxis(op, 'dilation', options.dilation ?? 1, dims, 1);
@@ -111,12 +112,18 @@ export function conv(x: Tensor, weight: Tensor, bias?: Tensor | null, options: C
     padding = total.map((t) => Math.floor(t / 2));
     // An odd total pads one more on the right/bottom (as PyTorch does).
     const extra = total.map((t) => t % 2);
-    if (extra.some((e) => e > 0)) input = pad(input, [...extra].reverse().flatMap((e) => [0, e]));
+    if (extra.some((e) => e > 0))
+      input = pad(
+        input,
+        [...extra].reverse().flatMap((e) => [0, e]),
+      );
   } else padding = perAxis(op, 'padding', p, dims, 0);
   const inSize = input.shape.slice(2);
   const outSize = inSize.map((n, i) => convOutputSize(n, kernel[i], stride[i], padding[i], dilation[i]));
   if (outSize.some((o) => o < 1)) {
-    throw new ShapeError(`${op}: input shape ${fmtShape(x.shape)} is too small for kernel ${fmtShape(kernel)} (padding ${JSON.stringify(padding)}, dilation ${JSON.stringify(dilation)})`);
+    throw new ShapeError(
+      `${op}: input shape ${fmtShape(x.shape)} is too small for kernel ${fmtShape(kernel)} (padding ${JSON.stringify(padding)}, dilation ${JSON.stringify(dilation)})`,
+    );
   }
   const g: ConvGeometry = { n: input.shape[0], cIn, cOut, groups, inSize, kernel, stride, padding, dilation, outSize };
   const y = convCore(g, input, weight as F32, checkedBias(op, bias, cOut));
@@ -140,7 +147,8 @@ function checkedRank(op: string, dims: number, w: Tensor): true {
 export function convTranspose(x: Tensor, weight: Tensor, bias?: Tensor | null, options: ConvTransposeOptions = {}): F32 {
   const dims = weight.ndim - 2;
   const op = `convTranspose${dims}d`;
-  if (dims < 1 || dims > 3) throw new ShapeError(`convTranspose: weight must be [Cin, Cout/groups, ...kernel] with 1 to 3 spatial dims, got ${fmtShape(weight.shape)}`);
+  if (dims < 1 || dims > 3)
+    throw new ShapeError(`convTranspose: weight must be [Cin, Cout/groups, ...kernel] with 1 to 3 spatial dims, got ${fmtShape(weight.shape)}`);
   expectFloat(op, x, weight);
   const [xb, unbatched] = batched(op, x, dims);
   const groups = options.groups ?? 1;
@@ -181,4 +189,3 @@ export function convTranspose(x: Tensor, weight: Tensor, bias?: Tensor | null, o
   const yb = addBias(op, out, bias, cOut);
   return unbatched ? squeeze(yb, 0) : yb;
 }
-

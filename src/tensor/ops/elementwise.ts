@@ -89,10 +89,7 @@ export function mul(a: Operand, b: Operand): F32 {
   if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a * b) : affine(a, b, 0);
   if (typeof a === 'number') return affine(b, a, 0);
   const out = broadcastBinary('mul', 'mul', a, b);
-  return record(out, 'mul', [a, b], (g) => [
-    a.requiresGrad ? sumTo(mul(g, b), a.shape) : null,
-    b.requiresGrad ? sumTo(mul(g, a), b.shape) : null,
-  ]);
+  return record(out, 'mul', [a, b], (g) => [a.requiresGrad ? sumTo(mul(g, b), a.shape) : null, b.requiresGrad ? sumTo(mul(g, a), b.shape) : null]);
 }
 
 export function div(a: Operand, b: Operand): F32 {
@@ -136,10 +133,7 @@ function extremum(op: 'maximum' | 'minimum', a: Tensor, b: Tensor): F32 {
     const wins = op === 'maximum' ? gt(a, b) : lt(a, b);
     // weight of a: 1 where it wins, 0.5 on ties, 0 where it loses
     const wa = add(toFloat(wins), mul(toFloat(eq(a, b)), 0.5));
-    return [
-      a.requiresGrad ? sumTo(mul(g, wa), a.shape) : null,
-      b.requiresGrad ? sumTo(mul(g, sub(1, wa)), b.shape) : null,
-    ];
+    return [a.requiresGrad ? sumTo(mul(g, wa), a.shape) : null, b.requiresGrad ? sumTo(mul(g, sub(1, wa)), b.shape) : null];
   });
 }
 
@@ -164,7 +158,15 @@ function comparison(op: CompareOp, a: Operand, b: Operand): Tensor<'uint8'> {
   const tb = toFloat(operand(b));
   const shape = broadcastShapes(op, ta.shape, tb.shape);
   const out = new Tensor<'uint8'>(backend().alloc('uint8', numel(shape)), shape);
-  backend().compare(op, shape, ta.data as Float32Array, broadcastStrides(ta.shape, shape), tb.data as Float32Array, broadcastStrides(tb.shape, shape), out.data);
+  backend().compare(
+    op,
+    shape,
+    ta.data as Float32Array,
+    broadcastStrides(ta.shape, shape),
+    tb.data as Float32Array,
+    broadcastStrides(tb.shape, shape),
+    out.data,
+  );
   return out;
 }
 
@@ -184,7 +186,16 @@ export function where(cond: Tensor, a: Operand, b: Operand): F32 {
   expectFloat('where', ta, tb);
   const shape = broadcastShapes('where', broadcastShapes('where', cond.shape, ta.shape), tb.shape);
   const out = newFloat(shape);
-  backend().where(shape, cond.data as Uint8Array, broadcastStrides(cond.shape, shape), ta.data as Float32Array, broadcastStrides(ta.shape, shape), tb.data as Float32Array, broadcastStrides(tb.shape, shape), out.data);
+  backend().where(
+    shape,
+    cond.data as Uint8Array,
+    broadcastStrides(cond.shape, shape),
+    ta.data as Float32Array,
+    broadcastStrides(ta.shape, shape),
+    tb.data as Float32Array,
+    broadcastStrides(tb.shape, shape),
+    out.data,
+  );
   return record(out, 'where', [ta, tb], (g) => [
     ta.requiresGrad ? sumTo(where(cond, g, 0), ta.shape) : null,
     tb.requiresGrad ? sumTo(where(cond, 0, g), tb.shape) : null,

@@ -20,10 +20,26 @@ function bmm(a: F32, b: F32, batch: number, m: number, n: number, k: number, tra
   const aBatched = a.size !== m * k;
   const bBatched = b.size !== k * n;
   backend().sgemm(
-    batch, transA, transB, m, n, k, 1,
-    a.data, 0, transA ? m : k, aBatched ? m * k : 0,
-    b.data, 0, transB ? k : n, bBatched ? k * n : 0,
-    0, out, 0, n, m * n,
+    batch,
+    transA,
+    transB,
+    m,
+    n,
+    k,
+    1,
+    a.data,
+    0,
+    transA ? m : k,
+    aBatched ? m * k : 0,
+    b.data,
+    0,
+    transB ? k : n,
+    bBatched ? k * n : 0,
+    0,
+    out,
+    0,
+    n,
+    m * n,
   );
   return out;
 }
@@ -66,7 +82,6 @@ export function matmul(a: Tensor, b: Tensor): F32 {
     return [da && new Tensor(da.data, a.shape), db && new Tensor(db.data, b.shape)];
   });
 }
-
 
 /**
  * y = x · weightᵀ + bias for x [..., in], weight [out, in], bias [out]: one SGEMM

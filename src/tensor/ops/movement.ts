@@ -36,9 +36,18 @@ export function flatten<D extends DType>(x: Tensor<D>, startDim = 0, endDim = -1
 
 /** Removes size-1 dimensions (only `dim` when given). */
 export function squeeze<D extends DType>(x: Tensor<D>, dim?: number): Tensor<D> {
-  if (dim === undefined) return reshape(x, x.shape.filter((d) => d !== 1));
+  if (dim === undefined)
+    return reshape(
+      x,
+      x.shape.filter((d) => d !== 1),
+    );
   const a = normAxis('squeeze', dim, x.ndim);
-  return x.shape[a] === 1 ? reshape(x, x.shape.filter((_, i) => i !== a)) : x;
+  return x.shape[a] === 1
+    ? reshape(
+        x,
+        x.shape.filter((_, i) => i !== a),
+      )
+    : x;
 }
 
 /** Inserts a size-1 dimension at `dim`. */
@@ -59,7 +68,15 @@ export function permute<D extends DType>(x: Tensor<D>, dims: readonly number[]):
   const shape = p.map((d) => x.shape[d]);
   const xs = contiguousStrides(x.shape);
   const out = like(x.dtype, shape);
-  backend().copyStrided(shape, x.data, 0, p.map((d) => xs[d]), out.data, 0, contiguousStrides(shape));
+  backend().copyStrided(
+    shape,
+    x.data,
+    0,
+    p.map((d) => xs[d]),
+    out.data,
+    0,
+    contiguousStrides(shape),
+  );
   const inverse = new Array<number>(p.length);
   p.forEach((d, i) => (inverse[d] = i));
   return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
@@ -125,7 +142,10 @@ export function stack<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): 
     }
   }
   const a = normAxis('stack', dim, tensors[0].ndim + 1);
-  return concat(tensors.map((t) => unsqueeze(t, a)), a);
+  return concat(
+    tensors.map((t) => unsqueeze(t, a)),
+    a,
+  );
 }
 
 /** Splits into pieces of `size` along dim (the last may be smaller), or into the listed sizes. */

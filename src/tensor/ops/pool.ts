@@ -29,7 +29,6 @@ export interface AvgPoolOptions {
   countIncludePad?: boolean;
 }
 
-
 /** [planes, spatial] of x for a pool over its last `dims` axes (x has one or two leading axes). */
 function split(op: string, x: Tensor, dims: number): [number, number[]] {
   if (x.ndim !== dims + 1 && x.ndim !== dims + 2) {
@@ -39,7 +38,13 @@ function split(op: string, x: Tensor, dims: number): [number, number[]] {
   return [numel(x.shape.slice(0, x.ndim - dims)), spatial];
 }
 
-function windows(op: string, x: Tensor, dims: number, o: { kernelSize: PerAxis; stride?: PerAxis; padding?: PerAxis; dilation?: PerAxis; ceilMode?: boolean }, countIncludePad: boolean): PoolGeometry {
+function windows(
+  op: string,
+  x: Tensor,
+  dims: number,
+  o: { kernelSize: PerAxis; stride?: PerAxis; padding?: PerAxis; dilation?: PerAxis; ceilMode?: boolean },
+  countIncludePad: boolean,
+): PoolGeometry {
   expectFloat(op, x);
   const [planes, inSize] = split(op, x, dims);
   const kernel = perAxis(op, 'kernelSize', o.kernelSize, dims, 1);

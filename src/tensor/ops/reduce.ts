@@ -150,4 +150,3 @@ export function softmax(x: Tensor, axis: number): F32 {
 export function logSoftmax(x: Tensor, axis: number): F32 {
   return softmaxImpl(x, axis, true);
 }
-
