@@ -6,6 +6,8 @@ import '../tensor/methods.js';
 import { CLASSIC_MODELS } from './classic.js';
 import { CONVNET_MODELS } from './convnet.js';
 import { RESNET_MODELS } from './resnet.js';
+import { MOBILENET_MODELS } from './mobilenet.js';
+import { EFFICIENTNET_MODELS } from './efficientnet.js';
 import { registerModels } from './registry.js';
 import { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 import { registerWeights } from './weights.js';
@@ -14,6 +16,8 @@ registerModels([
   ...CLASSIC_MODELS,
   ...CONVNET_MODELS,
   ...RESNET_MODELS,
+  ...MOBILENET_MODELS,
+  ...EFFICIENTNET_MODELS,
 ]);
 registerWeights(TORCHVISION_WEIGHTS);
 
@@ -38,3 +42,9 @@ export {
 } from './classic.js';
 export { convnet, ConvNet, type ConvNetConfig } from './convnet.js';
 export { resnet, ResNet, BasicBlock, Bottleneck, type ResNetConfig, type ResNetName } from './resnet.js';
+export {
+  mobilenetV2, mobilenetV3Large, mobilenetV3Small, MobileNetV2, MobileNetV3,
+  type MobileNetV2Config, type MobileNetV3Config, type MobileNetV3Name,
+} from './mobilenet.js';
+export { efficientnet, EfficientNet, type EfficientNetConfig, type EfficientNetName } from './efficientnet.js';
+export * as layers from './layers/index.js';
