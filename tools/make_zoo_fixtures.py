@@ -60,6 +60,26 @@ SPECS['alexnet'] = dict(build=_tv('alexnet'), config={'numClasses': 10}, input=[
 SPECS['alexnet']['train'] = dict(kwargs={'dropout': 0.0}, config={'numClasses': 10, 'dropout': 0}, input=[2, 3, 64, 64])
 
 # ---- mobilenet.ts, efficientnet.ts -----------------------------------------------
+for _n in ['mobilenet_v2', 'mobilenet_v3_small', 'mobilenet_v3_large'] + ['efficientnet_b%d' % _i for _i in range(8)] + \
+        ['efficientnet_v2_s', 'efficientnet_v2_m', 'efficientnet_v2_l']:
+    SPECS[_n] = dict(build=(lambda n: lambda **kw: getattr(tvm, n)(num_classes=10, **kw))(_n), config={'numClasses': 10}, input=[1, 3, 64, 64])
+# Under formula weights the eval logits of the deeper EfficientNets are chaotic at 64 px (torchvision's own float32 and
+# float64 disagree by 5-100%: see tools/zoo_conditioning.py); these use the largest side of 64, 56, ..., 8 where they agree within 1e-5.
+for _n, _side in [('efficientnet_b1', 32), ('efficientnet_b2', 32), ('efficientnet_b3', 16), ('efficientnet_b4', 16), ('efficientnet_b5', 8),
+                  ('efficientnet_b6', 8), ('efficientnet_b7', 8), ('efficientnet_v2_s', 56)]:
+    SPECS[_n]['input'] = [1, 3, _side, _side]
+SPECS['mobilenet_v3_small']['train'] = dict(kwargs={'dropout': 0.0}, config={'numClasses': 10, 'dropout': 0}, input=[2, 3, 64, 64])
+
+
+def _efficientnet_b0(dropout=0.2, **kw):  # torchvision's efficientnet_b0 fixes the dropout: build the class itself
+    from torchvision.models.efficientnet import EfficientNet, _efficientnet_conf
+    setting, last_channel = _efficientnet_conf('efficientnet_b0', width_mult=1.0, depth_mult=1.0)
+    return EfficientNet(setting, dropout, last_channel=last_channel, num_classes=10, **kw)
+
+
+SPECS['efficientnet_b0']['build'] = _efficientnet_b0
+SPECS['efficientnet_b0']['train'] = dict(kwargs={'dropout': 0.0, 'stochastic_depth_prob': 0.0},
+                                         config={'numClasses': 10, 'dropout': 0, 'stochasticDepthProb': 0}, input=[2, 3, 64, 64])
 
 # ---- googlenet.ts, inception.ts, shufflenet.ts -----------------------------------
 

@@ -13,6 +13,8 @@ import { EFFICIENTNET_PYTORCH_MODELS } from './efficientnet_pytorch.js';
 import { EFFICIENTNET_PYTORCH_WEIGHTS } from './efficientnet_pytorch-weights.js';
 import { ALEXNET_MODELS } from './alexnet.js';
 import { VGG_MODELS } from './vgg.js';
+import { MOBILENET_MODELS } from './mobilenet.js';
+import { EFFICIENTNET_MODELS } from './efficientnet.js';
 import { registerModels } from './registry.js';
 import { TORCHVISION_WEIGHTS } from './torchvision-weights.js';
 import { registerWeights } from './weights.js';
@@ -27,6 +29,8 @@ registerModels([
   ...EFFICIENTNET_PYTORCH_MODELS,
   ...VGG_MODELS,
   ...ALEXNET_MODELS,
+  ...MOBILENET_MODELS,
+  ...EFFICIENTNET_MODELS,
 ]);
 registerWeights(TORCHVISION_WEIGHTS);
 registerWeights(EFFICIENTNET_PYTORCH_WEIGHTS);
@@ -116,3 +120,15 @@ export { resnet, ResNet, BasicBlock, Bottleneck, type ResNetConfig, type Residua
 export { vgg, vggFeatures, initVGGWeights, VGG, type VGGConfig } from './vgg.js';
 export { alexnet, AlexNet, type AlexNetConfig } from './alexnet.js';
 export { FeaturesClassifier, type FeaturesClassifierOptions } from './features-classifier.js';
+export {
+  mobilenetV2,
+  mobilenetV3Large,
+  mobilenetV3Small,
+  MobileNetV2,
+  MobileNetV3,
+  type MobileNetV2Config,
+  type MobileNetV3Config,
+  type MobileNetV3Name,
+} from './mobilenet.js';
+export { efficientnet, EfficientNet, type EfficientNetConfig, type EfficientNetName } from './efficientnet.js';
+export * as layers from './layers/index.js';
