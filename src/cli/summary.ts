@@ -62,7 +62,8 @@ export function models(argv: string[], say: (line?: string) => void): number {
       .map((k) => k.name.slice(n.length + 1) + (k.accuracy ? ` ${k.accuracy.top1}%` : ''))
       .join(', ');
     say(
-      `${n.padEnd(w)}  ${String(e.imageSize).padStart(5)}  ${num(stats?.params, 1e6, 2).padStart(10)}  ${num(stats?.macs, 1e9, 2).padStart(6)}  ${weights || '-'}`,
+      `${n.padEnd(w)}  ${String(e.imageSize).padStart(5)}  ${num(stats?.params, 1e6, 2).padStart(10)}  ${num(stats?.macs, 1e9, 2).padStart(6)}  ` +
+        `${weights || '-'}`,
     );
   }
   say('\nparams and GMACs (multiply-accumulates) with 1000 classes at the input size; weights: known ImageNet files (--weights NAME.TAG), with top-1.');

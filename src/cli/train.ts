@@ -50,7 +50,9 @@ export const TRAIN: CommandSpec = {
       name: 'weights',
       type: 'string',
       value: 'FILE|NAME',
-      help: 'start from these weights (.pth, .pt, .bin, .safetensors, or a known name such as resnet50.imagenet, downloaded once): every tensor that fits is loaded, a classifier for another number of classes starts fresh',
+      help:
+        'start from these weights (.pth, .pt, .bin, .safetensors, or a known name such as resnet50.imagenet, downloaded once): every tensor that ' +
+        'fits is loaded, a classifier for another number of classes starts fresh',
     },
     {
       name: 'freeze',
@@ -346,10 +348,12 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
       `${valPaths.length ? `${valPaths.length} validation images` : 'no validation'}.`,
   );
   say(
-    `Input: ${imageSize}x${imageSize} ${channels === 3 ? 'RGB' : 'grey'}, resize ${preset.resizeMode}, augmentation ${preset.augment}, mean [${preset.mean.join(', ')}], std [${preset.std.join(', ')}].`,
+    `Input: ${imageSize}x${imageSize} ${channels === 3 ? 'RGB' : 'grey'}, resize ${preset.resizeMode}, augmentation ${preset.augment}, mean ` +
+      `[${preset.mean.join(', ')}], std [${preset.std.join(', ')}].`,
   );
   say(
-    `Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). Output: ${outDir}`,
+    `Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). ` +
+      `Output: ${outDir}`,
   );
   if (freezeEpochs > 0) say(`Fine-tuning: the classifier alone for ${freezeEpochs} epoch(s), then every layer (earlier stages at lr / 10 and lr / 100).`);
   else if (values.freeze === 'backbone')

@@ -167,7 +167,8 @@ export class ImageFolder<X = Tensor<'uint8'>> implements ClassificationDataset<X
     if (samples.length === 0) throw new Error(`ImageFolder: no images (${extList}) under ${root}; ${layout}`);
     if (empty.length > 0) {
       throw new Error(
-        `ImageFolder: class folder${empty.length > 1 ? 's' : ''} ${empty.map((c) => `'${c}'`).join(', ')} under ${root} contain${empty.length > 1 ? '' : 's'} no images (${extList})`,
+        `ImageFolder: class folder${empty.length > 1 ? 's' : ''} ${empty.map((c) => `'${c}'`).join(', ')} under ${root} ` +
+          `contain${empty.length > 1 ? '' : 's'} no images (${extList})`,
       );
     }
     this.classes = classes;

@@ -45,7 +45,8 @@ export class ConfusionMatrix {
   merge(other: ConfusionMatrix): this {
     if (!(other instanceof ConfusionMatrix) || other.numClasses !== this.numClasses) {
       throw new ShapeError(
-        `ConfusionMatrix.merge: expected a ConfusionMatrix of ${this.numClasses} classes, got ${other instanceof ConfusionMatrix ? other.numClasses : typeof other}`,
+        `ConfusionMatrix.merge: expected a ConfusionMatrix of ${this.numClasses} classes, got ` +
+          `${other instanceof ConfusionMatrix ? other.numClasses : typeof other}`,
       );
     }
     for (let i = 0; i < this.counts.length; i++) this.counts[i] += other.counts[i];

@@ -32,7 +32,10 @@ export function htmlReport({ title, classes, scores, pageDir }: HtmlReportInput)
         .map((v, p) => {
           const share = support ? v / support : 0;
           const hue = p === t ? 120 : 0;
-          return `<td style="background:hsla(${hue},60%,50%,${(0.08 + 0.6 * share).toFixed(2)})" title="${escape(classes[t])} → ${escape(classes[p])}: ${v} (${pct(share)})">${v}</td>`;
+          return (
+            `<td style="background:hsla(${hue},60%,50%,${(0.08 + 0.6 * share).toFixed(2)})" title="${escape(classes[t])} → ` +
+            `${escape(classes[p])}: ${v} (${pct(share)})">${v}</td>`
+          );
         })
         .join('');
       return `<tr><th>${escape(classes[t])}</th>${cells}</tr>`;
@@ -49,14 +52,16 @@ export function htmlReport({ title, classes, scores, pageDir }: HtmlReportInput)
   const pairs = scores.pairs
     .map(
       (p) =>
-        `<li>${p.count} × <b>${escape(classes[p.target])}</b> called <b>${escape(classes[p.predicted])}</b> (${pct(p.share)} of ${escape(classes[p.target])})</li>`,
+        `<li>${p.count} × <b>${escape(classes[p.target])}</b> called <b>${escape(classes[p.predicted])}</b> (${pct(p.share)} of ` +
+        `${escape(classes[p.target])})</li>`,
     )
     .join('\n');
   const mistakes = scores.worst
     .map(
       (m) =>
         `<figure><img src="${escape(href(m.path, pageDir))}" alt="${escape(m.path)}" loading="lazy">` +
-        `<figcaption>said <b>${escape(classes[m.predicted])}</b> ${m.confidence.toFixed(3)}<br>is <b>${escape(classes[m.target])}</b> ${m.targetProb.toFixed(3)}<br><small>${escape(m.path)}</small></figcaption></figure>`,
+        `<figcaption>said <b>${escape(classes[m.predicted])}</b> ${m.confidence.toFixed(3)}<br>is <b>${escape(classes[m.target])}</b> ` +
+        `${m.targetProb.toFixed(3)}<br><small>${escape(m.path)}</small></figcaption></figure>`,
     )
     .join('\n');
   const op = scores.operatingPoint;
@@ -66,7 +71,9 @@ export function htmlReport({ title, classes, scores, pageDir }: HtmlReportInput)
       : `<h2>Class ${escape(classes[op.classIndex])}: ${op.goal} at least ${op.target}</h2><p>${
           op.threshold === null
             ? 'No threshold reaches it.'
-            : `Call an image <b>${escape(classes[op.classIndex])}</b> when its probability is ≥ ${op.threshold.toFixed(5)}: precision ${op.precision.toFixed(4)}, recall ${op.recall.toFixed(4)} (${op.truePositives} found, ${op.falseNegatives} missed, ${op.falsePositives} false alarms).`
+            : `Call an image <b>${escape(classes[op.classIndex])}</b> when its probability is ≥ ${op.threshold.toFixed(5)}: precision ` +
+              `${op.precision.toFixed(4)}, recall ${op.recall.toFixed(4)} ` +
+              `(${op.truePositives} found, ${op.falseNegatives} missed, ${op.falsePositives} false alarms).`
         }</p>`;
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>

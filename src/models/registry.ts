@@ -80,7 +80,8 @@ export function getModel(name: string, config: ModelConfig = {}): ImageClassifie
   const net = entry.builder(config);
   if (!isImageClassifier(net)) {
     throw new TypeError(
-      `getModel: the builder of "${name}" returned a ${(net as object)?.constructor?.name ?? typeof net} without the classifier contract (forwardFeatures, forwardHead, resetClassifier, classifier)`,
+      `getModel: the builder of "${name}" returned a ${(net as object)?.constructor?.name ?? typeof net} without the classifier contract ` +
+        `(forwardFeatures, forwardHead, resetClassifier, classifier)`,
     );
   }
   ARCHITECTURE.set(net, { name, config: JSON.parse(JSON.stringify(config)) as ModelConfig });

@@ -193,10 +193,10 @@ export abstract class Optimizer<O extends BaseOptions = BaseOptions, S extends P
     const ok = Array.isArray(dflt)
       ? Array.isArray(value) && value.length === dflt.length && value.every((v) => typeof v === 'number')
       : typeof value === (dflt === undefined ? 'number' : typeof dflt);
-    if (!ok)
-      throw new TypeError(
-        `${this.name}: expected ${key} to be ${Array.isArray(dflt) ? `a list of ${dflt.length} numbers` : `a ${dflt === undefined ? 'number' : typeof dflt}`}, got ${describe(value)}${where}`,
-      );
+    if (!ok) {
+      const expected = Array.isArray(dflt) ? `a list of ${dflt.length} numbers` : `a ${dflt === undefined ? 'number' : typeof dflt}`;
+      throw new TypeError(`${this.name}: expected ${key} to be ${expected}, got ${describe(value)}${where}`);
+    }
   }
 
   /** Throws (naming the option) on invalid option values, as PyTorch's constructors do. */

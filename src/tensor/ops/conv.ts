@@ -97,7 +97,8 @@ export function conv(x: Tensor, weight: Tensor, bias?: Tensor | null, options: C
   const cIn = xb.shape[1];
   if (!Number.isInteger(groups) || groups < 1 || cIn % groups !== 0 || cOut % groups !== 0 || cIn / groups !== cInG) {
     throw new ShapeError(
-      `${op}: input shape ${fmtShape(x.shape)} and weight shape ${fmtShape(weight.shape)} do not fit with groups=${groups} (need input channels = ${cInG} x groups, output channels divisible by groups)`,
+      `${op}: input shape ${fmtShape(x.shape)} and weight shape ${fmtShape(weight.shape)} do not fit with groups=${groups} (need input channels = ` +
+        `${cInG} x groups, output channels divisible by groups)`,
     );
   }
   const stride = perAxis(op, 'stride', options.stride ?? 1, dims, 1);
@@ -122,7 +123,8 @@ export function conv(x: Tensor, weight: Tensor, bias?: Tensor | null, options: C
   const outSize = inSize.map((n, i) => convOutputSize(n, kernel[i], stride[i], padding[i], dilation[i]));
   if (outSize.some((o) => o < 1)) {
     throw new ShapeError(
-      `${op}: input shape ${fmtShape(x.shape)} is too small for kernel ${fmtShape(kernel)} (padding ${JSON.stringify(padding)}, dilation ${JSON.stringify(dilation)})`,
+      `${op}: input shape ${fmtShape(x.shape)} is too small for kernel ${fmtShape(kernel)} (padding ${JSON.stringify(padding)}, dilation ` +
+        `${JSON.stringify(dilation)})`,
     );
   }
   const g: ConvGeometry = { n: input.shape[0], cIn, cOut, groups, inSize, kernel, stride, padding, dilation, outSize };
