@@ -17,7 +17,7 @@ import { Conv2d } from '../nn/conv.js';
 import { Dropout } from '../nn/dropout.js';
 import { Linear } from '../nn/linear.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling.js';
-import { FeaturesClassifier } from './features-classifier.js';
+import { FeaturesClassifier } from './layers/features-classifier.js';
 import type { ModelDefinition } from './registry.js';
 
 /** ImageNet-1k top-1 of torchvision's weights. */
@@ -50,7 +50,7 @@ export class AlexNet extends FeaturesClassifier {
       new ReLU(),
       pool(),
     );
-    const head = new Sequential(
+    const head = [
       new Dropout(dropout),
       new Linear(256 * 6 * 6, 4096),
       new ReLU(),
@@ -58,8 +58,11 @@ export class AlexNet extends FeaturesClassifier {
       new Linear(4096, 4096),
       new ReLU(),
       new Linear(4096, numClasses),
-    );
-    super(features, new AdaptiveAvgPool2d(6), head, {
+    ];
+    super({
+      features,
+      avgpool: new AdaptiveAvgPool2d(6),
+      classifier: head,
       firstConv: 'features.0',
       featureInfo: [
         { module: 'features.2', channels: 64, reduction: 8 },

@@ -119,7 +119,6 @@ export { EFFICIENTNET_PYTORCH_WEIGHTS, efficientnetPyTorchPreprocess } from './e
 export { resnet, ResNet, BasicBlock, Bottleneck, type ResNetConfig, type ResidualBlock } from './resnet.js';
 export { vgg, vggFeatures, initVGGWeights, VGG, type VGGConfig } from './vgg.js';
 export { alexnet, AlexNet, type AlexNetConfig } from './alexnet.js';
-export { FeaturesClassifier, type FeaturesClassifierOptions } from './features-classifier.js';
 export {
   mobilenetV2,
   mobilenetV3Large,

@@ -19,7 +19,7 @@ import { Linear } from '../nn/linear.js';
 import type { Module } from '../nn/module.js';
 import { AdaptiveAvgPool2d, MaxPool2d } from '../nn/pooling.js';
 import type { FeatureInfo } from './classifier.js';
-import { FeaturesClassifier } from './features-classifier.js';
+import { FeaturesClassifier } from './layers/features-classifier.js';
 import type { ModelDefinition } from './registry.js';
 
 /** Layer widths of table 1's configurations; 'M' is a 2x2 max pool. */
@@ -79,7 +79,7 @@ export class VGG extends FeaturesClassifier {
   constructor(cfg: readonly (number | 'M')[], batchNorm: boolean, config: VGGConfig = {}) {
     const { numClasses = 1000, inChannels = 3, dropout = 0.5, initWeights = true } = config;
     const { features, featureInfo } = vggFeatures(cfg, batchNorm, inChannels);
-    const head = new Sequential(
+    const head = [
       new Linear(512 * 7 * 7, 4096),
       new ReLU(),
       new Dropout(dropout),
@@ -87,8 +87,8 @@ export class VGG extends FeaturesClassifier {
       new ReLU(),
       new Dropout(dropout),
       new Linear(4096, numClasses),
-    );
-    super(features, new AdaptiveAvgPool2d(7), head, { firstConv: 'features.0', featureInfo });
+    ];
+    super({ features, avgpool: new AdaptiveAvgPool2d(7), classifier: head, firstConv: 'features.0', featureInfo });
     if (initWeights) initVGGWeights(this);
   }
 }

@@ -82,8 +82,9 @@ export class FeaturesClassifier extends Module implements ImageClassifier {
 
   forwardHead(features: Tensor, { preLogits = false }: HeadOptions = {}): Tensor {
     let y = (this.#avgpool ? this.#avgpool.call(features) : adaptiveAvgPool2d(features, 1)).flatten(1);
-    const end = this.#head.length - (preLogits ? 1 : 0);
-    for (let i = 0; i < end; i++) y = this.#head.at(i).call(y);
+    // the whole head through its own call, so hooks on the 'classifier' child run
+    if (!preLogits) return this.#head.call(y);
+    for (let i = 0; i < this.#head.length - 1; i++) y = this.#head.at(i).call(y);
     return y;
   }
 
