@@ -377,6 +377,10 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     regular([9, 11], [3, 3], [1, 1], [0, 0], [1, 1], false, true);
     regular([10, 13], [3, 2], [2, 3], [0, 0], [1, 1], false, true);
     regular([20], [4], [3], [0], [1], false, true);
+    // padded windows (the row loop between clipped edge columns): ResNet's stem, stride 1, wide padding
+    regular([12, 12], [3, 3], [2, 2], [1, 1], [1, 1], false, true);
+    regular([11, 14], [3, 3], [1, 1], [1, 1], [1, 1], true, false);
+    regular([6, 16], [5, 5], [2, 3], [2, 2], [1, 1], false, true);
     for (const [inSize, outSize] of [
       [
         [7, 5],

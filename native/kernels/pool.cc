@@ -1,9 +1,11 @@
 #include "pool.h"
 
+#include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "../threadpool.h"
+#include "isa_kernels.h"
 #include "strided.h"
 
 namespace tsv {
@@ -136,19 +138,56 @@ void max_pool_row(const float* __restrict xr, int64_t row_off, int64_t n, int64_
     }
 }
 
+// True for 1-D and 2-D pooling with regular, undilated windows (padding allowed).
+// Their rows run the vectorised row loop over the columns whose windows lie inside
+// the input horizontally; rows are clipped to the input, and only the few edge
+// columns take the per-window loop.
+bool plain_2d(const PoolGeom& g) {
+  return !g.adaptive && g.in[0] == 1 && g.k[0] == 1 && g.d[1] == 1 && g.d[2] == 1;
+}
+
 void max_pool(const PoolGeom& g, const float* x, float* y, int32_t* idx) {
-  if (full_2d_windows(g)) {
-    const int64_t in_vol = g.in[1] * g.in[2], out_vol = g.out[1] * g.out[2];
-    const int64_t k1 = g.k[1], k2 = g.k[2], w = g.in[2], s1 = g.s[1], s2 = g.s[2], n = g.out[2];
+  if (plain_2d(g)) {
+    const int64_t h = g.in[1], w = g.in[2], in_vol = h * w, oh = g.out[1], ow = g.out[2], out_vol = oh * ow;
+    const int64_t k1 = g.k[1], k2 = g.k[2], s1 = g.s[1], s2 = g.s[2], p1 = g.p[1], p2 = g.p[2];
+    // columns [lo, hi) have every tap inside the row
+    const int64_t lo = std::min(ow, (p2 + s2 - 1) / s2);
+    const int64_t hi = std::max(lo, std::min(ow, w - k2 + p2 >= 0 ? (w - k2 + p2) / s2 + 1 : 0));
     parallel_for(g.planes, 1 + kElementwiseGrain / (in_vol + 1), [&](int64_t b, int64_t e) {
-      for (int64_t pl = b; pl < e; pl++)
-        for (int64_t o1 = 0; o1 < g.out[1]; o1++) {
-          int64_t off = o1 * s1 * w, oi = pl * out_vol + o1 * n;
-          const float* xr = x + pl * in_vol + off;
-          if (s2 == 2) max_pool_row<2>(xr, off, n, s2, k1, k2, w, y + oi, idx + oi);
-          else if (s2 == 1) max_pool_row<1>(xr, off, n, s2, k1, k2, w, y + oi, idx + oi);
-          else max_pool_row<0>(xr, off, n, s2, k1, k2, w, y + oi, idx + oi);
+      for (int64_t pl = b; pl < e; pl++) {
+        const float* xp = x + pl * in_vol;
+        for (int64_t o1 = 0; o1 < oh; o1++) {
+          const int64_t r0 = o1 * s1 - p1, t1a = std::max<int64_t>(0, -r0), t1b = std::min(k1, h - r0);
+          const int64_t oi = pl * out_vol + o1 * ow;
+          // an edge column: the window's taps clipped to the input, first maximum (or first NaN) wins
+          auto edge = [&](int64_t o2) {
+            const int64_t c0 = o2 * s2 - p2, t2a = std::max<int64_t>(0, -c0), t2b = std::min(k2, w - c0);
+            float best = -__builtin_inff();
+            int64_t bi = -1;
+            for (int64_t t1 = t1a; t1 < t1b; t1++)
+              for (int64_t t2 = t2a; t2 < t2b; t2++) {
+                int64_t t = (r0 + t1) * w + c0 + t2;
+                float v = xp[t];
+                if (bi < 0 || v > best || (v != v && best == best)) {
+                  best = v;
+                  bi = t;
+                }
+              }
+            y[oi + o2] = best;
+            idx[oi + o2] = static_cast<int32_t>(bi < 0 ? 0 : bi);
+          };
+          for (int64_t o2 = 0; o2 < lo; o2++) edge(o2);
+          for (int64_t o2 = hi; o2 < ow; o2++) edge(o2);
+          if (hi > lo && t1b > t1a) {
+            const int64_t off = (r0 + t1a) * w + lo * s2 - p2;
+            if (s2 == 2) max_pool_row<2>(xp + off, off, hi - lo, s2, t1b - t1a, k2, w, y + oi + lo, idx + oi + lo);
+            else if (s2 == 1) max_pool_row<1>(xp + off, off, hi - lo, s2, t1b - t1a, k2, w, y + oi + lo, idx + oi + lo);
+            else max_pool_row<0>(xp + off, off, hi - lo, s2, t1b - t1a, k2, w, y + oi + lo, idx + oi + lo);
+          } else {
+            for (int64_t o2 = lo; o2 < hi; o2++) edge(o2);
+          }
         }
+      }
     });
     return;
   }
@@ -182,6 +221,15 @@ void max_pool_backward(int64_t planes, int64_t in_plane, int64_t out_plane, cons
 }
 
 void avg_pool(const PoolGeom& g, const float* x, float* y) {
+  const int64_t in_vol = g.in[0] * g.in[1] * g.in[2];
+  if (g.adaptive && g.out[0] * g.out[1] * g.out[2] == 1) {
+    // global pooling (squeeze-and-excitation, classifier heads): a blocked sum per plane
+    const IsaKernels& k = isa_kernels();
+    parallel_for(g.planes, 1 + kElementwiseGrain / (in_vol + 1), [&](int64_t b, int64_t e) {
+      for (int64_t pl = b; pl < e; pl++) y[pl] = k.sum(x + pl * in_vol, in_vol) / static_cast<float>(in_vol);
+    });
+    return;
+  }
   if (full_2d_windows(g)) {
     const int64_t k1 = g.k[1], k2 = g.k[2], w = g.in[2];
     const float n = static_cast<float>(k1 * k2);
