@@ -264,11 +264,17 @@ ConvGeom conv_geom(const Napi::Value& v) {
   return g;
 }
 
-// convForward(geom, x, w, bias | null, y)
+// convForward(geom, x, w, bias | null, y, activation op code (-1: none), p0, p1)
 void ConvForward(const Napi::CallbackInfo& info) {
   ConvGeom g = conv_geom(info[0]);
+  ConvEpilogue ep;
+  ep.bias = info[3].IsNull() ? nullptr : data<float>(info[3]);
+  ep.op = static_cast<int>(i64(info[5]));
+  if (ep.op >= static_cast<int>(UnaryOp::kCount)) throw Napi::RangeError::New(info.Env(), "convForward: unknown activation op code");
+  ep.p0 = static_cast<float>(info[6].As<Napi::Number>().DoubleValue());
+  ep.p1 = static_cast<float>(info[7].As<Napi::Number>().DoubleValue());
   DenormalScope ds;
-  conv_forward(g, data<float>(info[1]), data<float>(info[2]), info[3].IsNull() ? nullptr : data<float>(info[3]), data<float>(info[4]));
+  conv_forward(g, data<float>(info[1]), data<float>(info[2]), ep, data<float>(info[4]));
 }
 
 // convBackwardInput(geom, w, dy, dx), convBackwardWeight(geom, x, dy, dw)

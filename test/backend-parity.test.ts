@@ -343,6 +343,8 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
       for (const [name, run, len] of [
         ['forward', (b: typeof nat, out: Float32Array) => b.convForward(g, x, w, null, out), dy.length],
         ['forward with bias', (b: typeof nat, out: Float32Array) => b.convForward(g, x, w, bias, out), dy.length],
+        ['forward with bias and relu6', (b: typeof nat, out: Float32Array) => b.convForward(g, x, w, bias, out, { op: 'clamp', p0: 0, p1: 6 }), dy.length],
+        ['forward with silu', (b: typeof nat, out: Float32Array) => b.convForward(g, x, w, null, out, { op: 'silu' }), dy.length],
         ['input grad', (b: typeof nat, out: Float32Array) => b.convBackwardInput(g, w, dy, out), x.length],
         ['weight grad', (b: typeof nat, out: Float32Array) => b.convBackwardWeight(g, x, dy, out), w.length],
       ] as const) {

@@ -162,9 +162,18 @@ void for_planes(const ConvGeom& g, Fn&& fn) {
   parallel_for(g.n * g.cin, 1 + kElementwiseGrainConv / (work + 1), fn);
 }
 
+// The epilogue on `rows` output rows of `len` values, channels c0, c0+1, ...
+inline void epilogue_rows(const IsaKernels& k, const ConvEpilogue& ep, float* y, int64_t rows, int64_t len, int64_t c0) {
+  for (int64_t r = 0; r < rows; r++) {
+    float* yr = y + r * len;
+    if (ep.bias) k.affine(yr, yr, len, 1.0f, ep.bias[c0 + r]);
+    if (ep.op >= 0) k.unary(static_cast<UnaryOp>(ep.op), yr, yr, len, ep.p0, ep.p1);
+  }
+}
+
 }  // namespace
 
-void conv_forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y) {
+void conv_forward(const ConvGeom& g, const float* x, const float* w, const ConvEpilogue& ep, float* y) {
   Dims d = dims_of(g);
   const IsaKernels& k = isa_kernels();
   if (is_depthwise(g)) {
@@ -173,7 +182,7 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, const float
       for (int64_t pl = b; pl < e; pl++) {
         float* yp = y + pl * d.outvol;
         k.dw_forward(p, x + pl * d.invol, w + (pl % g.cin) * d.kvol, yp);
-        if (bias) k.affine(yp, yp, d.outvol, 1.0f, bias[pl % g.cin]);
+        epilogue_rows(k, ep, yp, 1, d.outvol, pl % g.cin);
       }
     });
     return;
@@ -184,9 +193,7 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, const float
     float* yg = y + (n * g.cout + gr * d.cout_g) * d.outvol;
     sgemm(false, false, d.cout_g, d.outvol, d.krows, 1.0f, w + gr * d.cout_g * d.krows, d.krows, cols,
           d.outvol, 0.0f, yg, d.outvol);
-    if (bias) {
-      for (int64_t oc = 0; oc < d.cout_g; oc++) k.affine(yg + oc * d.outvol, yg + oc * d.outvol, d.outvol, 1.0f, bias[gr * d.cout_g + oc]);
-    }
+    epilogue_rows(k, ep, yg, d.cout_g, d.outvol, gr * d.cout_g);
   });
 }
 

@@ -12,9 +12,16 @@ struct ConvGeom {
   int64_t in[3], k[3], s[3], p[3], d[3], out[3];
 };
 
-// y = conv(x, w), overwritten.
-// y = conv(x, w) + bias (bias per output channel, or null), added while each image's output is in cache.
-void conv_forward(const ConvGeom& g, const float* x, const float* w, const float* bias, float* y);
+// What runs on each output row while it is in cache: + bias (per output channel, or
+// null), then an activation (a unary op with its parameters; op < 0 for none).
+struct ConvEpilogue {
+  const float* bias = nullptr;
+  int op = -1;
+  float p0 = 0.0f, p1 = 0.0f;
+};
+
+// y = act(conv(x, w) + bias), overwritten.
+void conv_forward(const ConvGeom& g, const float* x, const float* w, const ConvEpilogue& ep, float* y);
 // dx = d(sum(y * dy))/dx, overwritten.
 void conv_backward_input(const ConvGeom& g, const float* w, const float* dy, float* dx);
 // dw = d(sum(y * dy))/dw, overwritten.

@@ -34,6 +34,13 @@ export const REDUCE_OPS = ['sum', 'max', 'min'] as const;
 
 /** Unary maps; p0 and p1 parameterise some: leakyRelu(slope), clamp(lo, hi), powScalar(p), affine(x*p0 + p1), rdiv(p0 / x). */
 export type UnaryOp = (typeof UNARY_OPS)[number];
+
+/** An activation applied in a kernel's epilogue: a unary op and its parameters (clamp's bounds, leakyRelu's slope). */
+export interface Activation {
+  op: UnaryOp;
+  p0?: number;
+  p1?: number;
+}
 export type BinaryOp = (typeof BINARY_OPS)[number];
 export type CompareOp = (typeof COMPARE_OPS)[number];
 export type ReduceOp = (typeof REDUCE_OPS)[number];
@@ -196,8 +203,11 @@ export interface Backend {
   /** One in-place RMSprop update; gradAvg only when centered, buf only with momentum. */
   rmspropStep(h: RmspropStep, param: Float32Array, grad: Float32Array, squareAvg: Float32Array, gradAvg: Float32Array | null, buf: Float32Array | null): void;
 
-  /** y = conv(x, w) + bias (bias [cOut] added per output channel; null for none), y overwritten. */
-  convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array): void;
+  /**
+   * y = act(conv(x, w) + bias), y overwritten: bias [cOut] added per output channel (null for none), then
+   * the activation `act` (a unary op with its parameters, for inference) while each output row is in cache.
+   */
+  convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, act?: Activation): void;
   /** dx = d(sum(y * dy))/dx, overwritten (this is also a transposed convolution of dy). */
   convBackwardInput(g: ConvGeometry, w: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** dw = d(sum(y * dy))/dw, overwritten. */

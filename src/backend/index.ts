@@ -8,7 +8,7 @@ import type { Backend } from './backend.js';
 import { loadAddon, makeNativeBackend, type Addon } from './native.js';
 import { referenceBackend } from './reference.js';
 
-export type { AdamStep, Backend, BinaryOp, CompareOp, ConvGeometry, PoolGeometry, ReduceOp, RmspropStep, SgdStep, UnaryOp } from './backend.js';
+export type { Activation, AdamStep, Backend, BinaryOp, CompareOp, ConvGeometry, PoolGeometry, ReduceOp, RmspropStep, SgdStep, UnaryOp } from './backend.js';
 export { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS } from './backend.js';
 export { referenceBackend } from './reference.js';
 

@@ -14,7 +14,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DTYPE_CODE, newTypedArray, type DType, type DTypeMap, type TypedArray } from '../core/dtype.js';
-import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, type Backend } from './backend.js';
+import { BINARY_OPS, COMPARE_OPS, REDUCE_OPS, UNARY_OPS, type Backend, type ConvGeometry } from './backend.js';
 import { referenceBackend } from './reference.js';
 
 /** The kernels that take an op name, which the addon takes as its index in the op table. */
@@ -25,7 +25,9 @@ type WithCode<F> = F extends (op: any, ...rest: infer A) => infer R ? (op: numbe
  * The addon's exports (native/addon.cc): every kernel of the Backend interface,
  * declared there once (those of CodedKernel taking op codes), and the runtime controls.
  */
-export type Addon = Omit<Backend, 'name' | 'alloc' | CodedKernel> & { [K in CodedKernel]: WithCode<Backend[K]> } & {
+export type Addon = Omit<Backend, 'name' | 'alloc' | 'convForward' | CodedKernel> & { [K in CodedKernel]: WithCode<Backend[K]> } & {
+  /** the epilogue's activation as its op code (-1 for none) and parameters */
+  convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, act: number, p0: number, p1: number): void;
   alloc(dtype: 0 | 1 | 2, n: number): TypedArray;
   allocatorStats(): { liveBytes: number; cachedBytes: number; hits: number; misses: number };
   emptyCache(): void;
@@ -132,6 +134,7 @@ export function makeNativeBackend(addon: Addon): Backend {
       return addon.alloc(DTYPE_CODE[dtype], n) as DTypeMap[D];
     },
     unary: (op, ...args) => addon.unary(UNARY[op], ...args),
+    convForward: (g, x, w, bias, y, act) => addon.convForward(g, x, w, bias, y, act ? UNARY[act.op] : -1, act?.p0 ?? 0, act?.p1 ?? 0),
     unaryBackward: (op, ...args) => addon.unaryBackward(UNARY[op], ...args),
     binary: (op, ...args) => addon.binary(BINARY[op], ...args),
     compare: (op, ...args) => addon.compare(COMPARE[op], ...args),

@@ -598,12 +598,13 @@ export const referenceBackend: Backend = {
     }
   },
 
-  convForward(g, x, w, bias, y) {
+  convForward(g, x, w, bias, y, act) {
     accumulateInto(y, (acc) => forEachConvTap(g, (xi, wi, yi) => (acc[yi] += x[xi] * w[wi])));
     if (bias) {
       const vol = g.outSize.reduce((a, b) => a * b, 1);
       for (let i = 0; i < y.length; i++) y[i] = Math.fround(y[i] + bias[Math.floor(i / vol) % g.cOut]);
     }
+    if (act) this.unary(act.op, y, y, act.p0 ?? 0, act.p1 ?? 0);
   },
 
   convBackwardInput(g, w, dy, dx) {

@@ -2,34 +2,62 @@
  * Activation modules: each is the tensor op of the same name, elementwise on any
  * shape (Softmax and LogSoftmax along `dim`). Formulas as PyTorch's.
  */
+import type { Activation } from '../backend/index.js';
+import { isGradEnabled } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { activationApplied } from './epilogue.js';
 import { Module } from './module.js';
 
 type F32 = Tensor<'float32'>;
 
+/**
+ * An elementwise activation that a preceding convolution can apply in its epilogue
+ * (fuseForInference): `activation` names it as a unary op, and forward passes on a
+ * tensor whose convolution already applied it.
+ */
+export abstract class ElementwiseActivation extends Module {
+  abstract get activation(): Activation;
+
+  protected applied(x: Tensor): x is F32 {
+    return !isGradEnabled() && activationApplied(x, this.activation);
+  }
+}
+
 /** max(x, 0). */
-export class ReLU extends Module {
+export class ReLU extends ElementwiseActivation {
+  get activation(): Activation {
+    return { op: 'relu' };
+  }
+
   forward(x: Tensor): F32 {
-    return ops.relu(x);
+    return this.applied(x) ? x : ops.relu(x);
   }
 }
 
 /** min(max(x, 0), 6). */
-export class ReLU6 extends Module {
+export class ReLU6 extends ElementwiseActivation {
+  get activation(): Activation {
+    return { op: 'clamp', p0: 0, p1: 6 };
+  }
+
   forward(x: Tensor): F32 {
-    return ops.relu6(x);
+    return this.applied(x) ? x : ops.relu6(x);
   }
 }
 
 /** x for x >= 0, negativeSlope·x below. */
-export class LeakyReLU extends Module {
+export class LeakyReLU extends ElementwiseActivation {
   constructor(readonly negativeSlope = 0.01) {
     super();
   }
 
+  get activation(): Activation {
+    return { op: 'leakyRelu', p0: this.negativeSlope };
+  }
+
   forward(x: Tensor): F32 {
-    return ops.leakyRelu(x, this.negativeSlope);
+    return this.applied(x) ? x : ops.leakyRelu(x, this.negativeSlope);
   }
 
   override extraRepr(): string {
@@ -38,23 +66,35 @@ export class LeakyReLU extends Module {
 }
 
 /** tanh(x). */
-export class Tanh extends Module {
+export class Tanh extends ElementwiseActivation {
+  get activation(): Activation {
+    return { op: 'tanh' };
+  }
+
   forward(x: Tensor): F32 {
-    return ops.tanh(x);
+    return this.applied(x) ? x : ops.tanh(x);
   }
 }
 
 /** 1 / (1 + e^-x). */
-export class Sigmoid extends Module {
+export class Sigmoid extends ElementwiseActivation {
+  get activation(): Activation {
+    return { op: 'sigmoid' };
+  }
+
   forward(x: Tensor): F32 {
-    return ops.sigmoid(x);
+    return this.applied(x) ? x : ops.sigmoid(x);
   }
 }
 
 /** x·sigmoid(x) (also called swish). */
-export class SiLU extends Module {
+export class SiLU extends ElementwiseActivation {
+  get activation(): Activation {
+    return { op: 'silu' };
+  }
+
   forward(x: Tensor): F32 {
-    return ops.silu(x);
+    return this.applied(x) ? x : ops.silu(x);
   }
 }
 
@@ -63,7 +103,7 @@ export interface GELUOptions {
   approximate?: 'none' | 'tanh';
 }
 
-export class GELU extends Module {
+export class GELU extends ElementwiseActivation {
   readonly approximate: 'none' | 'tanh';
 
   constructor({ approximate = 'none' }: GELUOptions = {}) {
@@ -73,8 +113,12 @@ export class GELU extends Module {
     this.approximate = approximate;
   }
 
+  get activation(): Activation {
+    return { op: this.approximate === 'tanh' ? 'geluTanh' : 'gelu' };
+  }
+
   forward(x: Tensor): F32 {
-    return ops.gelu(x, this.approximate);
+    return this.applied(x) ? x : ops.gelu(x, this.approximate);
   }
 
   override extraRepr(): string {
@@ -83,16 +127,24 @@ export class GELU extends Module {
 }
 
 /** x·relu6(x + 3)/6. */
-export class Hardswish extends Module {
+export class Hardswish extends ElementwiseActivation {
+  get activation(): Activation {
+    return { op: 'hardswish' };
+  }
+
   forward(x: Tensor): F32 {
-    return ops.hardswish(x);
+    return this.applied(x) ? x : ops.hardswish(x);
   }
 }
 
 /** relu6(x + 3)/6. */
-export class Hardsigmoid extends Module {
+export class Hardsigmoid extends ElementwiseActivation {
+  get activation(): Activation {
+    return { op: 'hardsigmoid' };
+  }
+
   forward(x: Tensor): F32 {
-    return ops.hardsigmoid(x);
+    return this.applied(x) ? x : ops.hardsigmoid(x);
   }
 }
 

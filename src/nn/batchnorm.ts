@@ -2,6 +2,7 @@
  * Batch normalisation: BatchNorm1d, BatchNorm2d, BatchNorm3d, with PyTorch's
  * parameters, buffers, state-dict keys and running-statistics rules.
  */
+import { isGradEnabled } from '../tensor/autograd.js';
 import { fmtShape, ShapeError } from '../tensor/errors.js';
 import { batchNorm } from '../tensor/ops/norm.js';
 import { zeros as zerosTensor } from '../tensor/creation.js';
@@ -93,7 +94,20 @@ export abstract class BatchNormNd extends Module {
   /** The accepted input ranks and how to describe them, e.g. [[4], '4-D input [N, C, H, W]']. */
   protected abstract get expected(): readonly [readonly number[], string];
 
+  /** folded into the preceding convolution's inference weights (fuseForInference): evaluation without the tape passes x through */
+  #folded = false;
+
+  get foldedForInference(): boolean {
+    return this.#folded;
+  }
+
+  /** Marks this layer as folded into the convolution before it (or, with false, not); see fuseForInference. */
+  setFoldedForInference(folded: boolean): void {
+    this.#folded = folded;
+  }
+
   forward(x: Tensor): Tensor<'float32'> {
+    if (this.#folded && !this.training && !isGradEnabled()) return x as Tensor<'float32'>;
     const layer = this.constructor.name;
     const [ranks, what] = this.expected;
     if (!ranks.includes(x.ndim)) throw new ShapeError(`${layer}: expected a ${what}, got shape ${fmtShape(x.shape)}`);

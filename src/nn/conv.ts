@@ -3,10 +3,13 @@
  * ConvTranspose2d, ConvTranspose3d. Each holds `weight` and `bias` under PyTorch's
  * names, initialised as PyTorch does, and calls the tensor ops conv / convTranspose.
  */
+import type { Activation } from '../backend/index.js';
+import { isGradEnabled } from '../tensor/autograd.js';
 import { fmtShape, ShapeError } from '../tensor/errors.js';
 import { conv, convTranspose } from '../tensor/ops/conv.js';
 import { empty, type Tensor } from '../tensor/tensor.js';
 import { checkInt, fmtAxes, perAxis, type PerAxis } from './args.js';
+import { markActivationApplied } from './epilogue.js';
 import * as init from './init.js';
 import { Module, Parameter } from './module.js';
 
@@ -115,6 +118,13 @@ export abstract class ConvBase extends Module {
   }
 }
 
+/** A convolution's inference form: weights and bias with a following batch norm folded in, and an activation for the epilogue. */
+export interface InferenceConv {
+  weight: Tensor;
+  bias: Tensor | null;
+  activation?: Activation;
+}
+
 /**
  * y[n, o] = b[o] + Σ_c Σ_k w[o, c, k]·x[n, g·Cin/G + c, s·i + d·k - p] (cross-correlation, as PyTorch).
  * x: [N, inChannels, ...spatial] (or unbatched) → [N, outChannels, ...out], out = ⌊(in + 2p - d(k-1) - 1)/s⌋ + 1;
@@ -122,6 +132,8 @@ export abstract class ConvBase extends Module {
  */
 export abstract class ConvNd extends ConvBase {
   readonly padding: readonly number[] | 'same' | 'valid';
+  /** what evaluation without the tape runs instead (fuseForInference): folded weights and an epilogue activation */
+  #inference: InferenceConv | null = null;
 
   protected constructor(dims: number, inChannels: number, outChannels: number, kernelSize: PerAxis, options: ConvLayerOptions) {
     super(dims, inChannels, outChannels, kernelSize, (k) => [outChannels, inChannels / (options.groups ?? 1), ...k], options);
@@ -138,7 +150,24 @@ export abstract class ConvNd extends ConvBase {
 
   forward(x: Tensor): Tensor<'float32'> {
     this.checkInput(x);
-    return conv(x, this.weight, this.bias, { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups });
+    const options = { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
+    const f = this.#inference;
+    if (f && !this.training && !isGradEnabled()) {
+      const y = conv(x, f.weight, f.bias, { ...options, activation: f.activation });
+      if (f.activation) markActivationApplied(y, f.activation);
+      return y;
+    }
+    return conv(x, this.weight, this.bias, options);
+  }
+
+  /** The inference replacement set by fuseForInference (null: none). */
+  get inferenceConv(): InferenceConv | null {
+    return this.#inference;
+  }
+
+  /** Sets (or with null clears) what evaluation without the tape runs instead of this layer's own weights; see fuseForInference. */
+  setInferenceConv(f: InferenceConv | null): void {
+    this.#inference = f;
   }
 
   override extraRepr(): string {

@@ -20,7 +20,22 @@ export {
 export { Sequential, ModuleList, ModuleDict } from './containers.js';
 export { Linear, Identity, Flatten, type LinearOptions } from './linear.js';
 export { Dropout, Dropout1d, Dropout2d, Dropout3d, StochasticDepth } from './dropout.js';
-export { ReLU, ReLU6, LeakyReLU, Tanh, Sigmoid, SiLU, GELU, Hardswish, Hardsigmoid, Softmax, LogSoftmax, type GELUOptions } from './activation.js';
+export {
+  ElementwiseActivation,
+  ReLU,
+  ReLU6,
+  LeakyReLU,
+  Tanh,
+  Sigmoid,
+  SiLU,
+  GELU,
+  Hardswish,
+  Hardsigmoid,
+  Softmax,
+  LogSoftmax,
+  type GELUOptions,
+} from './activation.js';
+export { fuseForInference, type InferenceFusion } from './fuse.js';
 export { LayerNorm, type LayerNormOptions } from './layernorm.js';
 export {
   ConvBase,
@@ -34,6 +49,7 @@ export {
   ConvTranspose3d,
   type ConvLayerOptions,
   type ConvTransposeLayerOptions,
+  type InferenceConv,
 } from './conv.js';
 export {
   PoolNd,

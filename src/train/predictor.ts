@@ -15,6 +15,7 @@ import { loadImage } from '../data/decode.js';
 import { DataLoader } from '../data/loader.js';
 import { SampleError } from '../data/errors.js';
 import { getModel, modelEntry, type ImageClassifier } from '../models/index.js';
+import { fuseForInference, type InferenceFusion } from '../nn/fuse.js';
 import { skipInit } from '../nn/init.js';
 import { StateDictError, type Module } from '../nn/module.js';
 import { noGrad } from '../tensor/autograd.js';
@@ -36,6 +37,12 @@ export interface PredictorOptions {
   source?: string;
   /** the checkpoint's recorded epoch, when there is one */
   epoch?: number;
+  /**
+   * Run the network's inference form (batch norm folded into convolutions, activations in their
+   * epilogues; see fuseForInference), set up on the first batch. Default true. The network's own
+   * weights are then read once: call resetFusion() after changing them.
+   */
+  fuse?: boolean;
 }
 
 export interface TopClass {
@@ -85,9 +92,11 @@ export class Predictor {
   readonly source: string;
   readonly epoch: number | null;
   readonly transform: Compose;
+  readonly fuse: boolean;
+  #fusion: InferenceFusion | null = null;
 
   /** Takes `net` over: it is put in evaluation mode and kept there. */
-  constructor(net: Module, { preprocess, classes, source = '<network>', epoch }: PredictorOptions) {
+  constructor(net: Module, { preprocess, classes, source = '<network>', epoch, fuse = true }: PredictorOptions) {
     if (classes.length < 1) throw new PredictorError(`Predictor: ${source} has no class names`);
     this.net = net.eval();
     this.preprocess = preprocess;
@@ -95,6 +104,23 @@ export class Predictor {
     this.source = source;
     this.epoch = epoch ?? null;
     this.transform = evalTransform(preprocess);
+    this.fuse = fuse;
+  }
+
+  /** What the inference form fused (null before the first batch, or with fuse off). */
+  get fusion(): InferenceFusion | null {
+    return this.#fusion;
+  }
+
+  /** Drops the inference form, so that the next batch builds it again from the network's current weights. */
+  resetFusion(): void {
+    this.#fusion?.remove();
+    this.#fusion = null;
+  }
+
+  #forward(x: Tensor): Tensor {
+    if (this.fuse && this.#fusion === null) this.#fusion = fuseForInference(this.net, x);
+    return noGrad(() => this.net.call(x));
   }
 
   /** The classifier of a checkpoint directory (as tsvision train and Model.save write), with its recorded preprocessing and classes. */
@@ -136,12 +162,13 @@ export class Predictor {
 
   /** Logits for a preprocessed batch [N, C, H, W], synchronously. */
   logits(x: Tensor): Tensor {
-    return noGrad(() => this.net.call(x));
+    return this.#forward(x);
   }
 
   /** Class probabilities (softmax of the logits) for a preprocessed batch, synchronously. */
   probabilities(x: Tensor): Tensor {
-    return noGrad(() => softmax(this.net.call(x), 1));
+    const logits = this.#forward(x);
+    return noGrad(() => softmax(logits, 1));
   }
 
   /** A picture file decoded and preprocessed: the [C, H, W] tensor the network takes. */

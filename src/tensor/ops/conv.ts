@@ -4,12 +4,12 @@
  * both gradients are three backend primitives (see ConvGeometry); a transposed
  * convolution is the same three with the roles of input and output swapped.
  */
-import { backend, type ConvGeometry } from '../../backend/index.js';
-import { record } from '../autograd.js';
+import { backend, type Activation, type ConvGeometry } from '../../backend/index.js';
+import { isGradEnabled, record } from '../autograd.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { convOutputSize, perAxis, type PerAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
-import { add } from './elementwise.js';
+import { add, applyActivation } from './elementwise.js';
 import { pad, reshape, squeeze, unsqueeze } from './movement.js';
 import { expectFloat, newFloat, type F32 } from './util.js';
 
@@ -19,6 +19,11 @@ export interface ConvOptions {
   padding?: PerAxis | 'same' | 'valid';
   dilation?: PerAxis;
   groups?: number;
+  /**
+   * An activation applied to the output (after the bias) in the kernel's epilogue, while each output row is
+   * in cache: the inference path's fused conv-activation. With the tape recording it runs as a separate op.
+   */
+  activation?: Activation;
 }
 
 export interface ConvTransposeOptions {
@@ -55,9 +60,11 @@ function addBias(op: string, y: F32, bias: Tensor | null | undefined, channels: 
 }
 
 /** conv(x, w) + bias in one kernel call (the bias is added while each image's output is in cache). */
-function convCore(g: ConvGeometry, x: F32, w: F32, bias: F32 | null = null): F32 {
+function convCore(g: ConvGeometry, x: F32, w: F32, bias: F32 | null = null, act?: Activation): F32 {
+  if (act && isGradEnabled() && (x.requiresGrad || w.requiresGrad || bias?.requiresGrad)) return applyActivation(convCore(g, x, w, bias), act);
   const y = newFloat([g.n, g.cOut, ...g.outSize]);
-  backend().convForward(g, x.data, w.data, bias ? bias.data : null, y.data);
+  backend().convForward(g, x.data, w.data, bias ? bias.data : null, y.data, act);
+  if (act) return y;
   return record(y, 'conv', bias ? [x, w, bias] : [x, w], (dy) => {
     let dx: F32 | null = null;
     let dw: F32 | null = null;
@@ -128,7 +135,7 @@ export function conv(x: Tensor, weight: Tensor, bias?: Tensor | null, options: C
     );
   }
   const g: ConvGeometry = { n: input.shape[0], cIn, cOut, groups, inSize, kernel, stride, padding, dilation, outSize };
-  const y = convCore(g, input, weight as F32, checkedBias(op, bias, cOut));
+  const y = convCore(g, input, weight as F32, checkedBias(op, bias, cOut), options.activation);
   return unbatched ? squeeze(y, 0) : y;
 }
 

@@ -3,7 +3,7 @@
  * comparisons and `where`. Each op: shape rule, forward (one backend call),
  * backward (next to it).
  */
-import { backend, type BinaryOp, type CompareOp, type UnaryOp } from '../../backend/index.js';
+import { backend, type Activation, type BinaryOp, type CompareOp, type UnaryOp } from '../../backend/index.js';
 import { record } from '../autograd.js';
 import { DTypeError } from '../errors.js';
 import { broadcastShapes, broadcastStrides, numel } from '../shape.js';
@@ -27,6 +27,9 @@ function unary(op: UnaryOp, name: string, x: Tensor, p0 = 0, p1 = 0): F32 {
     return [dx];
   });
 }
+
+/** A unary map given as data (an op and its parameters), as convolution epilogues take activations. */
+export const applyActivation = (x: Tensor, act: Activation): F32 => unary(act.op, act.op, x, act.p0 ?? 0, act.p1 ?? 0);
 
 export const neg = (x: Tensor): F32 => unary('neg', 'neg', x);
 export const exp = (x: Tensor): F32 => unary('exp', 'exp', x);
