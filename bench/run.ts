@@ -1,24 +1,29 @@
 /**
- * `npm run bench [-- workload ...] [--reps N]`: runs named workloads, each beside the
- * same workload in PyTorch when `python3 -c 'import torch'` works, and prints
- * one table row and one JSON line per case with the ratio tsvision / PyTorch.
+ * `npm run bench [-- workload ...] [--reps N] [--json FILE]`: runs named workloads, each beside
+ * the same workload in PyTorch when `python3 -c 'import torch'` works (and the big networks'
+ * inference beside onnxruntime-node), and prints one table row and one JSON line per case
+ * with the ratios tsvision / peer; --json also writes every row to FILE.
  */
+import { writeFileSync } from 'node:fs';
 import { getNumThreads } from '../src/index.js';
 import { convLayer } from './conv.js';
 import { gemm } from './gemm.js';
 import { mnistEpoch } from './mnist.js';
-import { printHeader, printRow, type Row } from './report.js';
+import { modelWorkloads } from './models.js';
+import { onnxruntimeRatio, printHeader, printRow, ratio, type Row } from './report.js';
 import { trainWorkloads } from './train.js';
 import { torchPython } from './torch.js';
 
-const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, ...trainWorkloads, 'conv-layer': convLayer, 'mnist-epoch': mnistEpoch };
+const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, ...trainWorkloads, 'conv-layer': convLayer, 'mnist-epoch': mnistEpoch, ...modelWorkloads };
 
 function main(): void {
   const args = process.argv.slice(2);
   let reps = 3;
+  let json: string | null = null;
   const names: string[] = [];
   for (let i = 0; i < args.length; i++) {
     if (args[i] === '--reps') reps = Number(args[++i]);
+    else if (args[i] === '--json') json = args[++i];
     else names.push(args[i]);
   }
   const selected = names.length ? names : Object.keys(WORKLOADS);
@@ -33,7 +38,22 @@ function main(): void {
       `best of ${reps} interleaved runs`,
   );
   printHeader();
-  for (const n of selected) for (const row of WORKLOADS[n](reps)) printRow(row);
+  const rows: Row[] = [];
+  for (const n of selected) {
+    for (const row of WORKLOADS[n](reps)) {
+      printRow(row);
+      rows.push(row);
+    }
+  }
+  if (json)
+    writeFileSync(
+      json,
+      `${JSON.stringify(
+        rows.map((r) => ({ ...r, ratio: ratio(r), onnxruntimeRatio: onnxruntimeRatio(r) })),
+        null,
+        2,
+      )}\n`,
+    );
 }
 
 main();

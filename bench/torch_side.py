@@ -121,6 +121,44 @@ def conv_layer(kind, seconds):
     return {"calls_per_s": 1.0 / timed(step, seconds)}
 
 
+def peak_mb():
+    """Peak resident memory of this process so far, in MB (ru_maxrss is in KiB on Linux)."""
+    import resource
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def torchvision_model(model):
+    import torchvision
+    torch.manual_seed(0)
+    return getattr(torchvision.models, model)()
+
+
+def model_infer(model, batch, seconds, size=224):
+    """Inference of a torchvision model (eval, no_grad): ms per call and images per second."""
+    net = torchvision_model(model).eval()
+    x = torch.randn(batch, 3, size, size)
+    with torch.no_grad():
+        t = timed(lambda: net(x), seconds)
+    return {"ms": t * 1000, "images_per_s": batch / t, "peak_mb": peak_mb()}
+
+
+def model_train(model, batch, seconds, size=224):
+    """One whole training step of a torchvision model (forward, cross-entropy, backward, SGD with momentum)."""
+    net = torchvision_model(model).train()
+    opt = torch.optim.SGD(net.parameters(), lr=0.01, momentum=0.9)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    x = torch.randn(batch, 3, size, size)
+    y = torch.randint(0, 1000, (batch,))
+
+    def step():
+        opt.zero_grad()
+        loss_fn(net(x), y).backward()
+        opt.step()
+
+    t = timed(step, seconds, min_iters=2, warmup=1)
+    return {"images_per_s": batch / t, "peak_mb": peak_mb()}
+
+
 def read_idx(path):
     import numpy as np
     with open(path, "rb") as f:
@@ -164,7 +202,7 @@ def mnist_epoch(dir):
     return {"seconds": seconds, "accuracy": correct / len(yte)}
 
 
-WORKLOADS = {"gemm": gemm, "train": train, "conv_layer": conv_layer, "mnist_epoch": mnist_epoch}
+WORKLOADS = {"gemm": gemm, "train": train, "conv_layer": conv_layer, "mnist_epoch": mnist_epoch, "model_infer": model_infer, "model_train": model_train}
 
 
 def main():

@@ -39,19 +39,32 @@ export interface InferenceFusion {
   remove(): void;
 }
 
+/** One leaf module call: its inputs and output as ids, so that watching keeps no activation alive. */
 interface Call {
   module: AnyModule;
-  inputs: unknown[];
-  output: unknown;
+  inputs: number[];
+  output: number;
 }
 
 /** Every leaf module call of one forward pass, in order, and the network's output. */
 function watch(net: AnyModule, example: Tensor): { calls: Call[]; output: unknown } {
   const calls: Call[] = [];
+  const ids = new WeakMap<object, number>();
+  let next = 0;
+  const idOf = (v: unknown): number => {
+    if (v === null || typeof v !== 'object') return -1;
+    let id = ids.get(v);
+    if (id === undefined) ids.set(v, (id = next++));
+    return id;
+  };
   const handles = net
     .namedModules()
     .filter(([, m]) => m.children().length === 0)
-    .map(([, m]) => m.registerForwardHook((mod: AnyModule, inputs: unknown[], output: unknown) => void calls.push({ module: mod, inputs, output })));
+    .map(([, m]) =>
+      m.registerForwardHook(
+        (mod: AnyModule, inputs: unknown[], output: unknown) => void calls.push({ module: mod, inputs: inputs.map(idOf), output: idOf(output) }),
+      ),
+    );
   try {
     const output = noGrad(() => net.call(example));
     return { calls, output };
@@ -119,22 +132,22 @@ const TOLERANCE = 1e-3;
 export function fuseForInference(net: AnyModule, example: Tensor): InferenceFusion {
   const { calls, output: reference } = watch(net, example);
   const timesCalled = new Map<AnyModule, number>();
-  const producer = new Map<unknown, Call>();
-  const consumers = new Map<unknown, number>();
+  const producer = new Map<number, Call>();
+  const consumers = new Map<number, number>();
   for (const c of calls) {
     timesCalled.set(c.module, (timesCalled.get(c.module) ?? 0) + 1);
-    for (const t of c.inputs) consumers.set(t, (consumers.get(t) ?? 0) + 1);
+    for (const t of c.inputs) if (t >= 0) consumers.set(t, (consumers.get(t) ?? 0) + 1);
     producer.set(c.output, c);
   }
   // the call that made x, when x is consumed by this call alone and that module runs once
-  const soleProducer = (x: unknown): Call | undefined => {
+  const soleProducer = (x: number): Call | undefined => {
     const p = producer.get(x);
     return p && consumers.get(x) === 1 && timesCalled.get(p.module) === 1 ? p : undefined;
   };
 
   const folds = new Map<ConvNd, BatchNormNd>();
   const acts = new Map<ConvNd, Activation>();
-  const convOf = new Map<unknown, ConvNd>(); // a fused chain's output tensor → its convolution
+  const convOf = new Map<number, ConvNd>(); // a fused chain's output tensor → its convolution
   for (const c of calls) {
     const m = c.module;
     if (m.training) continue;
