@@ -60,8 +60,9 @@ inline void valid_range(const ConvGeom& g, int64_t k2, int64_t* lo, int64_t* hi)
 // x_line points at input position (i0, i1, i2 of output 0) — possibly before the
 // start of the row; only [lo, hi) is read through it with stride s2.
 template <typename Line>
-void for_each_line(const ConvGeom& g, const Dims& d, float* cols, const float* x, Line&& line) {
-  for (int64_t ci = 0; ci < d.cin_g; ci++)
+void for_each_line(const ConvGeom& g, const Dims& d, float* cols, const float* x, Line&& line, int64_t c0 = 0, int64_t c1 = -1) {
+  if (c1 < 0) c1 = d.cin_g;
+  for (int64_t ci = c0; ci < c1; ci++)
     for (int64_t k0 = 0; k0 < g.k[0]; k0++)
       for (int64_t k1 = 0; k1 < g.k[1]; k1++)
         for (int64_t k2 = 0; k2 < g.k[2]; k2++) {
@@ -82,18 +83,27 @@ void for_each_line(const ConvGeom& g, const Dims& d, float* cols, const float* x
         }
 }
 
-// cols = unfold(x) for one image and group; x is [cin_g, in...].
-void im2col(const ConvGeom& g, const Dims& d, const float* x, float* cols) {
+// cols = unfold(x) for one image and group; x is [cin_g, in...]. With `parallel`
+// (a lone image: the caller is not itself one of several threads), input channels
+// are split across the pool.
+void im2col(const ConvGeom& g, const Dims& d, const float* x, float* cols, bool parallel) {
   int64_t s2 = g.s[2], w = g.out[2];
-  for_each_line(g, d, cols, x, [&](float* dst, const float* src, int64_t lo, int64_t hi) {
-    for (int64_t o = 0; o < lo; o++) dst[o] = 0.0f;
-    if (s2 == 1) {
-      if (hi > lo) std::memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
-    } else {
-      for (int64_t o = lo; o < hi; o++) dst[o] = src[o * s2];
-    }
-    for (int64_t o = hi; o < w; o++) dst[o] = 0.0f;
-  });
+  auto channels = [&](int64_t c0, int64_t c1) {
+    for_each_line(
+        g, d, cols, x,
+        [&](float* dst, const float* src, int64_t lo, int64_t hi) {
+          for (int64_t o = 0; o < lo; o++) dst[o] = 0.0f;
+          if (s2 == 1) {
+            if (hi > lo) std::memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
+          } else {
+            for (int64_t o = lo; o < hi; o++) dst[o] = src[o * s2];
+          }
+          for (int64_t o = hi; o < w; o++) dst[o] = 0.0f;
+        },
+        c0, c1);
+  };
+  if (parallel) parallel_for(d.cin_g, 1 + kElementwiseGrainConv / (d.kvol * d.outvol + 1), channels);
+  else channels(0, d.cin_g);
 }
 
 // x += fold(cols): the adjoint of im2col; x must be initialised by the caller.
@@ -114,12 +124,16 @@ thread_local std::vector<float> tl_cols;
 
 // The cols matrix of one image and group: the input itself for a direct (1x1,
 // stride 1, unpadded) convolution, else its unfolding into this thread's buffer.
-const float* unfolded(const ConvGeom& g, const Dims& d, const float* xg) {
+const float* unfolded(const ConvGeom& g, const Dims& d, const float* xg, bool parallel) {
   if (d.direct) return xg;
   float* c = scratch(tl_cols, d.krows * d.outvol);
-  im2col(g, d, xg, c);
+  im2col(g, d, xg, c, parallel);
   return c;
 }
+
+// Whether for_items runs items one after another on the calling thread (then each
+// item may use the whole pool).
+bool items_in_turn(int64_t items) { return items < 2 * num_threads(); }
 
 // Runs item(i, tid) for every (image, group) item: in parallel across items when
 // there are at least two per thread, else one after another (the GEMMs inside
@@ -189,7 +203,7 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, const ConvE
   }
   for_items(g.n * g.groups, true, [&](int64_t item, int) {
     int64_t n = item / g.groups, gr = item % g.groups;
-    const float* cols = unfolded(g, d, x + (n * g.cin + gr * d.cin_g) * d.invol);
+    const float* cols = unfolded(g, d, x + (n * g.cin + gr * d.cin_g) * d.invol, items_in_turn(g.n * g.groups));
     float* yg = y + (n * g.cout + gr * d.cout_g) * d.outvol;
     sgemm(false, false, d.cout_g, d.outvol, d.krows, 1.0f, w + gr * d.cout_g * d.krows, d.krows, cols,
           d.outvol, 0.0f, yg, d.outvol);
@@ -251,7 +265,7 @@ void conv_backward_weight(const ConvGeom& g, const float* x, const float* dy, fl
     int64_t n = item / g.groups, gr = item % g.groups;
     float* acc = tid == 0 ? dw : partial[tid - 1].data();
     touched[tid] = 1;
-    const float* cols = unfolded(g, d, x + (n * g.cin + gr * d.cin_g) * d.invol);
+    const float* cols = unfolded(g, d, x + (n * g.cin + gr * d.cin_g) * d.invol, !parallel_items);
     sgemm(false, true, d.cout_g, d.krows, d.outvol, 1.0f, dy + (n * g.cout + gr * d.cout_g) * d.outvol,
           d.outvol, cols, d.outvol, 1.0f, acc + gr * d.cout_g * d.krows, d.krows);
   });
