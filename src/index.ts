@@ -21,3 +21,4 @@ export * as train from './train/index.js';
 export * as models from './models/index.js';
 export * as io from './io/index.js';
 export * as metrics from './metrics/index.js';
+export { exportOnnx, exportOnnxBytes, OnnxExportError, ONNX_OPSET, ONNX_METADATA_KEYS, type OnnxExportOptions } from './export/index.js';
