@@ -220,7 +220,6 @@ class GraphBuilder {
     if (v !== undefined) return v;
     const known = this.constNames.get(t);
     if (known !== undefined) return known;
-    if (this.valueData.has(t.data)) this.fail('reads a tensor made from the input outside the traced ops (a Tensor built on its storage)');
     const dataType = t.dtype === 'float32' ? DataType.FLOAT : t.dtype === 'int32' ? DataType.INT32 : DataType.UINT8;
     const name = this.keys.get(t) ?? this.uniqueName(`const_${this.constNames.size}`);
     this.constNames.set(t, name);
@@ -259,6 +258,9 @@ class GraphBuilder {
 
   run(op: TracedOp): void {
     this.#op = op;
+    for (const t of tensorsOf(op)) {
+      if (!this.isValue(t) && this.valueData.has(t.data)) this.fail('reads a tensor made from the input outside the traced ops (a Tensor built on its storage)');
+    }
     const a = (op.attrs ?? {}) as Record<string, unknown>;
     if ('map' in a) return this.unary(op, a.map as UnaryOp, a.p0 as number, a.p1 as number);
     const [x] = op.inputs;
