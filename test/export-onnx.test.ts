@@ -8,7 +8,9 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
 import { after, describe, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import ort from 'onnxruntime-node';
 import { exportOnnx, exportOnnxBytes, OnnxExportError } from '../src/export/index.js';
 import { onnxType } from '../src/export/onnx-schema.js';
@@ -20,6 +22,8 @@ import { concat } from '../src/tensor/ops/movement.js';
 import { argmax } from '../src/tensor/ops/reduce.js';
 import { manualSeed, rand, randn } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
+import { saveCheckpoint } from '../src/train/checkpoint.js';
+import { Predictor } from '../src/train/predictor.js';
 
 import '../src/tensor/methods.js';
 
@@ -175,7 +179,10 @@ class Kitchen extends Module {
     const maxed = this.adaptiveMax.call(y.sigmoid()).permute([0, 1, 3, 2]).reshape([y.shape[0], -1]);
     let z = this.fc.call(concat([pooled, maxed], 1));
     z = this.ln.call(this.bn.call(z).tanh().gelu('tanh'));
-    const attn = z.reshape([z.shape[0], 4, 4]).matmul(z.reshape([z.shape[0], 4, 4]).transpose(1, 2)).softmax(-1);
+    const attn = z
+      .reshape([z.shape[0], 4, 4])
+      .matmul(z.reshape([z.shape[0], 4, 4]).transpose(1, 2))
+      .softmax(-1);
     return this.head.call(z.add(attn.reshape([z.shape[0], 16]).div(z.abs().add(1)))).logSoftmax(1);
   }
 }
@@ -273,13 +280,70 @@ describe('exportOnnx: errors', () => {
     );
   });
 
-  test('an op that mixes the batch axis with another, or a tensor built on the input\'s storage, is refused', () => {
-    assert.throws(() => exportOnnxBytes(new Functional((x) => x.reshape([-1])), randn([2, 4])), /the top-level Functional op 'reshape' reshapes \[2, 4\] to \[8\]/);
+  test("an op that mixes the batch axis with another, or a tensor built on the input's storage, is refused", () => {
+    assert.throws(
+      () => exportOnnxBytes(new Functional((x) => x.reshape([-1])), randn([2, 4])),
+      /the top-level Functional op 'reshape' reshapes \[2, 4\] to \[8\]/,
+    );
     assert.throws(() => exportOnnxBytes(new Functional((x) => x.sum(0)), randn([2, 4])), /op 'sum' reduces over the batch axis/);
     assert.throws(
       () => exportOnnxBytes(new Functional((x) => x.add(new Tensor(x.data, x.shape))), randn([2, 4])),
       /reads a tensor made from the input outside the traced ops/,
     );
     assert.throws(() => exportOnnxBytes(new Functional((x) => x.add(randn([2, 4]))), randn([2, 4])), /the batch size would be fixed/);
+  });
+});
+
+describe('tsvision export', () => {
+  const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
+  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, TSVISION_DEBUG: '' } });
+
+  test('writes a tiny checkpoint as ONNX that gives its probabilities in ONNX Runtime; errors are one line', async () => {
+    manualSeed(21);
+    const net = getModel('small_net', { numClasses: 3, inChannels: 1, imageSize: 16 });
+    randomizeBatchNorm(net);
+    const preprocessing = {
+      resizeSize: 16,
+      cropSize: 16,
+      interpolation: 'bilinear',
+      resizeMode: 'stretch',
+      channels: 1,
+      mean: [0.5],
+      std: [0.5],
+      augment: 'none',
+    };
+    const ckpt = join(dir, 'ckpt');
+    saveCheckpoint(ckpt, {
+      modelState: net.stateDict(),
+      info: { architecture: { name: 'small_net', config: { numClasses: 3, inChannels: 1, imageSize: 16 } }, classes: ['a', 'b', 'c'], preprocessing },
+    });
+    const r = run('export', '--checkpoint', ckpt, '--format', 'onnx', '--out', 'small.onnx');
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^small\.onnx: ONNX opset 17, input \[N, 1, 16, 16\], 3 classes, [\d.]+ MB\n$/);
+    const bytes = readFileSync(join(dir, 'small.onnx'));
+    const meta = new Map(decode(bytes).metadata_props!.map((e) => [e.key, e.value]));
+    assert.deepEqual(JSON.parse(meta.get('classes')!), ['a', 'b', 'c']);
+    assert.deepEqual(JSON.parse(meta.get('preprocess')!), preprocessing);
+    // the same logits as the checkpoint's Predictor, for a batch of 4
+    const predictor = Predictor.fromCheckpoint(ckpt);
+    const x = randn([4, 1, 16, 16]);
+    const session = await ort.InferenceSession.create(bytes);
+    checkClose(
+      'tsvision export',
+      await runOrt(session, x),
+      noGrad(() => (predictor.net as Module).call(x)),
+    );
+
+    const errors: [string[], RegExp][] = [
+      [['export', '--checkpoint', ckpt, '--format', 'tflite', '--out', 'x.onnx'], /^tsvision export: .*tflite.*\n$/],
+      [['export', '--checkpoint', ckpt], /^tsvision export: --out FILE is required\n$/],
+      [['export', '--checkpoint', join(dir, 'nothing'), '--out', 'x.onnx'], /^tsvision export: .*nothing.*\n$/],
+      [['export', '--checkpoint', ckpt, '--out', join(dir, 'no', 'such', 'x.onnx')], /^tsvision export: the folder of --out .* does not exist\n$/],
+    ];
+    for (const [args, pattern] of errors) {
+      const e = run(...args);
+      assert.equal(e.status, 1, args.join(' '));
+      assert.match(e.stderr, pattern);
+    }
   });
 });

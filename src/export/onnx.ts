@@ -259,7 +259,8 @@ class GraphBuilder {
   run(op: TracedOp): void {
     this.#op = op;
     for (const t of tensorsOf(op)) {
-      if (!this.isValue(t) && this.valueData.has(t.data)) this.fail('reads a tensor made from the input outside the traced ops (a Tensor built on its storage)');
+      if (!this.isValue(t) && this.valueData.has(t.data))
+        this.fail('reads a tensor made from the input outside the traced ops (a Tensor built on its storage)');
     }
     const a = (op.attrs ?? {}) as Record<string, unknown>;
     if ('map' in a) return this.unary(op, a.map as UnaryOp, a.p0 as number, a.p1 as number);
@@ -274,7 +275,16 @@ class GraphBuilder {
       case 'maximum':
       case 'minimum': {
         const b = this.broadcastBatch(op.inputs, out);
-        return this.define(out, this.emit(BINARY[op.name], op.inputs.map((t) => this.ref(t)), [], out), b);
+        return this.define(
+          out,
+          this.emit(
+            BINARY[op.name],
+            op.inputs.map((t) => this.ref(t)),
+            [],
+            out,
+          ),
+          b,
+        );
       }
       case 'where': {
         const cond = a.cond as Tensor;
@@ -302,7 +312,16 @@ class GraphBuilder {
         const b = this.broadcastBatch(op.inputs, out);
         if (axis === b) this.fail('concatenates along the batch axis');
         if (op.inputs.some((t) => !this.isValue(t))) this.fail('concatenates a constant with the batch: the batch size would be fixed');
-        return this.define(out, this.emit('Concat', op.inputs.map((t) => this.ref(t)), [int('axis', axis)], out), b);
+        return this.define(
+          out,
+          this.emit(
+            'Concat',
+            op.inputs.map((t) => this.ref(t)),
+            [int('axis', axis)],
+            out,
+          ),
+          b,
+        );
       }
       case 'slice': {
         const axis = a.axis as number;
@@ -634,7 +653,9 @@ function valueInfo(name: string, shape: readonly number[], batchAxis: number): o
  */
 export function exportOnnxBytes(net: Net, exampleInput: Tensor, options: OnnxExportOptions = {}): Uint8Array {
   if (!(exampleInput instanceof Tensor) || exampleInput.dtype !== 'float32' || exampleInput.ndim < 2) {
-    throw new OnnxExportError(`exportOnnx: the example input must be a float32 tensor [N, C, ...], got ${exampleInput?.dtype} ${fmtShape(exampleInput?.shape ?? [])}`);
+    throw new OnnxExportError(
+      `exportOnnx: the example input must be a float32 tensor [N, C, ...], got ${exampleInput?.dtype} ${fmtShape(exampleInput?.shape ?? [])}`,
+    );
   }
   // two images at least, so the batch axis cannot be mistaken for another size-1 axis
   const x = exampleInput.shape[0] === 1 ? noGrad(() => concat([exampleInput, exampleInput], 0)) : exampleInput;
