@@ -142,6 +142,8 @@ class GraphBuilder {
   readonly initializers = new Map<string, Initializer>();
   /** The convolution node that computed a value (for folding a batch norm into it). */
   readonly convOf = new Map<Tensor, { node: OnnxNode; op: TracedOp }>();
+  /** The zero Pad node of spatial axes that computed a value (for merging it into the convolution that reads it). */
+  readonly padOf = new Map<Tensor, { node: OnnxNode; x: Tensor; before: number[]; after: number[] }>();
   readonly keyNames: Set<string>;
   #count = 0;
   #op: TracedOp | null = null;
@@ -335,7 +337,11 @@ class GraphBuilder {
         const b = this.batchOf(x);
         if (before[b] || after[b]) this.fail('pads the batch axis');
         const inputs = [this.ref(x), this.i64([...before, ...after]), this.f32([a.value as number], [])];
-        return this.define(out, this.emit('Pad', inputs, [], out), b);
+        const name = this.fresh(out, 'Pad');
+        const node = this.node('Pad', inputs, [name]);
+        this.define(out, name, b);
+        if (a.value === 0 && b === 0 && !before[1] && !after[1]) this.padOf.set(out, { node, x, before, after });
+        return;
       }
       case 'indexSelect': {
         const axis = a.axis as number;
@@ -494,15 +500,18 @@ class GraphBuilder {
   conv(op: TracedOp, g: ConvGeometry): void {
     const [x, w, bias] = op.inputs;
     if (this.batchOf(x) !== 0) this.fail('has its batch axis elsewhere than axis 0');
-    const attrs = [
-      ints('kernel_shape', g.kernel),
-      ints('strides', g.stride),
-      ints('pads', [...g.padding, ...g.padding]),
-      ints('dilations', g.dilation),
-      int('group', g.groups),
-    ];
+    let input = this.ref(x);
+    let pads = [...g.padding, ...g.padding];
+    const padded = this.padOf.get(x);
+    if (padded && this.uses.get(x) === 1 && x !== this.output) {
+      // zero padding of the spatial axes just before (TensorFlow's "same", odd on one side) becomes the convolution's own, per side
+      this.nodes.splice(this.nodes.indexOf(padded.node), 1);
+      input = this.ref(padded.x);
+      pads = [...g.padding.map((p, i) => p + padded.before[i + 2]), ...g.padding.map((p, i) => p + padded.after[i + 2])];
+    }
+    const attrs = [ints('kernel_shape', g.kernel), ints('strides', g.stride), ints('pads', pads), ints('dilations', g.dilation), int('group', g.groups)];
     const name = this.fresh(op.out, 'Conv');
-    const node = this.node('Conv', [this.ref(x), this.ref(w), ...(bias ? [this.ref(bias)] : [])], [name], attrs);
+    const node = this.node('Conv', [input, this.ref(w), ...(bias ? [this.ref(bias)] : [])], [name], attrs);
     this.define(op.out, name, 0);
     if (!this.isValue(w) && !(bias && this.isValue(bias))) this.convOf.set(op.out, { node, op });
   }
