@@ -1,7 +1,8 @@
 /**
  * tsvision: image classification for TypeScript. This entry point exports the
  * tensor library: Tensor with autograd, the ops, creation and random functions,
- * and the backend controls.
+ * and the backend controls; each area as a namespace (nn, data, models, ...); and
+ * ONNX export (exportOnnx, exportOnnxBytes).
  */
 import './tensor/methods.js';
 
