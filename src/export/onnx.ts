@@ -708,7 +708,8 @@ export function exportOnnxBytes(net: Net, exampleInput: Tensor, options: OnnxExp
     },
     metadata_props: metadata,
   };
-  return onnxType('ModelProto').encode(model).finish();
+  // shared: the writer's own buffer, not one more copy of every weight
+  return onnxType('ModelProto').encode(model).finish(true);
 }
 
 /** Writes the ONNX model of `net` (see exportOnnxBytes) to `path`, atomically. */
