@@ -339,6 +339,7 @@ describe('tsvision export', () => {
       [['export', '--checkpoint', ckpt], /^tsvision export: --out FILE is required\n$/],
       [['export', '--checkpoint', join(dir, 'nothing'), '--out', 'x.onnx'], /^tsvision export: .*nothing.*\n$/],
       [['export', '--checkpoint', ckpt, '--out', join(dir, 'no', 'such', 'x.onnx')], /^tsvision export: the folder of --out .* does not exist\n$/],
+      [['export', '--checkpoint', ckpt, '--out', 'x.onnx', '--image-size', '20'], /^tsvision export: the network does not take 20x20 input: .*\n$/],
     ];
     for (const [args, pattern] of errors) {
       const e = run(...args);
