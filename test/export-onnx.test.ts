@@ -18,7 +18,8 @@ import { getModel, listModels, MODEL_STATS, modelEntry, type ModelConfig } from 
 import * as nn from '../src/nn/index.js';
 import { Module } from '../src/nn/module.js';
 import { noGrad } from '../src/tensor/autograd.js';
-import { concat } from '../src/tensor/ops/movement.js';
+import { div, hardsigmoid, maximum, minimum, relu6, silu, softplus, where } from '../src/tensor/ops/elementwise.js';
+import { concat, indexSelect } from '../src/tensor/ops/movement.js';
 import { argmax } from '../src/tensor/ops/reduce.js';
 import { manualSeed, rand, randn } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
@@ -198,6 +199,24 @@ describe('exportOnnx: layers beyond the zoo', () => {
     for (const op of ['ConvTranspose', 'MaxPool', 'AveragePool', 'Erf', 'Tanh', 'MatMul', 'Softmax', 'LogSoftmax', 'Pad', 'Slice', 'ReduceMax']) {
       assert.ok(opCount(graph, op) > 0, `the graph has a ${op} node`);
     }
+  });
+
+  test('functional ops: where and indexSelect with constants, broadcastTo, maximum, pow, softplus, the scalar forms', async () => {
+    manualSeed(14);
+    const mask = new Tensor(Uint8Array.from([1, 0, 1, 0]), [1, 4, 1, 1]);
+    const index = new Tensor(Int32Array.from([3, 0, 1]), [3]);
+    const exponent = rand([1, 3, 1, 1]).add(1);
+    const net = new Functional((x) => {
+      let y = indexSelect(where(mask, x, x.neg()), 1, index);
+      y = maximum(y, y.mean([2, 3], { keepdim: true }).broadcastTo(y.shape))
+        .abs()
+        .add(0.1);
+      y = softplus(y.pow(2).add(y.pow(exponent)).sqrt().log().exp());
+      y = div(1, y.mul(2).add(1)).sub(relu6(y.sign().mul(y)));
+      y = minimum(hardsigmoid(y.leakyRelu(0.2)).add(silu(y)), y.clamp(0.01, null).sqrt());
+      return y.flatten(1);
+    });
+    await parity('functional ops', net, randn([2, 4, 5, 5]));
   });
 
   test('a batch of one is traced as two, so the batch axis is still told apart', async () => {
