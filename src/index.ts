@@ -1,7 +1,8 @@
 /**
  * tsvision: image classification for TypeScript. This entry point exports the
  * tensor library: Tensor with autograd, the ops, creation and random functions,
- * and the backend controls.
+ * and the backend controls; each area as a namespace (nn, data, models, ...); and
+ * ONNX export (exportOnnx, exportOnnxBytes).
  */
 import './tensor/methods.js';
 
@@ -21,3 +22,4 @@ export * as train from './train/index.js';
 export * as models from './models/index.js';
 export * as io from './io/index.js';
 export * as metrics from './metrics/index.js';
+export { exportOnnx, exportOnnxBytes, OnnxExportError, ONNX_OPSET, ONNX_METADATA_KEYS, type OnnxExportOptions } from './export/index.js';

@@ -3,6 +3,7 @@ import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js'
 import { CommandError } from './common.js';
 import { demo } from './demo.js';
 import { evaluate, EVALUATE } from './evaluate.js';
+import { exportCommand, EXPORT } from './export.js';
 import { predict, PREDICT } from './predict.js';
 import { rescore, RESCORE } from './rescore.js';
 import { models, MODELS, summary, SUMMARY } from './summary.js';
@@ -19,7 +20,7 @@ const DEMO: CommandSpec = {
   ],
 };
 
-const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, RESCORE, SUMMARY, MODELS];
+const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, RESCORE, EXPORT, SUMMARY, MODELS];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -53,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
         return await predict(args, say);
       case 'rescore':
         return rescore(args, say);
+      case 'export':
+        return exportCommand(args, say);
       case 'summary':
         return summary(args, say);
       case 'models':

@@ -3,7 +3,7 @@
  * shape (Softmax and LogSoftmax along `dim`). Formulas as PyTorch's.
  */
 import type { Activation } from '../backend/index.js';
-import { isGradEnabled } from '../tensor/autograd.js';
+import { isGradEnabled, isTracing } from '../tensor/autograd.js';
 import * as ops from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { activationApplied } from './epilogue.js';
@@ -20,7 +20,7 @@ export abstract class ElementwiseActivation extends Module {
   abstract get activation(): Activation;
 
   protected applied(x: Tensor): x is F32 {
-    return !isGradEnabled() && activationApplied(x, this.activation);
+    return !isGradEnabled() && !isTracing() && activationApplied(x, this.activation);
   }
 }
 

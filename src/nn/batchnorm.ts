@@ -2,7 +2,7 @@
  * Batch normalisation: BatchNorm1d, BatchNorm2d, BatchNorm3d, with PyTorch's
  * parameters, buffers, state-dict keys and running-statistics rules.
  */
-import { isGradEnabled } from '../tensor/autograd.js';
+import { isGradEnabled, isTracing } from '../tensor/autograd.js';
 import { fmtShape, ShapeError } from '../tensor/errors.js';
 import { batchNorm } from '../tensor/ops/norm.js';
 import { zeros as zerosTensor } from '../tensor/creation.js';
@@ -107,7 +107,7 @@ export abstract class BatchNormNd extends Module {
   }
 
   forward(x: Tensor): Tensor<'float32'> {
-    if (this.#folded && !this.training && !isGradEnabled()) return x as Tensor<'float32'>;
+    if (this.#folded && !this.training && !isGradEnabled() && !isTracing()) return x as Tensor<'float32'>;
     const layer = this.constructor.name;
     const [ranks, what] = this.expected;
     if (!ranks.includes(x.ndim)) throw new ShapeError(`${layer}: expected a ${what}, got shape ${fmtShape(x.shape)}`);

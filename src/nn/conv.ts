@@ -4,7 +4,7 @@
  * names, initialised as PyTorch does, and calls the tensor ops conv / convTranspose.
  */
 import type { Activation } from '../backend/index.js';
-import { isGradEnabled } from '../tensor/autograd.js';
+import { isGradEnabled, isTracing } from '../tensor/autograd.js';
 import { fmtShape, ShapeError } from '../tensor/errors.js';
 import { conv, convTranspose } from '../tensor/ops/conv.js';
 import { empty, type Tensor } from '../tensor/tensor.js';
@@ -152,7 +152,7 @@ export abstract class ConvNd extends ConvBase {
     this.checkInput(x);
     const options = { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
     const f = this.#inference;
-    if (f && !this.training && !isGradEnabled()) {
+    if (f && !this.training && !isGradEnabled() && !isTracing()) {
       const y = conv(x, f.weight, f.bias, { ...options, activation: f.activation });
       if (f.activation) markActivationApplied(y, f.activation);
       return y;

@@ -26,12 +26,50 @@ export function noGrad<T>(fn: () => T): T {
 }
 
 /**
- * Records `name` on the tape for `out` when any input requires grad. Returns out.
+ * What an op tells an export tracer beside its inputs: its settings (stride, axes,
+ * the unary map's name and parameters, ...) and tensors it reads that are not
+ * differentiable inputs (running statistics, an index, a mask).
+ */
+export type OpAttrs = object;
+
+/** Called by every op, when set, with its name, inputs, output and attributes (src/export traces a forward pass with it). */
+export type OpTracer = (name: string, inputs: readonly Tensor[], out: Tensor, attrs: OpAttrs | undefined) => void;
+
+let tracer: OpTracer | null = null;
+
+/** Whether an op tracer is set: inference shortcuts (fuseForInference's fused layers) stand aside so the tracer sees every op. */
+export function isTracing(): boolean {
+  return tracer !== null;
+}
+
+/** Installs `t` as the op tracer (null removes it) and returns the previous one. */
+export function setTracer(t: OpTracer | null): OpTracer | null {
+  const prev = tracer;
+  tracer = t;
+  return prev;
+}
+
+/** Tells the tracer, if any, about an op that has no backward (a comparison, a cast, argmax, detach). Returns out. */
+export function traced<T extends Tensor>(out: T, name: string, inputs: readonly Tensor[], attrs?: OpAttrs): T {
+  if (tracer !== null) tracer(name, inputs, out, attrs);
+  return out;
+}
+
+/**
+ * Records `name` on the tape for `out` when any input requires grad, and tells the
+ * tracer when one is set (`attrs`: the op's settings, see OpAttrs). Returns out.
  * The node points at each input's own node (or at the input itself when it is a
  * leaf), never at an intermediate tensor, so a tensor's storage lives only as long
  * as the caller or a backward closure that saved it holds it.
  */
-export function record<T extends Tensor>(out: T, name: string, inputs: readonly Tensor[], backward: (grad: Tensor<'float32'>) => (Tensor | null)[]): T {
+export function record<T extends Tensor>(
+  out: T,
+  name: string,
+  inputs: readonly Tensor[],
+  backward: (grad: Tensor<'float32'>) => (Tensor | null)[],
+  attrs?: OpAttrs,
+): T {
+  if (tracer !== null) tracer(name, inputs, out, attrs);
   if (!gradEnabled || !inputs.some((t) => t.requiresGrad)) return out;
   out.requiresGrad = true;
   out.gradFn = { name, next: inputs.map((t) => (t.requiresGrad ? (t.gradFn ?? t) : null)), backward: backward as GradNode['backward'] };

@@ -5,7 +5,7 @@
  * convolution is the same three with the roles of input and output swapped.
  */
 import { backend, type Activation, type ConvGeometry } from '../../backend/index.js';
-import { isGradEnabled, record } from '../autograd.js';
+import { isGradEnabled, isTracing, record } from '../autograd.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { convOutputSize, perAxis, type PerAxis } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -61,32 +61,39 @@ function addBias(op: string, y: F32, bias: Tensor | null | undefined, channels: 
 
 /** conv(x, w) + bias in one kernel call (the bias is added while each image's output is in cache). */
 function convCore(g: ConvGeometry, x: F32, w: F32, bias: F32 | null = null, act?: Activation): F32 {
-  if (act && isGradEnabled() && (x.requiresGrad || w.requiresGrad || bias?.requiresGrad)) return applyActivation(convCore(g, x, w, bias), act);
+  // with the tape recording, or a tracer watching, the activation runs as an op of its own
+  if (act && (isTracing() || (isGradEnabled() && (x.requiresGrad || w.requiresGrad || bias?.requiresGrad)))) return applyActivation(convCore(g, x, w, bias), act);
   const y = newFloat([g.n, g.cOut, ...g.outSize]);
   backend().convForward(g, x.data, w.data, bias ? bias.data : null, y.data, act);
   if (act) return y;
-  return record(y, 'conv', bias ? [x, w, bias] : [x, w], (dy) => {
-    let dx: F32 | null = null;
-    let dw: F32 | null = null;
-    let db: F32 | null = null;
-    if (x.requiresGrad) {
-      dx = newFloat(x.shape);
-      backend().convBackwardInput(g, w.data, dy.data, dx.data);
-    }
-    if (w.requiresGrad) {
-      dw = newFloat(w.shape);
-      backend().convBackwardWeight(g, x.data, dy.data, dw.data);
-    }
-    if (bias?.requiresGrad) {
-      // dbias[c] = sum of dy over images and positions: first over images, then over positions
-      const vol = g.outSize.reduce((a, b) => a * b, 1);
-      const perImage = newFloat([g.cOut * vol]);
-      backend().reduce('sum', dy.data, 1, g.n, g.cOut * vol, perImage.data);
-      db = newFloat([g.cOut]);
-      backend().reduce('sum', perImage.data, g.cOut, vol, 1, db.data);
-    }
-    return bias ? [dx, dw, db] : [dx, dw];
-  });
+  return record(
+    y,
+    'conv',
+    bias ? [x, w, bias] : [x, w],
+    (dy) => {
+      let dx: F32 | null = null;
+      let dw: F32 | null = null;
+      let db: F32 | null = null;
+      if (x.requiresGrad) {
+        dx = newFloat(x.shape);
+        backend().convBackwardInput(g, w.data, dy.data, dx.data);
+      }
+      if (w.requiresGrad) {
+        dw = newFloat(w.shape);
+        backend().convBackwardWeight(g, x.data, dy.data, dw.data);
+      }
+      if (bias?.requiresGrad) {
+        // dbias[c] = sum of dy over images and positions: first over images, then over positions
+        const vol = g.outSize.reduce((a, b) => a * b, 1);
+        const perImage = newFloat([g.cOut * vol]);
+        backend().reduce('sum', dy.data, 1, g.n, g.cOut * vol, perImage.data);
+        db = newFloat([g.cOut]);
+        backend().reduce('sum', perImage.data, g.cOut, vol, 1, db.data);
+      }
+      return bias ? [dx, dw, db] : [dx, dw];
+    },
+    g,
+  );
 }
 
 /**
@@ -182,19 +189,25 @@ export function convTranspose(x: Tensor, weight: Tensor, bias?: Tensor | null, o
   const w = weight as F32;
   const y = newFloat([g.n, cOut, ...outSize]);
   backend().convBackwardInput(g, w.data, xf.data, y.data);
-  const out = record(y, 'convTranspose', [xf, w], (dy) => {
-    let dx: F32 | null = null;
-    let dw: F32 | null = null;
-    if (xf.requiresGrad) {
-      dx = newFloat(xf.shape);
-      backend().convForward(g, dy.data, w.data, null, dx.data);
-    }
-    if (w.requiresGrad) {
-      dw = newFloat(w.shape);
-      backend().convBackwardWeight(g, dy.data, xf.data, dw.data);
-    }
-    return [dx, dw];
-  });
+  const out = record(
+    y,
+    'convTranspose',
+    [xf, w],
+    (dy) => {
+      let dx: F32 | null = null;
+      let dw: F32 | null = null;
+      if (xf.requiresGrad) {
+        dx = newFloat(xf.shape);
+        backend().convForward(g, dy.data, w.data, null, dx.data);
+      }
+      if (w.requiresGrad) {
+        dw = newFloat(w.shape);
+        backend().convBackwardWeight(g, dy.data, xf.data, dw.data);
+      }
+      return [dx, dw];
+    },
+    { ...g, outputPadding },
+  );
   const yb = addBias(op, out, bias, cOut);
   return unbatched ? squeeze(yb, 0) : yb;
 }

@@ -4,7 +4,7 @@
  * backward (next to it).
  */
 import { backend, type Activation, type BinaryOp, type CompareOp, type UnaryOp } from '../../backend/index.js';
-import { record } from '../autograd.js';
+import { record, traced } from '../autograd.js';
 import { DTypeError } from '../errors.js';
 import { broadcastShapes, broadcastStrides, numel } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -21,11 +21,17 @@ function unary(op: UnaryOp, name: string, x: Tensor, p0 = 0, p1 = 0): F32 {
   backend().unary(op, (x as F32).data, y.data, p0, p1);
   // saving only what the derivative reads lets the input be freed before the backward pass
   const saved = FROM_OUTPUT.has(op) ? y.data : (x as F32).data;
-  return record(y, name, [x], (g) => {
-    const dx = newFloat(y.shape);
-    backend().unaryBackward(op, saved, y.data, g.data, dx.data, p0, p1);
-    return [dx];
-  });
+  return record(
+    y,
+    name,
+    [x],
+    (g) => {
+      const dx = newFloat(y.shape);
+      backend().unaryBackward(op, saved, y.data, g.data, dx.data, p0, p1);
+      return [dx];
+    },
+    { map: op, p0, p1 },
+  );
 }
 
 /** A unary map given as data (an op and its parameters), as convolution epilogues take activations. */
@@ -170,7 +176,7 @@ function comparison(op: CompareOp, a: Operand, b: Operand): Tensor<'uint8'> {
     broadcastStrides(tb.shape, shape),
     out.data,
   );
-  return out;
+  return traced(out, op, [ta, tb]);
 }
 
 /** Elementwise comparisons: uint8 masks (1 true, 0 false), never differentiable. */
@@ -199,10 +205,13 @@ export function where(cond: Tensor, a: Operand, b: Operand): F32 {
     broadcastStrides(tb.shape, shape),
     out.data,
   );
-  return record(out, 'where', [ta, tb], (g) => [
-    ta.requiresGrad ? sumTo(where(cond, g, 0), ta.shape) : null,
-    tb.requiresGrad ? sumTo(where(cond, 0, g), tb.shape) : null,
-  ]);
+  return record(
+    out,
+    'where',
+    [ta, tb],
+    (g) => [ta.requiresGrad ? sumTo(where(cond, g, 0), ta.shape) : null, tb.requiresGrad ? sumTo(where(cond, 0, g), tb.shape) : null],
+    { cond },
+  );
 }
 
 /** A float32 copy of any tensor (uint8 masks become 0/1). */
@@ -210,7 +219,7 @@ export function toFloat(t: Tensor): F32 {
   if (t.dtype === 'float32') return t as F32;
   const out = newFloat(t.shape);
   backend().cast(t.data, out.data);
-  return out;
+  return traced(out, 'cast', [t]);
 }
 
 // ---- ops whose forward and backward are loops here ---------------------------

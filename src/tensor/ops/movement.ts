@@ -4,7 +4,7 @@
  * indexSelect and gather, casts, clone and detach.
  */
 import { backend } from '../../backend/index.js';
-import { record } from '../autograd.js';
+import { record, traced } from '../autograd.js';
 import type { DType, DTypeMap } from '../../core/dtype.js';
 import { fmtShape, ShapeError } from '../errors.js';
 import { broadcastShapes, broadcastStrides, contiguousStrides, inferShape, normAxis, numel, shapesEqual, splitAt, type Shape } from '../shape.js';
@@ -79,7 +79,7 @@ export function permute<D extends DType>(x: Tensor<D>, dims: readonly number[]):
   );
   const inverse = new Array<number>(p.length);
   p.forEach((d, i) => (inverse[d] = i));
-  return record(out, 'permute', [x], (g) => [permute(g, inverse)]);
+  return record(out, 'permute', [x], (g) => [permute(g, inverse)], { dims: p });
 }
 
 /** Swaps two dimensions. */
@@ -123,14 +123,20 @@ export function concat<D extends DType>(tensors: readonly Tensor<D>[], dim = 0):
     backend().copyStrided(t.shape, t.data, 0, contiguousStrides(t.shape), out.data, offset * os[a], os);
     offset += t.shape[a];
   }
-  return record(out, 'concat', tensors, (g) => {
-    let start = 0;
-    return tensors.map((t) => {
-      const part = t.requiresGrad ? slice(g, a, start, start + t.shape[a]) : null;
-      start += t.shape[a];
-      return part;
-    });
-  });
+  return record(
+    out,
+    'concat',
+    tensors,
+    (g) => {
+      let start = 0;
+      return tensors.map((t) => {
+        const part = t.requiresGrad ? slice(g, a, start, start + t.shape[a]) : null;
+        start += t.shape[a];
+        return part;
+      });
+    },
+    { axis: a },
+  );
 }
 
 /** Joins equal-shaped tensors along a new dimension. */
@@ -186,12 +192,18 @@ export function slice<D extends DType>(x: Tensor<D>, dim: number, start = 0, end
   const srcStrides = xs.map((st, i) => (i === a ? st * step : st));
   const out = like(x.dtype, shape);
   backend().copyStrided(shape, x.data, s * xs[a], srcStrides, out.data, 0, contiguousStrides(shape));
-  return record(out, 'slice', [x], (g) => {
-    const dx = newFloat(x.shape);
-    backend().fill(dx.data, 0);
-    backend().copyStrided(shape, g.data, 0, contiguousStrides(shape), dx.data, s * xs[a], srcStrides);
-    return [dx];
-  });
+  return record(
+    out,
+    'slice',
+    [x],
+    (g) => {
+      const dx = newFloat(x.shape);
+      backend().fill(dx.data, 0);
+      backend().copyStrided(shape, g.data, 0, contiguousStrides(shape), dx.data, s * xs[a], srcStrides);
+      return [dx];
+    },
+    { axis: a, start: s, end: e, step },
+  );
 }
 
 /**
@@ -216,11 +228,17 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): F32 {
   const out = newFloat(shape);
   backend().fill(out.data, value);
   backend().copyStrided(x.shape, x.data, 0, contiguousStrides(x.shape), out.data, offset, os);
-  return record(out, 'pad', [x], (g) => {
-    const dx = newFloat(x.shape);
-    backend().copyStrided(x.shape, g.data, offset, os, dx.data, 0, contiguousStrides(x.shape));
-    return [dx];
-  });
+  return record(
+    out,
+    'pad',
+    [x],
+    (g) => {
+      const dx = newFloat(x.shape);
+      backend().copyStrided(x.shape, g.data, offset, os, dx.data, 0, contiguousStrides(x.shape));
+      return [dx];
+    },
+    { before, value },
+  );
 }
 
 function checkIndices(op: string, index: Tensor, n: number): Int32Array {
@@ -243,12 +261,18 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): F32 {
   shape[a] = idx.length;
   const out = newFloat(shape);
   backend().indexSelect(x.data as Float32Array, outer, n, inner, idx, out.data);
-  return record(out, 'indexSelect', [x], (g) => {
-    const dx = newFloat(x.shape);
-    backend().fill(dx.data, 0);
-    backend().indexAdd(g.data, outer, n, inner, idx, dx.data);
-    return [dx];
-  });
+  return record(
+    out,
+    'indexSelect',
+    [x],
+    (g) => {
+      const dx = newFloat(x.shape);
+      backend().fill(dx.data, 0);
+      backend().indexAdd(g.data, outer, n, inner, idx, dx.data);
+      return [dx];
+    },
+    { axis: a, index },
+  );
 }
 
 /**
@@ -265,12 +289,18 @@ export function gather(x: Tensor, dim: number, index: Tensor): F32 {
   const idx = checkIndices('gather', index, n);
   const out = newFloat(index.shape);
   backend().gather(x.data as Float32Array, outer, n, inner, idx, out.data);
-  return record(out, 'gather', [x], (g) => {
-    const dx = newFloat(x.shape);
-    backend().fill(dx.data, 0);
-    backend().scatterAdd(g.data, outer, n, inner, idx, dx.data);
-    return [dx];
-  });
+  return record(
+    out,
+    'gather',
+    [x],
+    (g) => {
+      const dx = newFloat(x.shape);
+      backend().fill(dx.data, 0);
+      backend().scatterAdd(g.data, outer, n, inner, idx, dx.data);
+      return [dx];
+    },
+    { axis: a, index },
+  );
 }
 
 /** Converts to another dtype (float to int truncates toward zero). Differentiable float32 to float32 only. */
@@ -278,7 +308,7 @@ export function cast<D extends DType>(x: Tensor, dtype: D): Tensor<D> {
   if (x.dtype === dtype) return x as Tensor<D>;
   const out = like(dtype, x.shape);
   backend().cast(x.data, out.data);
-  return out;
+  return traced(out, 'cast', [x]);
 }
 
 /** A copy with its own storage that stays on the tape. */
@@ -290,5 +320,5 @@ export function clone<D extends DType>(x: Tensor<D>): Tensor<D> {
 
 /** The same storage, cut from the tape. */
 export function detach<D extends DType>(x: Tensor<D>): Tensor<D> {
-  return new Tensor(x.data, x.shape);
+  return traced(new Tensor(x.data, x.shape), 'detach', [x]);
 }

@@ -68,26 +68,32 @@ export function batchNorm(
   const y = newFloat(x.shape);
   be.batchNormForward(x.data as Float32Array, n, c, hw, mean, invstd, gamma, beta, y.data);
   const inputs = [x, weight, bias].filter((t): t is Tensor => t !== null);
-  return record(y, op, inputs, (dy) => {
-    const dx = newFloat(x.shape);
-    const dgamma = newFloat([c]);
-    const dbeta = newFloat([c]);
-    if (training) {
-      be.batchNormBackward(x.data as Float32Array, dy.data, n, c, hw, mean, invstd, gamma, dx.data, dgamma.data, dbeta.data);
-    } else {
-      // Fixed statistics: y is an affine map of x per channel.
-      const scale = new Float32Array(c);
-      for (let ch = 0; ch < c; ch++) scale[ch] = invstd[ch] * (gamma ? gamma[ch] : 1);
-      be.batchNormForward(dy.data, n, c, hw, new Float32Array(c), scale, null, null, dx.data);
-      const xhat = newFloat(x.shape);
-      be.batchNormForward(x.data as Float32Array, n, c, hw, mean, invstd, null, null, xhat.data);
-      const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
-      dgamma.data.set(sum(mul(dy, xhat), axes).data);
-      dbeta.data.set(sum(dy, axes).data);
-    }
-    const grads: (Tensor | null)[] = [dx];
-    if (weight) grads.push(dgamma);
-    if (bias) grads.push(dbeta);
-    return grads;
-  });
+  return record(
+    y,
+    op,
+    inputs,
+    (dy) => {
+      const dx = newFloat(x.shape);
+      const dgamma = newFloat([c]);
+      const dbeta = newFloat([c]);
+      if (training) {
+        be.batchNormBackward(x.data as Float32Array, dy.data, n, c, hw, mean, invstd, gamma, dx.data, dgamma.data, dbeta.data);
+      } else {
+        // Fixed statistics: y is an affine map of x per channel.
+        const scale = new Float32Array(c);
+        for (let ch = 0; ch < c; ch++) scale[ch] = invstd[ch] * (gamma ? gamma[ch] : 1);
+        be.batchNormForward(dy.data, n, c, hw, new Float32Array(c), scale, null, null, dx.data);
+        const xhat = newFloat(x.shape);
+        be.batchNormForward(x.data as Float32Array, n, c, hw, mean, invstd, null, null, xhat.data);
+        const axes = [0, ...Array.from({ length: x.ndim - 2 }, (_, i) => i + 2)];
+        dgamma.data.set(sum(mul(dy, xhat), axes).data);
+        dbeta.data.set(sum(dy, axes).data);
+      }
+      const grads: (Tensor | null)[] = [dx];
+      if (weight) grads.push(dgamma);
+      if (bias) grads.push(dbeta);
+      return grads;
+    },
+    { training, eps, runningMean, runningVar, weight, bias },
+  );
 }

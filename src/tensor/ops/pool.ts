@@ -77,21 +77,33 @@ function maxPoolWith(op: string, x: Tensor, g: PoolGeometry): F32 {
   const y = newFloat(outShape(x, g));
   const indices = backend().alloc('int32', y.size);
   backend().maxPool(g, x.data as Float32Array, y.data, indices);
-  return record(y, op, [x], (dy) => {
-    const dx = newFloat(x.shape);
-    backend().maxPoolBackward(g.planes, numel(g.inSize), numel(g.outSize), indices, dy.data, dx.data);
-    return [dx];
-  });
+  return record(
+    y,
+    op,
+    [x],
+    (dy) => {
+      const dx = newFloat(x.shape);
+      backend().maxPoolBackward(g.planes, numel(g.inSize), numel(g.outSize), indices, dy.data, dx.data);
+      return [dx];
+    },
+    g,
+  );
 }
 
 function avgPoolWith(op: string, x: Tensor, g: PoolGeometry): F32 {
   const y = newFloat(outShape(x, g));
   backend().avgPool(g, x.data as Float32Array, y.data);
-  return record(y, op, [x], (dy) => {
-    const dx = newFloat(x.shape);
-    backend().avgPoolBackward(g, dy.data, dx.data);
-    return [dx];
-  });
+  return record(
+    y,
+    op,
+    [x],
+    (dy) => {
+      const dx = newFloat(x.shape);
+      backend().avgPoolBackward(g, dy.data, dx.data);
+      return [dx];
+    },
+    g,
+  );
 }
 
 /** Max over windows of the last `dims` axes. */

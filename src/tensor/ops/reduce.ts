@@ -1,6 +1,6 @@
 /** Reductions over axes (sum, mean, max, min, argmax, argmin, var) and softmax / logSoftmax. */
 import { backend, type ReduceOp } from '../../backend/index.js';
-import { record } from '../autograd.js';
+import { record, traced } from '../autograd.js';
 import { fmtShape } from '../errors.js';
 import { normAxes, normAxis, reducedShape, splitAt } from '../shape.js';
 import { Tensor } from '../tensor.js';
@@ -53,7 +53,7 @@ export function sum(x: Tensor, axes?: Axes, { keepdim = false }: ReduceOptions =
   const ax = normAxes('sum', axes, x.ndim);
   const kept = reduceRaw('sum', x as F32, ax);
   const out = new Tensor<'float32'>(kept.data, reducedShape(x.shape, ax, keepdim));
-  return record(out, 'sum', [x], (g) => [broadcastTo(new Tensor(g.data, kept.shape), x.shape)]);
+  return record(out, 'sum', [x], (g) => [broadcastTo(new Tensor(g.data, kept.shape), x.shape)], { axes: ax, keepdim });
 }
 
 /** Mean over the given axes (all by default). */
@@ -80,11 +80,17 @@ function extreme(op: 'max' | 'min', x: Tensor, axes: Axes, { keepdim = false }: 
   const ax = normAxes(op, axes, x.ndim);
   const kept = reduceRaw(op, x as F32, ax);
   const out = new Tensor<'float32'>(kept.data, reducedShape(x.shape, ax, keepdim));
-  return record(out, op, [x], (g) => {
-    const mask = toFloat(eq(x, kept));
-    const count = reduceRaw('sum', mask, ax);
-    return [mul(mask, broadcastTo(div(new Tensor(g.data, kept.shape), count), x.shape))];
-  });
+  return record(
+    out,
+    op,
+    [x],
+    (g) => {
+      const mask = toFloat(eq(x, kept));
+      const count = reduceRaw('sum', mask, ax);
+      return [mul(mask, broadcastTo(div(new Tensor(g.data, kept.shape), count), x.shape))];
+    },
+    { axes: ax, keepdim },
+  );
 }
 
 /** Index of the first maximum along `axis` (of the flattened tensor when omitted), as int32. */
@@ -111,7 +117,7 @@ function argExtreme(isMax: boolean, x: Tensor, axis: number | undefined, { keepd
   }
   const out = new Tensor<'int32'>(backend().alloc('int32', outer * inner), shape);
   backend().argReduce(isMax, x.data as Float32Array, outer, r, inner, out.data);
-  return out;
+  return traced(out, name, [x]);
 }
 
 export interface VarOptions extends ReduceOptions {
@@ -134,11 +140,17 @@ function softmaxImpl(x: Tensor, axis: number, log: boolean): F32 {
   const [outer, r, inner] = x.ndim === 0 ? [1, 1, 1] : splitAt(x.shape, a);
   const y = newFloat(x.shape);
   backend().softmax(x.data as Float32Array, outer, r, inner, log, y.data);
-  return record(y, name, [x], (g) => {
-    const dx = newFloat(x.shape);
-    backend().softmaxBackward(y.data, g.data, outer, r, inner, log, dx.data);
-    return [dx];
-  });
+  return record(
+    y,
+    name,
+    [x],
+    (g) => {
+      const dx = newFloat(x.shape);
+      backend().softmaxBackward(y.data, g.data, outer, r, inner, log, dx.data);
+      return [dx];
+    },
+    { axis: a },
+  );
 }
 
 /** exp(x) / sum(exp(x)) along `axis`, computed stably. */
