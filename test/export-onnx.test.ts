@@ -148,6 +148,7 @@ describe('exportOnnx: registered models in ONNX Runtime', () => {
       const x = randn([2, 3, size, size]);
       const { diff, bytes, graph } = await parity(name, net, x);
       assert.equal(opCount(graph, 'BatchNormalization'), 0, `${name}: every batch norm follows a convolution and is folded`);
+      assert.equal(opCount(graph, 'ReduceSum'), 0, `${name}: means are ReduceMean nodes`);
       times.push(`${name} ${size}px: ${(performance.now() - t0).toFixed(0)} ms, ${(bytes / 1e6).toFixed(1)} MB, max diff ${diff.toExponential(1)}`);
     });
   }
@@ -196,7 +197,7 @@ describe('exportOnnx: layers beyond the zoo', () => {
     const { graph } = await parity('Kitchen', net, randn([2, 3, 13, 13]));
     // the batch norm after a linear layer stays a BatchNormalization node
     assert.equal(opCount(graph, 'BatchNormalization'), 1);
-    for (const op of ['ConvTranspose', 'MaxPool', 'AveragePool', 'Erf', 'Tanh', 'MatMul', 'Softmax', 'LogSoftmax', 'Pad', 'Slice', 'ReduceMax']) {
+    for (const op of ['ConvTranspose', 'MaxPool', 'AveragePool', 'Erf', 'Tanh', 'MatMul', 'Softmax', 'LogSoftmax', 'Pad', 'Slice', 'ReduceMax', 'ReduceMean']) {
       assert.ok(opCount(graph, op) > 0, `the graph has a ${op} node`);
     }
   });
