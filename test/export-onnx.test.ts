@@ -120,7 +120,7 @@ function decode(bytes: Uint8Array): DecodedModel {
 const opCount = (m: DecodedModel, op: string) => m.graph.node.filter((n) => n.op_type === op).length;
 
 /**
- * Every registered model takes 336 s here (mostly building, serialising and loading
+ * Every registered model takes about 6 minutes here (mostly building, serialising and loading
  * 8.5 GB of weights: each VGG is over 500 MB even at 10 classes), so the default run
  * takes the models up to 30 M parameters, and VGG-11 with batch norm for the VGG family
  * (AlexNet's layers are a subset of VGG's); TSVISION_ONNX_ALL_MODELS=1 runs all of them.
