@@ -142,6 +142,8 @@ class GraphBuilder {
   readonly initializers = new Map<string, Initializer>();
   /** The convolution node that computed a value (for folding a batch norm into it). */
   readonly convOf = new Map<Tensor, { node: OnnxNode; op: TracedOp }>();
+  /** The ReduceSum node that computed a value (a mean is a sum divided by the count: one ReduceMean). */
+  readonly sumOf = new Map<Tensor, { node: OnnxNode; axes: number[]; keepdim: boolean; count: number }>();
   /** The zero Pad node of spatial axes that computed a value (for merging it into the convolution that reads it). */
   readonly padOf = new Map<Tensor, { node: OnnxNode; x: Tensor; before: number[]; after: number[] }>();
   readonly keyNames: Set<string>;
@@ -276,6 +278,7 @@ class GraphBuilder {
       case 'pow':
       case 'maximum':
       case 'minimum': {
+        if (op.name === 'div' && this.asMean(op)) return;
         const b = this.broadcastBatch(op.inputs, out);
         return this.define(
           out,
@@ -359,10 +362,13 @@ class GraphBuilder {
         const b = this.batchOf(x);
         if (axes.includes(b)) this.fail('reduces over the batch axis');
         const nb = keepdim ? b : b - axes.filter((d) => d < b).length;
-        const name =
-          op.name === 'sum'
-            ? this.emit('ReduceSum', [this.ref(x), this.i64(axes)], [int('keepdims', keepdim ? 1 : 0)], out)
-            : this.emit(op.name === 'max' ? 'ReduceMax' : 'ReduceMin', [this.ref(x)], [ints('axes', axes), int('keepdims', keepdim ? 1 : 0)], out);
+        if (op.name !== 'sum') {
+          const name = this.emit(op.name === 'max' ? 'ReduceMax' : 'ReduceMin', [this.ref(x)], [ints('axes', axes), int('keepdims', keepdim ? 1 : 0)], out);
+          return this.define(out, name, nb);
+        }
+        const name = this.fresh(out, 'ReduceSum');
+        const node = this.node('ReduceSum', [this.ref(x), this.i64(axes)], [name], [int('keepdims', keepdim ? 1 : 0)]);
+        this.sumOf.set(out, { node, axes, keepdim, count: axes.reduce((p, d) => p * x.shape[d], 1) });
         return this.define(out, name, nb);
       }
       case 'softmax':
@@ -387,6 +393,23 @@ class GraphBuilder {
         if (/^(max|avg|adaptiveAvg|adaptiveMax)Pool[123]d$/.test(op.name)) return this.pool(op, a as unknown as PoolGeometry);
         this.unsupported(op);
     }
+  }
+
+  /** sum(x, axes) / count, the way `mean` computes, becomes the sum's node turned into a ReduceMean. */
+  asMean(op: TracedOp): boolean {
+    const [a, c] = op.inputs;
+    const sum = this.sumOf.get(a);
+    if (!sum || this.isValue(c) || c.size !== 1 || (c.data as Float32Array)[0] !== sum.count || this.uses.get(a) !== 1 || a === this.output) return false;
+    const name = this.fresh(op.out, 'ReduceMean');
+    Object.assign(sum.node, {
+      op_type: 'ReduceMean',
+      input: [sum.node.input[0]],
+      output: [name],
+      attribute: [ints('axes', sum.axes), int('keepdims', sum.keepdim ? 1 : 0)],
+    });
+    this.names.delete(a);
+    this.define(op.out, name, this.batchOf(a));
+    return true;
   }
 
   unary(op: TracedOp, map: UnaryOp, p0: number, p1: number): void {
