@@ -5,6 +5,7 @@ import { demo } from './demo.js';
 import { evaluate, EVALUATE } from './evaluate.js';
 import { predict, PREDICT } from './predict.js';
 import { rescore, RESCORE } from './rescore.js';
+import { serve, SERVE } from './serve.js';
 import { models, MODELS, summary, SUMMARY } from './summary.js';
 import { train, TRAIN } from './train.js';
 
@@ -19,7 +20,7 @@ const DEMO: CommandSpec = {
   ],
 };
 
-const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, RESCORE, SUMMARY, MODELS];
+const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, RESCORE, SERVE, SUMMARY, MODELS];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -53,6 +54,8 @@ export async function main(argv: string[]): Promise<number> {
         return await predict(args, say);
       case 'rescore':
         return rescore(args, say);
+      case 'serve':
+        return await serve(args, say);
       case 'summary':
         return summary(args, say);
       case 'models':
