@@ -20,6 +20,7 @@ export const SERVE: CommandSpec = {
     { name: 'max-body-mb', type: 'number', default: 20, help: 'the largest request body in MiB (larger: 413)' },
     { name: 'max-pixels', type: 'int', default: 40000000, help: 'the most pixels of one picture, refused before decoding (more: 413)' },
     { name: 'max-files', type: 'int', default: 64, help: 'files per multipart request, at most' },
+    { name: 'decoders', type: 'int', value: 'N', help: 'pictures decoded at once (default: one fewer than the cores, at least 1)' },
     { name: 'timeout-ms', type: 'int', default: 30000, help: 'a request not answered in this time gets 503' },
     {
       name: 'class',
@@ -80,6 +81,7 @@ export async function serve(argv: string[], say: (line?: string) => void): Promi
       maxBodyMb: values['max-body-mb'] as number,
       maxPixels: values['max-pixels'] as number,
       maxFiles: values['max-files'] as number,
+      decoders: values.decoders as number | undefined,
       timeoutMs: values['timeout-ms'] as number,
       operatingPoint,
       log: (line) => process.stderr.write(`${where}: ${line}\n`),

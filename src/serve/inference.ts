@@ -94,7 +94,10 @@ export class InferenceWorker {
     return this.worker !== null;
   }
 
-  /** Preprocesses and classifies a batch; the pixel buffers are transferred to the worker (detached here). */
+  /**
+   * Preprocesses and classifies a batch. The pixel buffers are transferred to the worker (detached here) when each
+   * picture is the whole of a plain ArrayBuffer; anything else (a view, a Node Buffer from a pool or an addon) is cloned.
+   */
   async run(images: DecodedImage[]): Promise<ImageOutcome[]> {
     if (this.closed) throw new Error('the inference thread is closed');
     if (this.pending) throw new Error('InferenceWorker.run: a batch is already running');
@@ -117,10 +120,8 @@ export class InferenceWorker {
     const id = this.nextId++;
     const transfer: ArrayBuffer[] = [];
     const wire = images.map(({ data, shape }) => {
-      // transfer the buffer itself when the picture is all of it; else a copy of its part
-      const own = data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer ? data : data.slice();
-      transfer.push(own.buffer as ArrayBuffer);
-      return { data: own, shape };
+      if (data.byteOffset === 0 && data.byteLength === data.buffer.byteLength && data.buffer instanceof ArrayBuffer) transfer.push(data.buffer);
+      return { data, shape };
     });
     return new Promise<ImageOutcome[]>((resolve, reject) => {
       this.pending = { id, count: images.length, resolve, reject };

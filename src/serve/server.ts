@@ -14,6 +14,7 @@
  * at once while the model is busy.
  */
 import { STATUS_CODES } from 'node:http';
+import { availableParallelism } from 'node:os';
 import multipart from '@fastify/multipart';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { ImageTooLargeError, loadImage } from '../data/decode.js';
@@ -41,6 +42,11 @@ export interface ServeOptions {
   maxPixels?: number;
   /** files per multipart request, at most (default 64) */
   maxFiles?: number;
+  /**
+   * pictures decoded at once (default: one fewer than the cores, at least 1). Each decode keeps a core busy on one of
+   * libuv's threads; more decoders than free cores starve the main thread, and /health waits hundreds of milliseconds.
+   */
+  decoders?: number;
   /** a request not answered in this time gets 503 (default 30000) */
   timeoutMs?: number;
   /** classes in each answer when the query has no ?topk (default 5) */
@@ -99,6 +105,23 @@ class HttpError extends Error {
 
 const DEFAULTS = { host: '127.0.0.1', port: 8080, maxBatch: 16, maxWaitMs: 5, maxBodyMb: 20, maxPixels: 40e6, maxFiles: 64, timeoutMs: 30000, topk: 5 };
 
+/** At most `n` calls of `fn` running at once; the others wait their turn, in order. */
+function limited<A, R>(n: number, fn: (a: A) => Promise<R>): (a: A) => Promise<R> {
+  let running = 0;
+  const waiting: (() => void)[] = [];
+  return async (a) => {
+    if (running >= n) await new Promise<void>((resolve) => waiting.push(resolve));
+    else running++;
+    try {
+      return await fn(a);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}
+
 function check(ok: boolean, what: string): void {
   if (!ok) throw new ServeError(what);
 }
@@ -112,6 +135,8 @@ export async function createServer(options: ServeOptions): Promise<Server> {
   check(Number.isInteger(o.maxPixels) && o.maxPixels >= 1, `maxPixels must be a positive integer, got ${o.maxPixels}`);
   check(Number.isInteger(o.maxFiles) && o.maxFiles >= 1, `maxFiles must be a positive integer, got ${o.maxFiles}`);
   check(o.timeoutMs > 0, `timeoutMs must be positive, got ${o.timeoutMs}`);
+  const decoders = o.decoders ?? Math.max(1, availableParallelism() - 1);
+  check(Number.isInteger(decoders) && decoders >= 1, `decoders must be a positive integer, got ${decoders}`);
   check(Number.isInteger(o.topk) && o.topk >= 1, `topk must be a positive integer, got ${o.topk}`);
   const log = o.log ?? (() => {});
 
@@ -223,6 +248,7 @@ export async function createServer(options: ServeOptions): Promise<Server> {
     threads: model.threads,
     operatingPoint: operatingPointJson,
     batching: { maxBatch: o.maxBatch, maxWaitMs: o.maxWaitMs },
+    decoders,
     limits: { maxBodyMb: o.maxBodyMb, maxPixels: o.maxPixels, maxFiles: o.maxFiles, timeoutMs: o.timeoutMs },
   }));
 
@@ -259,16 +285,20 @@ export async function createServer(options: ServeOptions): Promise<Server> {
     return parts;
   }
 
-  async function decode(part: Part): Promise<DecodedImage> {
+  const decode = limited(decoders, async (part: Part): Promise<DecodedImage> => {
     if (part.bytes.length === 0) throw new HttpError(400, `${part.label} is empty`, 'bad_image');
     try {
       const t = await loadImage(part.bytes, { channels: model.preprocessing.channels, maxPixels: o.maxPixels });
-      return { data: t.data, shape: t.shape as [number, number, number] };
+      // sharp's buffers cannot be transferred (postMessage would clone a whole batch in one call, blocking the
+      // event loop for tens of milliseconds): a copy of each picture now, in its own turn, is transferred for free
+      const data = new Uint8Array(t.data.length);
+      data.set(t.data);
+      return { data, shape: t.shape as [number, number, number] };
     } catch (e) {
       if (e instanceof ImageTooLargeError) throw new HttpError(413, `${part.label}: ${e.message} (--max-pixels ${o.maxPixels})`, 'too_many_pixels');
       throw new HttpError(400, `${part.label} is not a picture that can be decoded: ${(e as Error).message}`, 'bad_image');
     }
-  }
+  });
 
   app.post('/v1/classify', async (request: FastifyRequest<{ Querystring: { topk?: string } }>, reply: FastifyReply) => {
     let k = o.topk;
@@ -307,6 +337,15 @@ export async function createServer(options: ServeOptions): Promise<Server> {
     }
   });
 
+  // Node's server.close() closes the connections idle at that moment; one whose request is in flight would
+  // stay open for keep-alive after its answer (fastify keeps them 72 s), so answers during shutdown close theirs.
+  let closing = false;
+  app.addHook('onSend', async (_request, reply) => {
+    if (closing) void reply.header('connection', 'close');
+  });
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
   app.addHook('onClose', async () => {
     await worker.close();
   });
