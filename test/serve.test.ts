@@ -256,32 +256,40 @@ describe('tsvision serve', () => {
   });
 
   test('/health answers in milliseconds while a burst saturates the model', async () => {
-    const burst = Array.from({ length: 24 }, () => post(`${s.url}/v1/classify`, big, 'image/jpeg'));
+    // the server in a process of its own, so that its event loop is not this one's, busy sending the burst
+    const server = await spawnServer();
+    const url = server.url;
+    const burst = Array.from({ length: 24 }, () => post(`${url}/v1/classify`, big, 'image/jpeg'));
     let done = 0;
     for (const p of burst) void p.then(() => done++);
-    await new Promise((r) => setTimeout(r, 100)); // the queue fills
+    const t0 = performance.now();
+    // a health check every 20 ms while the burst is answered: received, decoded, then preprocessed and classified in the worker
     const latencies: number[] = [];
-    let answeredDuringBurst = 0;
-    for (let i = 0; i < 10; i++) {
+    while (done < burst.length && latencies.length < 500) {
       const t = performance.now();
-      const h = await fetch(`${s.url}/health`);
-      latencies.push(performance.now() - t);
+      const h = await fetch(`${url}/health`);
       assert.equal(h.status, 200);
       assert.equal((await json<{ status: string }>(h)).status, 'ok');
-      if (done < burst.length) answeredDuringBurst++;
+      if (done < burst.length) latencies.push(performance.now() - t);
       await new Promise((r) => setTimeout(r, 20));
     }
     const answers = await Promise.all(burst);
+    const burstMs = performance.now() - t0;
     assert.ok(answers.every((r) => r.status === 200));
-    const t0 = performance.now();
     await Promise.all(answers.map((r) => r.arrayBuffer()));
     latencies.sort((a, b) => a - b);
+    const q = (p: number) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))].toFixed(1);
+    const answeredDuringBurst = latencies.length;
     console.log(
-      `# /health during a burst of 24 1600x1200 JPEGs: median ${latencies[5].toFixed(1)} ms, max ${latencies[9].toFixed(1)} ms; ` +
-        `${answeredDuringBurst} of 10 answered before the burst was (${(performance.now() - t0).toFixed(0)} ms to read its bodies)`,
+      `# /health during a burst of 24 1600x1200 JPEGs (answered in ${burstMs.toFixed(0)} ms): ${answeredDuringBurst} checks, ` +
+        `median ${q(0.5)} ms, p90 ${q(0.9)} ms, max ${q(1)} ms`,
     );
     // the burst takes seconds of preprocessing in the worker; health checks answered while it was still queued
-    assert.ok(answeredDuringBurst >= 5, `only ${answeredDuringBurst} of 10 health checks answered during the burst`);
+    assert.ok(answeredDuringBurst >= 5, `only ${answeredDuringBurst} health checks answered during the burst`);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    assert.match(metrics, /^tsvision_images_classified_total 24$/m);
+    server.child.kill('SIGTERM');
+    assert.equal(await server.exited, 0, server.out.stderr);
   });
 
   test('GET /metrics: Prometheus text with requests, latency, batch sizes, images and errors', async () => {
@@ -292,12 +300,12 @@ describe('tsvision serve', () => {
     const value = (re: RegExp) => Number(re.exec(text)?.[1]);
     assert.ok(value(/^tsvision_http_requests_total\{method="POST",route="\/v1\/classify",status="200"\} (\d+)$/m) >= 10);
     assert.ok(value(/^tsvision_http_requests_total\{method="POST",route="\/v1\/classify",status="400"\} (\d+)$/m) >= 6);
-    assert.ok(value(/^tsvision_http_requests_total\{method="GET",route="\/health",status="200"\} (\d+)$/m) >= 10);
-    assert.ok(value(/^tsvision_images_classified_total (\d+)$/m) >= 6 + 6 + 24);
+    assert.ok(value(/^tsvision_http_requests_total\{method="GET",route="\/health",status="200"\} (\d+)$/m) >= 1);
+    assert.ok(value(/^tsvision_images_classified_total (\d+)$/m) >= 6 + 6 + 3);
     assert.match(text, /^tsvision_http_request_duration_seconds_bucket\{le="0\.005",route="\/health"\} \d+$/m);
     const batches = value(/^tsvision_batch_size_count (\d+)$/m);
     const images = value(/^tsvision_batch_size_sum (\d+)$/m);
-    assert.ok(batches >= 1 && images >= 36, `${batches} batches of ${images} pictures`);
+    assert.ok(batches >= 1 && images >= 15, `${batches} batches of ${images} pictures`);
     assert.ok(value(/^tsvision_errors_total\{kind="bad_image"\} (\d+)$/m) >= 3);
     assert.equal(value(/^tsvision_errors_total\{kind="too_many_pixels"\} (\d+)$/m), 1);
     assert.equal(value(/^tsvision_errors_total\{kind="method_not_allowed"\} (\d+)$/m), 2);
@@ -329,7 +337,10 @@ describe('tsvision serve: options', () => {
   });
 
   test('limits: an oversized body and too many pixels are 413; a bad checkpoint is a one-line ServeError', async () => {
-    const s = await serve({ maxBodyMb: 0.25, maxPixels: 1e6 });
+    const s = await serve({ maxBodyMb: 0.25, maxPixels: 1e6, maxFiles: 2 });
+    const three = await post(`${s.url}/v1/classify`, form(['a.png', 'b.jpg', 'd.png']));
+    assert.equal(three.status, 413);
+    assert.match((await json<{ message: string }>(three)).message, /more than 2 files in one request \(--max-files\)/);
     const large = await noise(1200, 900).png().toBuffer(); // ~3 MB of noise
     assert.ok(large.length > 0.25 * 2 ** 20);
     const r = await post(`${s.url}/v1/classify`, large, 'image/png');

@@ -291,7 +291,7 @@ export async function createServer(options: ServeOptions): Promise<Server> {
       const t = await loadImage(part.bytes, { channels: model.preprocessing.channels, maxPixels: o.maxPixels });
       // sharp's buffers cannot be transferred (postMessage would clone a whole batch in one call, blocking the
       // event loop for tens of milliseconds): a copy of each picture now, in its own turn, is transferred for free
-      const data = new Uint8Array(t.data.length);
+      const data = new Uint8Array(Buffer.allocUnsafeSlow(t.data.length).buffer); // its own ArrayBuffer, not zero-filled
       data.set(t.data);
       return { data, shape: t.shape as [number, number, number] };
     } catch (e) {
