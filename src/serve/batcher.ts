@@ -5,8 +5,10 @@
  * `maxWaitMs`; one batch runs at a time (the model has one thread of its own), and
  * whatever queued meanwhile goes next, at once if it already waited long enough.
  *
- * Under load the queue fills while a batch runs, so batches grow by themselves; an
- * idle server pays at most maxWaitMs of extra latency for a lone request.
+ * Under load the queue fills while a batch runs, so batches grow by themselves. With
+ * `incoming` (items known to be on their way, such as pictures still decoding), a
+ * batch also starts at once when none are: waiting for company that is not coming
+ * would only add maxWaitMs to a lone request. Without it, a lone item waits maxWaitMs.
  */
 
 export interface BatcherOptions {
@@ -16,6 +18,8 @@ export interface BatcherOptions {
   maxWaitMs: number;
   /** told each batch's size as it starts (for metrics) */
   onBatch?: (size: number) => void;
+  /** how many items are on their way to submit(); when none are, a batch starts without waiting */
+  incoming?: () => number;
 }
 
 interface Entry<I, O> {
@@ -34,17 +38,19 @@ export class DynamicBatcher<I, O> {
   private readonly maxBatch: number;
   private readonly maxWaitMs: number;
   private readonly onBatch?: (size: number) => void;
+  private readonly incoming?: () => number;
 
   /** `run` answers a batch with one output per item, in order (or rejects for all of them). */
   constructor(
     private readonly run: (items: I[]) => Promise<O[]>,
-    { maxBatch, maxWaitMs, onBatch }: BatcherOptions,
+    { maxBatch, maxWaitMs, onBatch, incoming }: BatcherOptions,
   ) {
     if (!(Number.isInteger(maxBatch) && maxBatch >= 1)) throw new RangeError(`DynamicBatcher: maxBatch must be a positive integer, got ${maxBatch}`);
     if (!(maxWaitMs >= 0)) throw new RangeError(`DynamicBatcher: maxWaitMs must be >= 0, got ${maxWaitMs}`);
     this.maxBatch = maxBatch;
     this.maxWaitMs = maxWaitMs;
     this.onBatch = onBatch;
+    this.incoming = incoming;
   }
 
   /** Items waiting for a batch. */
@@ -77,10 +83,15 @@ export class DynamicBatcher<I, O> {
     });
   }
 
+  /** Looks again whether a batch can start: call it when `incoming` fell without a submit (an item that never came). */
+  wake(): void {
+    this.schedule();
+  }
+
   private schedule(): void {
     if (this.running || this.queue.length === 0) return;
     const waited = performance.now() - this.queue[0].at;
-    if (this.queue.length >= this.maxBatch || waited >= this.maxWaitMs) {
+    if (this.queue.length >= this.maxBatch || waited >= this.maxWaitMs || this.incoming?.() === 0) {
       this.start();
     } else if (this.timer === null) {
       this.timer = setTimeout(

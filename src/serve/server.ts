@@ -159,10 +159,13 @@ export async function createServer(options: ServeOptions): Promise<Server> {
     }
   }
 
+  // pictures received and not yet in the batcher's queue (decoding, or waiting for a decoder)
+  let incoming = 0;
   const batcher = new DynamicBatcher<DecodedImage, ImageOutcome>((images) => worker.run(images), {
     maxBatch: o.maxBatch,
     maxWaitMs: o.maxWaitMs,
     onBatch: (n) => metrics.batchSize.observe(n),
+    incoming: () => incoming,
   });
   const metrics = createMetrics(() => batcher.queued);
   worker.onTiming = (t) => {
@@ -317,8 +320,24 @@ export async function createServer(options: ServeOptions): Promise<Server> {
     expired.catch(() => {});
     try {
       const parts = await Promise.race([readParts(request), expired]);
-      const decoded = await Promise.race([Promise.all(parts.map(decode)), expired]);
-      const outcomes = await Promise.race([Promise.all(decoded.map((d) => batcher.submit(d, deadline.signal))), expired]);
+      // each picture joins the queue as soon as it is decoded; the others still decoding keep its batch open
+      incoming += parts.length;
+      const classified = parts.map(async (part) => {
+        let decoded: DecodedImage;
+        try {
+          decoded = await decode(part);
+        } catch (e) {
+          incoming--;
+          batcher.wake();
+          throw e;
+        }
+        incoming--;
+        return batcher.submit(decoded, deadline.signal);
+      });
+      const all = Promise.all(classified);
+      all.catch(() => {}); // the race below reports the first failure; the others must not be unhandled
+      for (const c of classified) c.catch(() => {});
+      const outcomes = await Promise.race([all, expired]);
       const results: ClassifyResult[] = outcomes.map((out, i) => {
         if ('error' in out) throw new HttpError(400, `${parts[i].label} could not be preprocessed: ${out.error}`, 'bad_image');
         const top = topK(out.probs, model.classes, k);
