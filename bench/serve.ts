@@ -1,5 +1,5 @@
 /**
- * `node dist/bench/serve.js [--model convnet] [--image-size 64] [--picture 320x240] [--seconds 5]`:
+ * `node dist/bench/serve.js [--model convnet] [--image-size 64] [--picture 320x240] [--seconds 5] [--threads N]`:
  * throughput and latency of `tsvision serve` for 1 and 16 concurrent clients, with
  * dynamic batching (the defaults) and one picture at a time (--max-batch 1). The
  * checkpoint has random weights (speed does not depend on them); the pictures are
@@ -93,7 +93,8 @@ async function main(): Promise<void> {
       ['batched (--max-batch 16 --max-wait-ms 5)', []],
       ['one at a time (--max-batch 1)', ['--max-batch', '1']],
     ] as const) {
-      const server = await startServer(checkpoint, [...args]);
+      const threads = option('threads', '');
+      const server = await startServer(checkpoint, [...args, ...(threads ? ['--threads', threads] : [])]);
       await drive(server.url, picture, 4, 500); // warm up
       for (const clients of [1, 16]) {
         const r = await drive(server.url, picture, clients, ms);

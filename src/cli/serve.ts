@@ -20,7 +20,13 @@ export const SERVE: CommandSpec = {
     { name: 'max-body-mb', type: 'number', default: 20, help: 'the largest request body in MiB (larger: 413)' },
     { name: 'max-pixels', type: 'int', default: 40000000, help: 'the most pixels of one picture, refused before decoding (more: 413)' },
     { name: 'max-files', type: 'int', default: 64, help: 'files per multipart request, at most' },
-    { name: 'decoders', type: 'int', value: 'N', help: 'pictures decoded at once (default: one fewer than the cores, at least 1)' },
+    { name: 'decoders', type: 'int', value: 'N', help: 'pictures decoded at once (default: a quarter of the cores, at least 1)' },
+    {
+      name: 'threads',
+      type: 'int',
+      value: 'N',
+      help: "the network's kernel threads (default: TSVISION_NUM_THREADS, else the cores left after the main thread and the decoders, at least 1)",
+    },
     { name: 'timeout-ms', type: 'int', default: 30000, help: 'a request not answered in this time gets 503' },
     {
       name: 'class',
@@ -82,6 +88,7 @@ export async function serve(argv: string[], say: (line?: string) => void): Promi
       maxPixels: values['max-pixels'] as number,
       maxFiles: values['max-files'] as number,
       decoders: values.decoders as number | undefined,
+      threads: values.threads as number | undefined,
       timeoutMs: values['timeout-ms'] as number,
       operatingPoint,
       log: (line) => process.stderr.write(`${where}: ${line}\n`),

@@ -7,7 +7,7 @@
  * thread's event loop free for HTTP. Started by ./inference.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { backendName, getNumThreads } from '../backend/index.js';
+import { backendName, getNumThreads, setNumThreads } from '../backend/index.js';
 import { architectureOf } from '../models/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Predictor } from '../train/predictor.js';
@@ -19,6 +19,7 @@ const send = (m: WorkerMessage, transfer: ArrayBuffer[] = []) => port.postMessag
 
 let predictor: Predictor;
 try {
+  setNumThreads(init.threads);
   predictor = Predictor.fromCheckpoint(init.checkpoint);
 } catch (e) {
   send({ type: 'failed', message: (e as Error).message.split('\n')[0] });

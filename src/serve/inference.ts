@@ -29,17 +29,17 @@ interface Pending {
   reject: (e: Error) => void;
 }
 
-function spawn(checkpoint: string): Worker {
+function spawn(init: WorkerInit): Worker {
   // --input-type (node --input-type=module -e ...) is refused for a worker's file entry point; the rest is inherited
   const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  const init: WorkerInit = { checkpoint };
   return new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: init, execArgv, name: 'tsvision serve inference' });
 }
 
 /** Starts a worker and resolves with it and its model once the checkpoint is loaded. */
-function startWorker(checkpoint: string): Promise<{ worker: Worker; info: ModelInfo }> {
+function startWorker(init: WorkerInit): Promise<{ worker: Worker; info: ModelInfo }> {
+  const { checkpoint } = init;
   return new Promise((resolve, reject) => {
-    const worker = spawn(checkpoint);
+    const worker = spawn(init);
     const fail = (e: Error) => {
       worker.off('message', onMessage);
       void worker.terminate();
@@ -75,7 +75,7 @@ export class InferenceWorker {
   onDeath: ((why: string) => void) | null = null;
 
   private constructor(
-    private readonly checkpoint: string,
+    private readonly init: WorkerInit,
     worker: Worker,
     readonly info: ModelInfo,
   ) {
@@ -84,9 +84,9 @@ export class InferenceWorker {
   }
 
   /** Loads the checkpoint in a new worker thread; rejects with a ModelLoadError naming the checkpoint. */
-  static async start(checkpoint: string): Promise<InferenceWorker> {
-    const { worker, info } = await startWorker(checkpoint);
-    return new InferenceWorker(checkpoint, worker, info);
+  static async start(init: WorkerInit): Promise<InferenceWorker> {
+    const { worker, info } = await startWorker(init);
+    return new InferenceWorker(init, worker, info);
   }
 
   /** Whether a worker is loaded and running (false while a replacement loads). */
@@ -102,7 +102,7 @@ export class InferenceWorker {
     if (this.closed) throw new Error('the inference thread is closed');
     if (this.pending) throw new Error('InferenceWorker.run: a batch is already running');
     if (!this.worker) {
-      this.starting ??= startWorker(this.checkpoint).then(
+      this.starting ??= startWorker(this.init).then(
         ({ worker }) => {
           this.starting = null;
           if (this.closed) void worker.terminate();

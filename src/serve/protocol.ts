@@ -9,6 +9,8 @@ import type { PreprocessConfig } from '../transforms/presets.js';
 /** What the worker is started with. */
 export interface WorkerInit {
   checkpoint: string;
+  /** the native kernels' threads (process-wide; the main thread runs no kernels) */
+  threads: number;
 }
 
 /** The model the worker serves, as /v1/model reports it. */

@@ -43,10 +43,16 @@ export interface ServeOptions {
   /** files per multipart request, at most (default 64) */
   maxFiles?: number;
   /**
-   * pictures decoded at once (default: one fewer than the cores, at least 1). Each decode keeps a core busy on one of
+   * pictures decoded at once (default: a quarter of the cores, at least 1). Each decode keeps a core busy on one of
    * libuv's threads; more decoders than free cores starve the main thread, and /health waits hundreds of milliseconds.
    */
   decoders?: number;
+  /**
+   * the network's kernel threads (default: TSVISION_NUM_THREADS, else the cores left after the main thread and the
+   * decoders, at least 1). The kernels fork and join: a kernel thread that a decoder preempts stalls every layer,
+   * so on 2 cores one kernel thread serves faster than two.
+   */
+  threads?: number;
   /** a request not answered in this time gets 503 (default 30000) */
   timeoutMs?: number;
   /** classes in each answer when the query has no ?topk (default 5) */
@@ -135,14 +141,17 @@ export async function createServer(options: ServeOptions): Promise<Server> {
   check(Number.isInteger(o.maxPixels) && o.maxPixels >= 1, `maxPixels must be a positive integer, got ${o.maxPixels}`);
   check(Number.isInteger(o.maxFiles) && o.maxFiles >= 1, `maxFiles must be a positive integer, got ${o.maxFiles}`);
   check(o.timeoutMs > 0, `timeoutMs must be positive, got ${o.timeoutMs}`);
-  const decoders = o.decoders ?? Math.max(1, availableParallelism() - 1);
+  const cores = availableParallelism();
+  const decoders = o.decoders ?? Math.max(1, Math.floor(cores / 4));
   check(Number.isInteger(decoders) && decoders >= 1, `decoders must be a positive integer, got ${decoders}`);
+  const threads = o.threads ?? (Number(process.env.TSVISION_NUM_THREADS) || Math.max(1, cores - decoders - 1));
+  check(Number.isInteger(threads) && threads >= 1, `threads must be a positive integer, got ${threads}`);
   check(Number.isInteger(o.topk) && o.topk >= 1, `topk must be a positive integer, got ${o.topk}`);
   const log = o.log ?? (() => {});
 
   let worker: InferenceWorker;
   try {
-    worker = await InferenceWorker.start(o.checkpoint);
+    worker = await InferenceWorker.start({ checkpoint: o.checkpoint, threads });
   } catch (e) {
     if (e instanceof ModelLoadError) throw new ServeError(e.message);
     throw e;
