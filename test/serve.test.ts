@@ -389,6 +389,13 @@ describe('tsvision serve: options', () => {
     assert.match((await json<{ message: string }>(r3)).message, /the body: the picture has more than 1000000 pixels \(--max-pixels 1000000\)/);
     const r4 = await post(`${s.url}/v1/classify`, pngBomb(20000), 'image/png');
     assert.equal(r4.status, 413);
+    // two 640x480 pictures are 614,400 pixels together, within the limit; four are not
+    const s2 = await serve({ maxPixels: 1e6 });
+    const two = await post(`${s2.url}/v1/classify`, form(['f.jpg', 'f.jpg']));
+    assert.equal(two.status, 200);
+    const four = await post(`${s2.url}/v1/classify`, form(['f.jpg', 'f.jpg', 'f.jpg', 'f.jpg']));
+    assert.equal(four.status, 413);
+    assert.match((await json<{ message: string }>(four)).message, /the pictures of this request have more than 1000000 pixels together \(--max-pixels\)/);
     const ok = await json<Answer>(await post(`${s.url}/v1/classify`, pictures.get('c.webp')!.bytes, 'image/webp'));
     assertMatches(ok.results[0].top, 'c.webp');
     await assert.rejects(

@@ -38,7 +38,11 @@ export interface ServeOptions {
   maxWaitMs?: number;
   /** the largest request body, in MiB (default 20): larger is 413 */
   maxBodyMb?: number;
-  /** the most pixels (width x height) of one picture (default 40e6): more is 413, refused before decoding */
+  /**
+   * the most pixels (width x height) of one picture, and of all the pictures of one request together (default 40e6):
+   * more is 413, a single picture refused from its header before decoding. Four times this may wait for the model at
+   * once; past that a request gets 503.
+   */
   maxPixels?: number;
   /** files per multipart request, at most (default 64) */
   maxFiles?: number;
@@ -170,6 +174,10 @@ export async function createServer(options: ServeOptions): Promise<Server> {
 
   // pictures received and not yet in the batcher's queue (decoding, or waiting for a decoder)
   let incoming = 0;
+  // Decoded pictures wait in memory for the model (3 bytes a pixel, and more in the worker): a bound on their pixels
+  // keeps many large pictures at once from exhausting memory; past it a request gets 503 and may try again.
+  let pixelsInFlight = 0;
+  const pixelBudget = 4 * o.maxPixels;
   const batcher = new DynamicBatcher<DecodedImage, ImageOutcome>((images) => worker.run(images), {
     maxBatch: o.maxBatch,
     maxWaitMs: o.maxWaitMs,
@@ -331,6 +339,7 @@ export async function createServer(options: ServeOptions): Promise<Server> {
       const parts = await Promise.race([readParts(request), expired]);
       // each picture joins the queue as soon as it is decoded; the others still decoding keep its batch open
       incoming += parts.length;
+      let requestPixels = 0;
       const classified = parts.map(async (part) => {
         let decoded: DecodedImage;
         try {
@@ -341,7 +350,20 @@ export async function createServer(options: ServeOptions): Promise<Server> {
           throw e;
         }
         incoming--;
-        return batcher.submit(decoded, deadline.signal);
+        const pixels = decoded.shape[0] * decoded.shape[1];
+        requestPixels += pixels;
+        if (requestPixels > o.maxPixels) {
+          throw new HttpError(413, `the pictures of this request have more than ${o.maxPixels} pixels together (--max-pixels)`, 'too_many_pixels');
+        }
+        if (pixelsInFlight + pixels > pixelBudget) {
+          throw new HttpError(503, `more than ${pixelBudget} decoded pixels are waiting for the model; try again`, 'overloaded');
+        }
+        pixelsInFlight += pixels;
+        try {
+          return await batcher.submit(decoded, deadline.signal);
+        } finally {
+          pixelsInFlight -= pixels;
+        }
       });
       const all = Promise.all(classified);
       all.catch(() => {}); // the race below reports the first failure; the others must not be unhandled
