@@ -311,7 +311,7 @@ describe('tsvision on a folder of MNIST PNGs', () => {
   });
 
   test('every subcommand has --help', async () => {
-    for (const c of ['demo', 'train', 'evaluate', 'predict', 'rescore', 'summary', 'models']) {
+    for (const c of ['demo', 'train', 'evaluate', 'predict', 'rescore', 'serve', 'summary', 'models']) {
       const r = await tsvision(root, c, '--help');
       assert.equal(r.status, 0, c);
       assert.match(r.stdout, new RegExp(`^usage: tsvision ${c} `), c);

@@ -6,6 +6,7 @@ import { evaluate, EVALUATE } from './evaluate.js';
 import { exportCommand, EXPORT } from './export.js';
 import { predict, PREDICT } from './predict.js';
 import { rescore, RESCORE } from './rescore.js';
+import { serve, SERVE } from './serve.js';
 import { models, MODELS, summary, SUMMARY } from './summary.js';
 import { train, TRAIN } from './train.js';
 
@@ -20,7 +21,7 @@ const DEMO: CommandSpec = {
   ],
 };
 
-const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, RESCORE, EXPORT, SUMMARY, MODELS];
+const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, RESCORE, EXPORT, SERVE, SUMMARY, MODELS];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -56,6 +57,8 @@ export async function main(argv: string[]): Promise<number> {
         return rescore(args, say);
       case 'export':
         return exportCommand(args, say);
+      case 'serve':
+        return await serve(args, say);
       case 'summary':
         return summary(args, say);
       case 'models':

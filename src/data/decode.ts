@@ -61,6 +61,16 @@ export interface LoadImageOptions {
   channels?: 1 | 3 | 4;
   /** rotate by the EXIF orientation tag (default false, as torchvision's loader) */
   autoOrient?: boolean;
+  /**
+   * refuse, before decoding, a picture of more pixels (width x height) than this (sharp's limitInputPixels;
+   * default sharp's 268402689): a small file that unpacks into gigabytes fails with an ImageTooLargeError
+   */
+  maxPixels?: number;
+}
+
+/** A picture refused by LoadImageOptions.maxPixels before it was decoded. */
+export class ImageTooLargeError extends Error {
+  override name = 'ImageTooLargeError';
 }
 
 /**
@@ -68,15 +78,27 @@ export interface LoadImageOptions {
  * sharp reads: JPEG, PNG, WebP, GIF (first frame), TIFF, AVIF, SVG; not BMP.
  * 16-bit images are reduced to 8 bits. A truncated or corrupt file rejects.
  */
-export async function loadImage(input: string | Uint8Array, { channels = 3, autoOrient = false }: LoadImageOptions = {}): Promise<Tensor<'uint8'>> {
+export async function loadImage(input: string | Uint8Array, { channels = 3, autoOrient = false, maxPixels }: LoadImageOptions = {}): Promise<Tensor<'uint8'>> {
   if (channels !== 1 && channels !== 3 && channels !== 4) {
     throw new RangeError(`loadImage: channels must be 1, 3 or 4 but received ${channels}`);
   }
+  if (maxPixels !== undefined && !(Number.isInteger(maxPixels) && maxPixels >= 1)) {
+    throw new RangeError(`loadImage: maxPixels must be a positive integer but received ${maxPixels}`);
+  }
   const sharp = await loadSharp();
-  let s = sharp(input, { failOn: 'truncated', autoOrient });
+  let s = sharp(input, { failOn: 'truncated', autoOrient, ...(maxPixels !== undefined ? { limitInputPixels: maxPixels } : {}) });
   if (channels === 4) s = s.ensureAlpha().toColourspace('srgb');
   else s = s.removeAlpha().toColourspace(channels === 1 ? 'b-w' : 'srgb');
-  const { data, info } = await s.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  let decoded;
+  try {
+    decoded = await s.raw({ depth: 'uchar' }).toBuffer({ resolveWithObject: true });
+  } catch (e) {
+    // libvips reads the header first and refuses there, so nothing large was allocated
+    if (/exceeds pixel limit/.test((e as Error).message))
+      throw new ImageTooLargeError(`the picture has more than ${maxPixels ?? 268402689} pixels`, { cause: e });
+    throw e;
+  }
+  const { data, info } = decoded;
   if (info.channels !== channels || data.length !== info.width * info.height * channels) {
     throw new Error(`loadImage: decoded ${info.width}x${info.height}x${info.channels} (${data.length} bytes), expected ${channels} channels`);
   }

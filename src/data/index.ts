@@ -24,7 +24,7 @@ export {
 export { DataLoader, type DataLoaderOptions } from './loader.js';
 export { defaultCollate, type Batch } from './collate.js';
 export { SampleError } from './errors.js';
-export { loadImage, configureDecoding, type LoadImageOptions } from './decode.js';
+export { loadImage, configureDecoding, ImageTooLargeError, type LoadImageOptions } from './decode.js';
 export { ImageFolder, IMAGE_EXTENSIONS, findImages, type ImageFolderOptions } from './image-folder.js';
 export { MNIST, FashionMNIST, readIdx, type MNISTOptions } from './mnist.js';
 export { CIFAR10, CIFAR100, type CIFAROptions, type CIFAR100Options } from './cifar.js';

@@ -171,9 +171,22 @@ export class Predictor {
     return noGrad(() => softmax(logits, 1));
   }
 
-  /** A picture file decoded and preprocessed: the [C, H, W] tensor the network takes. */
-  async loadInput(path: string): Promise<Tensor> {
-    return this.transform.apply(await loadImage(path, { channels: this.preprocess.channels })) as Tensor;
+  /**
+   * A picture (a file, or its bytes) decoded as this classifier's channels: the uint8 [H, W, C] tensor that
+   * preprocess() takes. The two steps are apart so that a server can decode on one thread and preprocess on another.
+   */
+  decode(input: string | Uint8Array, { maxPixels }: { maxPixels?: number } = {}): Promise<Tensor<'uint8'>> {
+    return loadImage(input, { channels: this.preprocess.channels, maxPixels });
+  }
+
+  /** A decoded picture preprocessed (resize, crop, normalisation), synchronously: the [C, H, W] tensor the network takes. */
+  preprocessImage(image: Tensor<'uint8'>): Tensor {
+    return this.transform.apply(image) as Tensor;
+  }
+
+  /** A picture file (or its bytes) decoded and preprocessed: the [C, H, W] tensor the network takes. */
+  async loadInput(input: string | Uint8Array): Promise<Tensor> {
+    return this.preprocessImage(await this.decode(input));
   }
 
   /** Every class's probability for each file, in order; a file that does not decode is told to onSkip and left out. */

@@ -62,7 +62,8 @@ function addBias(op: string, y: F32, bias: Tensor | null | undefined, channels: 
 /** conv(x, w) + bias in one kernel call (the bias is added while each image's output is in cache). */
 function convCore(g: ConvGeometry, x: F32, w: F32, bias: F32 | null = null, act?: Activation): F32 {
   // with the tape recording, or a tracer watching, the activation runs as an op of its own
-  if (act && (isTracing() || (isGradEnabled() && (x.requiresGrad || w.requiresGrad || bias?.requiresGrad)))) return applyActivation(convCore(g, x, w, bias), act);
+  if (act && (isTracing() || (isGradEnabled() && (x.requiresGrad || w.requiresGrad || bias?.requiresGrad))))
+    return applyActivation(convCore(g, x, w, bias), act);
   const y = newFloat([g.n, g.cOut, ...g.outSize]);
   backend().convForward(g, x.data, w.data, bias ? bias.data : null, y.data, act);
   if (act) return y;
