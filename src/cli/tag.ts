@@ -6,7 +6,7 @@
  */
 import { resolve } from 'node:path';
 import { IMAGE_EXTENSIONS } from '../data/image-folder.js';
-import { DEFAULT_QUEUE, enqueueAndCollect, TagQueueError } from '../tag/queue.js';
+import { DEFAULT_QUEUE, enqueueAndCollect, shownUrl, TagQueueError } from '../tag/queue.js';
 import { TagOutput, TagOutputError } from '../tag/output.js';
 import { listPictures, tagLocal, type TagCounts } from '../tag/tagger.js';
 import { OperatingPointError, operatingPointFor, type DeployedOperatingPoint } from '../train/operating-point.js';
@@ -35,17 +35,6 @@ export const TAG: CommandSpec = {
     'or {"path", "error"} for a file that cannot be read. The exit status is 1 when any file was unreadable. ' +
     'The threshold for --class is chosen on the predictions tsvision evaluate wrote beside the checkpoint.',
 };
-
-/** A Redis URL for messages, its password hidden. */
-export function shownUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return url;
-  }
-}
 
 /** Checks a --redis value; throws a UsageError naming `where`. */
 export function checkRedisUrl(url: string, where: string): void {
@@ -128,7 +117,16 @@ export async function tag(argv: string[], say: (line?: string) => void): Promise
         onJobFailed: (_id, reason) => process.stderr.write(`${where}: ${reason}\n`),
       });
     } else {
-      counts = await tagLocal({ predictor, root, files, output, batchSize: values['batch-size'] as number, topk, op, onUnreadable });
+      // a line every 10 s, so that a long run shows it is moving
+      const t0 = performance.now();
+      let shown = t0;
+      const onBatch = (written: number) => {
+        const now = performance.now();
+        if (now - shown < 10000) return;
+        shown = now;
+        say(`${where}: ${already + written} of ${files.length} files done, ${(written / ((now - t0) / 1000)).toFixed(1)} images/s`);
+      };
+      counts = await tagLocal({ predictor, root, files, output, batchSize: values['batch-size'] as number, topk, op, onUnreadable, onBatch });
     }
   } catch (e) {
     if (e instanceof TagQueueError) throw new CommandError(`${where}: ${e.message}`);

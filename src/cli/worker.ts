@@ -4,10 +4,10 @@
  * through the queue. SIGTERM or Ctrl-C finishes the jobs in hand, then exits; a worker
  * that dies instead has its jobs run again by the others (src/tag/queue.ts).
  */
-import { DEFAULT_QUEUE, startTagWorker, TagQueueError } from '../tag/queue.js';
+import { DEFAULT_QUEUE, shownUrl, startTagWorker, TagQueueError } from '../tag/queue.js';
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
 import { CommandError, loadPredictor, requireFolder } from './common.js';
-import { checkRedisUrl, shownUrl } from './tag.js';
+import { checkRedisUrl } from './tag.js';
 
 export const WORKER: CommandSpec = {
   name: 'worker',

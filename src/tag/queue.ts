@@ -20,6 +20,7 @@
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
 import { isAbsolute, join } from 'node:path';
+import { Redis } from 'ioredis';
 import { Queue, QueueEvents, UnrecoverableError, Worker, type Job, type JobsOptions } from 'bullmq';
 import type { DeployedOperatingPoint } from '../train/operating-point.js';
 import type { Predictor } from '../train/predictor.js';
@@ -71,16 +72,35 @@ export function connectionFor(url: string): { url: string; maxRetriesPerRequest:
   return { url, maxRetriesPerRequest: null };
 }
 
-/** Resolves when `ready` does, or rejects naming the URL after `ms` (ioredis otherwise retries forever). */
-async function reach(ready: Promise<unknown>, url: string, ms = 10000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new TagQueueError(`cannot reach Redis at ${url} (waited ${ms / 1000} s)`)), ms);
+/**
+ * Connects once and pings, so that an unreachable Redis is one clear error: BullMQ's
+ * clients would retry forever (and a QueueEvents that never connected cannot be closed).
+ */
+export async function checkRedis(url: string, ms = 10000): Promise<void> {
+  const client = new Redis(url, { lazyConnect: true, connectTimeout: ms, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  // the 'error' event has the cause (ECONNREFUSED); the rejection only says the connection closed
+  let cause = '';
+  client.on('error', (e: Error) => {
+    cause ||= e.message;
   });
   try {
-    await Promise.race([ready, timeout]);
+    await client.connect();
+    await client.ping();
+  } catch (e) {
+    throw new TagQueueError(`cannot reach Redis at ${shownUrl(url)}: ${(cause || (e as Error).message).split('\n')[0]}`);
   } finally {
-    clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+/** A Redis URL for messages, its password hidden. */
+export function shownUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return url;
   }
 }
 
@@ -117,6 +137,7 @@ export async function enqueueAndCollect(input: EnqueueInput): Promise<TagCounts>
   const pending = new Map(planJobs(root, files, jobSize, classes, line).map((j) => [j.id, j] as const));
   for (const [id, job] of pending) if (job.paths.every((p) => output.has(p))) pending.delete(id);
 
+  await checkRedis(redis);
   const connection = connectionFor(redis);
   const queue = new Queue<TagJobData, TagJobResult>(input.queue, { connection });
   const events = new QueueEvents(input.queue, { connection });
@@ -126,7 +147,7 @@ export async function enqueueAndCollect(input: EnqueueInput): Promise<TagCounts>
   const started = performance.now();
   let written = 0;
   try {
-    await reach(Promise.all([queue.waitUntilReady(), events.waitUntilReady()]), redis);
+    await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     // events first, then the jobs: a job finishing right after it is added is heard
     const heard = new Set<string>();
     let wake: (() => void) | null = null;
@@ -280,6 +301,7 @@ export async function startTagWorker(input: TagWorkerInput): Promise<Worker<TagJ
     log(`done job ${job.id}: ${results.length} tagged, ${data.paths.length - results.length} unreadable, ${seconds.toFixed(2)} s`);
     return { worker: name, outcomes };
   };
+  await checkRedis(redis);
   const worker = new Worker<TagJobData, TagJobResult>(input.queue, processJob, {
     connection: connectionFor(redis),
     concurrency: input.concurrency,
@@ -289,14 +311,18 @@ export async function startTagWorker(input: TagWorkerInput): Promise<Worker<TagJ
     name,
     autorun: false,
   });
-  worker.on('error', (e) => log(`error: ${e.message.split('\n')[0]}`));
+  // while Redis is away the client retries every few seconds: say so once, not at every attempt
+  let lastError = '';
+  worker.on('error', (e) => {
+    const text = e.message.split('\n')[0];
+    if (text !== lastError) log(`error: ${text}`);
+    lastError = text;
+  });
+  worker.on('ready', () => {
+    lastError = '';
+  });
   worker.on('failed', (job, e) => log(`job ${job?.id ?? '?'} failed: ${e.message.split('\n')[0]}`));
-  try {
-    await reach(worker.waitUntilReady(), redis);
-  } catch (e) {
-    await worker.close(true).catch(() => {});
-    throw e;
-  }
+  await worker.waitUntilReady();
   void worker.run().catch((e: Error) => log(`error: ${e.message.split('\n')[0]}`));
   return worker;
 }
