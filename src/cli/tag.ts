@@ -32,7 +32,7 @@ export const TAG: CommandSpec = {
   ],
   epilog:
     `Pictures: ${IMAGE_EXTENSIONS.join(' ')}. Each line: {"path", "class", "probability", "top": [{class, index, probability}], "passes"?}, ` +
-    'or {"path", "error"} for a file that cannot be read. The exit status is 1 when any file was unreadable. ' +
+    'or {"path", "error"} for a file that cannot be read. The exit status is 1 when any file was unreadable (or, with --redis, in a job that failed). ' +
     'The threshold for --class is chosen on the predictions tsvision evaluate wrote beside the checkpoint.',
 };
 
@@ -136,9 +136,10 @@ export async function tag(argv: string[], say: (line?: string) => void): Promise
   }
   const c = counts;
   const passing = op ? `, ${c.passing} passing (${op.class} >= ${op.threshold})` : '';
+  const failed = c.failed > 0 ? `, ${c.failed} in failed jobs (run the command again to retry them)` : '';
   say(
-    `${where}: ${c.files} files: ${c.tagged} tagged, ${c.unreadable} unreadable${passing}; ` +
+    `${where}: ${c.files} files: ${c.tagged} tagged, ${c.unreadable} unreadable${passing}${failed}; ` +
       `${c.written} written by this run in ${c.seconds.toFixed(1)} s, ${c.imagesPerSecond.toFixed(1)} images/s; output ${out}`,
   );
-  return c.unreadable > 0 ? 1 : 0;
+  return c.unreadable > 0 || c.failed > 0 ? 1 : 0;
 }

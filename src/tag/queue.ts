@@ -14,8 +14,9 @@
  * A worker killed mid-job stops renewing the job's lock; after `lockDuration` another
  * worker's stalled check (every `stalledInterval`) moves the job back to waiting and it
  * runs again elsewhere. A job that fails for good (its attempts spent, or stalled more
- * than `maxStalledCount` times) has its files written as errors, so every file is still
- * accounted for; the next run of the command retries it.
+ * than `maxStalledCount` times) is reported and its files counted as failed, but not
+ * written: the output stays the record of what was tagged, and the next run of the
+ * command finds the failed job in Redis and retries it.
  */
 import { createHash } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -146,6 +147,7 @@ export async function enqueueAndCollect(input: EnqueueInput): Promise<TagCounts>
   events.on('error', () => {});
   const started = performance.now();
   let written = 0;
+  let failed = 0;
   try {
     await Promise.all([queue.waitUntilReady(), events.waitUntilReady()]);
     // events first, then the jobs: a job finishing right after it is added is heard
@@ -196,10 +198,9 @@ export async function enqueueAndCollect(input: EnqueueInput): Promise<TagCounts>
           await job.retry('failed');
           return;
         }
-        const reason = `job ${id} failed: ${job?.failedReason ?? 'unknown reason'}`;
-        input.onJobFailed?.(id, reason);
-        const lines = output.append(planned.paths.map((p) => ({ path: p, error: reason })));
-        written += lines.length;
+        const left = planned.paths.filter((p) => !output.has(p)).length;
+        input.onJobFailed?.(id, `job ${id} (${left} files) failed: ${job?.failedReason ?? 'unknown reason'}`);
+        failed += left;
         pending.delete(id);
       } else if (state === 'unknown') {
         // gone from Redis (removed by hand, or by another tag of the same input): enqueue it again
@@ -236,7 +237,7 @@ export async function enqueueAndCollect(input: EnqueueInput): Promise<TagCounts>
   } finally {
     await Promise.allSettled([events.close(), queue.close()]);
   }
-  return countLines(files, output, resumed, written, (performance.now() - started) / 1000);
+  return { ...countLines(files, output, resumed, written, (performance.now() - started) / 1000), failed };
 }
 
 export interface TagWorkerInput {

@@ -55,6 +55,8 @@ export interface TagCounts {
   tagged: number;
   unreadable: number;
   passing: number;
+  /** files of queued jobs that failed for good: not written, retried by the next run */
+  failed: number;
   seconds: number;
   /** files this run classified per second */
   imagesPerSecond: number;
@@ -74,7 +76,7 @@ export function countLines(files: readonly string[], output: TagOutput, resumed:
       if (line.passes) passing++;
     }
   }
-  return { files: files.length, resumed, written, tagged, unreadable, passing, seconds, imagesPerSecond: seconds > 0 ? written / seconds : 0 };
+  return { files: files.length, resumed, written, tagged, unreadable, passing, failed: 0, seconds, imagesPerSecond: seconds > 0 ? written / seconds : 0 };
 }
 
 export interface TagLocalInput {
