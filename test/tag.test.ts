@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -453,7 +453,8 @@ describe('tsvision tag --redis with tsvision worker', { skip: skipRedis }, () =>
       for (const w of ws) w.child.kill('SIGTERM');
       for (const w of ws) await w.exit;
     }
-    console.log(`tag images/s on ${files.length} files (convnet, 64 px, batches of 32, jobs of 16): ${rates.join(', ')}`);
+    const load = loadavg()[0].toFixed(1);
+    console.log(`tag images/s on ${files.length} files (convnet, 64 px, batches of 32, jobs of 16): ${rates.join(', ')} (load average ${load})`);
     for (const r of rates) assert.ok(Number(r.split(' ').pop()) > 0, r);
   });
 });
