@@ -294,11 +294,12 @@ const skipRedis = hasRedis || process.env.CI ? false : 'redis-server is not inst
 describe('tsvision tag --redis with tsvision worker', { skip: skipRedis }, () => {
   let redis: ChildProcess | null = null;
   let url = '';
+  let dir = '';
   const workers: Child[] = [];
 
   before(async () => {
     const port = await freePort();
-    const dir = mkdtempSync(join(tmpdir(), 'tsvision-redis-'));
+    dir = mkdtempSync(join(tmpdir(), 'tsvision-redis-'));
     redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -312,6 +313,7 @@ describe('tsvision tag --redis with tsvision worker', { skip: skipRedis }, () =>
   after(() => {
     for (const w of workers) if (w.child.exitCode === null && w.child.signalCode === null) w.child.kill('SIGKILL');
     redis?.kill('SIGTERM');
+    if (dir) rmSync(dir, { recursive: true, force: true });
   });
 
   /**

@@ -21,7 +21,12 @@ export const TAG: CommandSpec = {
     { name: 'checkpoint', type: 'string', value: 'DIR', help: 'the checkpoint to use (e.g. runs/convnet/best)' },
     { name: 'input', type: 'string', value: 'DIR', help: 'the folder of pictures (searched recursively); output paths are relative to it' },
     { name: 'out', type: 'string', value: 'FILE', help: 'the JSONL output; lines already there are kept and their files skipped' },
-    { name: 'batch-size', type: 'int', default: 32, help: 'images per batch (each batch is fsynced before the next)' },
+    {
+      name: 'batch-size',
+      type: 'int',
+      default: 32,
+      help: 'images per batch on this machine, each fsynced before the next (with --redis, the workers have their own)',
+    },
     { name: 'topk', type: 'int', default: 3, help: 'classes listed per picture' },
     { name: 'class', type: 'string', value: 'NAME', help: 'a class to flag (with --target-recall or --target-precision): adds "passes" to each line' },
     { name: 'target-recall', type: 'number', value: 'R', max: 1, help: "the evaluation's threshold reaching this recall with the best precision" },
