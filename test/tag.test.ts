@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
+import { hostname, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { fileURLToPath } from 'node:url';
@@ -181,6 +181,7 @@ describe('tsvision tag on one machine', () => {
     const r = await run([...TAG(), '--out', out, '--class', 'logo', '--target-recall', '0.9']);
     assert.equal(r.status, 1, r.stderr);
     const lines = checkComplete(out);
+    assert.ok(!existsSync(`${out}.lock`), 'the lock is gone after the run');
     for (const u of UNREADABLE) assert.match(r.stderr, new RegExp(`tsvision tag: unreadable ${u.replace('.', '\\.')}: `));
     assert.equal(r.stderr.trim().split('\n').length, 3, r.stderr);
     // the threshold printed and applied is the operating point's
@@ -244,7 +245,7 @@ describe('tsvision tag on one machine', () => {
     );
   });
 
-  test('TagOutput: append writes a path once, and reopening finds every line', () => {
+  test('TagOutput: append writes a path once, reopening finds every line, and one process writes at a time', () => {
     const file = join(root, 'unit.jsonl');
     const o = TagOutput.open(file);
     assert.equal(
@@ -259,7 +260,15 @@ describe('tsvision tag on one machine', () => {
     const again = TagOutput.open(file);
     assert.deepEqual([...again.done.keys()], ['a', 'b']);
     assert.equal(again.resumed, 2);
+    // a second writer is refused while the first has the file open
+    assert.throws(() => TagOutput.open(file), /unit\.jsonl is being written by another tsvision tag \(process \d+ on /);
     again.close();
+    assert.ok(!existsSync(`${file}.lock`));
+    // the lock of a process that is gone (killed) is taken over
+    writeFileSync(`${file}.lock`, `${hostname()} 999999999\n`);
+    const third = TagOutput.open(file);
+    assert.equal(readFileSync(`${file}.lock`, 'utf8'), `${hostname()} ${process.pid}\n`);
+    third.close();
   });
 
   test('planJobs: ids depend on the files and the options only', () => {

@@ -9,8 +9,26 @@
  * a write) is cut off, every whole line's path counts as done, and `append` never
  * writes a path twice. Each line goes out in one write, and every call to `append`
  * ends with an fsync, so after a crash the file holds whole lines of whole batches.
+ *
+ * While open, `FILE.lock` names the process writing it, so that a second run on the
+ * same output is refused instead of appending the same files again; a lock whose
+ * process is gone (killed) is taken over.
  */
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fstatSync,
+  fsyncSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
+import { hostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fsyncDir } from '../core/atomic.js';
 import type { TopClass } from '../train/predictor.js';
@@ -47,10 +65,12 @@ export class TagOutput {
   /** paths found on opening */
   readonly resumed: number;
   private fd: number;
+  private readonly lockFile: string;
 
-  private constructor(path: string, fd: number, repairedBytes: number, done: Map<string, TagLine>) {
+  private constructor(path: string, fd: number, lockFile: string, repairedBytes: number, done: Map<string, TagLine>) {
     this.path = path;
     this.fd = fd;
+    this.lockFile = lockFile;
     this.repairedBytes = repairedBytes;
     this.done = done;
     this.resumed = done.size;
@@ -61,8 +81,10 @@ export class TagOutput {
     path = resolve(path);
     const fresh = !existsSync(path);
     if (fresh) mkdirSync(dirname(path), { recursive: true });
-    const fd = openSync(path, 'a+', 0o644);
+    const lockFile = takeLock(path);
+    let fd = -1;
     try {
+      fd = openSync(path, 'a+', 0o644);
       const size = fstatSync(fd).size;
       const bytes = Buffer.alloc(size);
       let got = 0;
@@ -86,9 +108,10 @@ export class TagOutput {
         done.set(line.path, line);
       });
       if (fresh) fsyncDir(dirname(path));
-      return new TagOutput(path, fd, got - end, done);
+      return new TagOutput(path, fd, lockFile, got - end, done);
     } catch (e) {
-      closeSync(fd);
+      if (fd >= 0) closeSync(fd);
+      releaseLock(lockFile);
       throw e;
     }
   }
@@ -113,8 +136,59 @@ export class TagOutput {
   }
 
   close(): void {
-    if (this.fd >= 0) closeSync(this.fd);
+    if (this.fd < 0) return;
+    closeSync(this.fd);
     this.fd = -1;
+    releaseLock(this.lockFile);
+  }
+}
+
+const lockOwner = () => `${hostname()} ${process.pid}`;
+
+/** Whether a process of this machine is running (EPERM: it is, under another user). */
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** Creates `path.lock` naming this process, taking over a lock whose process is gone; throws naming a live holder. */
+function takeLock(path: string): string {
+  const file = `${path}.lock`;
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      writeFileSync(file, `${lockOwner()}\n`, { flag: 'wx' });
+      return file;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    let owner: string;
+    try {
+      owner = readFileSync(file, 'utf8').trim();
+    } catch {
+      continue; // released in between
+    }
+    const [host, pidText] = owner.split(' ');
+    const pid = Number(pidText);
+    // a lock without an owner was left by a kill between creating and writing it
+    const gone = !(Number.isInteger(pid) && pid > 0) || (host === hostname() && !alive(pid));
+    if (!gone || attempt > 0) {
+      throw new TagOutputError(`${path} is being written by another tsvision tag (process ${pidText} on ${host}); if that is not so, remove ${file}`);
+    }
+    rmSync(file, { force: true });
+  }
+  throw new TagOutputError(`cannot take the lock ${file}: other processes keep taking it`);
+}
+
+/** Removes the lock if it is still this process's. */
+function releaseLock(file: string): void {
+  try {
+    if (readFileSync(file, 'utf8').trim() === lockOwner()) rmSync(file, { force: true });
+  } catch {
+    /* already gone */
   }
 }
 
