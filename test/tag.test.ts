@@ -391,6 +391,28 @@ describe('tsvision tag --redis with tsvision worker', { skip: skipRedis }, () =>
     assert.match(b.stdout(), /stopped/);
   });
 
+  test('tag --redis killed and run again: the jobs that finished meanwhile are collected, none is enqueued or run twice', async () => {
+    const out = join(root, 'redis-resume.jsonl');
+    // the default 30 s locks: short ones can expire under a loaded machine and run a job twice, which is allowed but not what this counts
+    const w = await startWorker('resume', { shortLocks: false });
+    const first = start([...TAG(), '--out', out, '--redis', url, '--queue', 'resume', '--job-size', '8']);
+    const count = () => (existsSync(out) ? readFileSync(out, 'utf8').split('\n').length - 1 : 0);
+    await until(() => count() >= 8, 'the first lines');
+    first.child.kill('SIGKILL');
+    await first.exit;
+    // the worker goes on with the queued jobs while no tag is listening
+    await until(() => done(w).size === 20, 'the worker to finish the 20 jobs');
+    const written = linesOf(out).size;
+    assert.ok(written < 153, `killed after ${written} lines`);
+    const second = await run([...TAG(), '--out', out, '--redis', url, '--queue', 'resume', '--job-size', '8']);
+    assert.equal(second.status, 1, second.stderr);
+    assert.match(second.stdout, new RegExp(`resuming: ${written} of 153 files`));
+    assert.match(second.stdout, new RegExp(`153 files: 150 tagged, 3 unreadable; ${153 - written} written by this run`));
+    checkComplete(out, 2e-6);
+    assert.equal(took(w).size, 20);
+    assert.equal([...w.stdout().matchAll(/took job/g)].length, 20, `no job ran twice:\n${w.stdout()}`);
+  });
+
   test('SIGTERM in the middle of a job: the worker finishes it, then exits; another worker does the rest', async () => {
     const out = join(root, 'sigterm.jsonl');
     const a = await startWorker('term');
