@@ -350,7 +350,7 @@ describe('tsvision tag --redis with tsvision worker', { skip: skipRedis }, () =>
         queue,
         '--batch-size',
         String(batchSize),
-        ...(shortLocks ? ['--lock-duration', '1500', '--stalled-interval', '500'] : []),
+        ...(shortLocks ? ['--lock-duration', '3000', '--stalled-interval', '1000'] : []),
       ],
       env,
     );
