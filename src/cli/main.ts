@@ -8,7 +8,9 @@ import { predict, PREDICT } from './predict.js';
 import { rescore, RESCORE } from './rescore.js';
 import { serve, SERVE } from './serve.js';
 import { models, MODELS, summary, SUMMARY } from './summary.js';
+import { tag, TAG } from './tag.js';
 import { train, TRAIN } from './train.js';
+import { worker, WORKER } from './worker.js';
 
 const DEMO: CommandSpec = {
   name: 'demo',
@@ -21,7 +23,7 @@ const DEMO: CommandSpec = {
   ],
 };
 
-const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, RESCORE, EXPORT, SERVE, SUMMARY, MODELS];
+const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -53,6 +55,10 @@ export async function main(argv: string[]): Promise<number> {
         return await evaluate(args, say);
       case 'predict':
         return await predict(args, say);
+      case 'tag':
+        return await tag(args, say);
+      case 'worker':
+        return await worker(args, say);
       case 'rescore':
         return rescore(args, say);
       case 'export':
