@@ -1,9 +1,13 @@
 /**
- * `node dist/bench/profile.js MODEL [--batch N] [--size PX] [--train] [--reps N]`: where a
- * network's time goes, by layer kind. Forward hooks time every leaf module (a layer with
- * no children); what runs between them (residual adds, concatenations, flattening, the
+ * `node dist/bench/profile.js MODEL [--batch N] [--size PX] [--train] [--plain] [--reps N]`:
+ * where a network's time goes, by layer kind. Forward hooks time every leaf module (a layer
+ * with no children); convolutions are told apart by kernel, stride and whether they are
+ * depthwise; what runs between layers (residual adds, concatenations, flattening, the
  * squeeze-and-excitation product) is "between layers". Inference runs under noGrad in
- * eval mode; --train times forward only, in train mode with the tape recording.
+ * eval mode in the inference form the Predictor uses (fuseForInference: batch norm folded,
+ * activations in the convolutions' epilogues, so their time shows under the convolution);
+ * --plain times the unfused network; --train times forward only, in train mode with the
+ * tape recording.
  */
 import * as tv from '../src/index.js';
 import { getModel } from '../src/models/index.js';
@@ -14,13 +18,22 @@ export interface Breakdown {
   kinds: Map<string, { ms: number; calls: number }>;
 }
 
+/** A layer's kind: its class, and for a convolution its kernel, stride and grouping. */
+function kindOf(m: AnyModule): string {
+  if (!(m instanceof tv.nn.Conv2d)) return m.constructor.name;
+  const [kh, kw] = m.kernelSize;
+  const depthwise = m.groups > 1 && m.groups === m.inChannels && m.outChannels === m.inChannels;
+  const groups = depthwise ? ' depthwise' : m.groups > 1 ? ' grouped' : '';
+  return `Conv2d ${kh}x${kw}${m.stride[0] > 1 ? ` s${m.stride[0]}` : ''}${groups}`;
+}
+
 export function profileForward(net: AnyModule, x: tv.Tensor, reps: number, grad: boolean): Breakdown {
   const kinds = new Map<string, { ms: number; calls: number }>();
   const handles = [];
   let start = 0;
   for (const [, m] of net.namedModules()) {
     if (m.children().length > 0) continue;
-    const kind = m.constructor.name;
+    const kind = kindOf(m);
     handles.push(m.registerForwardPreHook(() => void (start = performance.now())));
     handles.push(
       m.registerForwardHook(() => {
@@ -63,12 +76,16 @@ function main(): void {
   const size = opt('--size', 224);
   const reps = opt('--reps', 5);
   const train = args.includes('--train');
+  const plain = args.includes('--plain');
   tv.manualSeed(0);
   const net = getModel(name);
   if (train) net.train();
   else net.eval();
   const x = tv.randn([batch, 3, size, size]);
-  console.log(`${name}, batch ${batch}, ${size} px, ${train ? 'train-mode forward' : 'inference'}, ${tv.getNumThreads()} threads`);
+  const fused = !train && !plain;
+  if (fused) tv.noGrad(() => tv.nn.fuseForInference(net, x));
+  const mode = train ? 'train-mode forward' : fused ? 'inference (fused)' : 'inference (plain)';
+  console.log(`${name}, batch ${batch}, ${size} px, ${mode}, ${tv.getNumThreads()} threads`);
   console.log(formatBreakdown(profileForward(net, x, reps, train)));
 }
 

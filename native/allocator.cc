@@ -71,8 +71,15 @@ void* cached_alloc(size_t bytes, size_t* capacity) {
   *capacity = cls;
   State& s = state();
   std::lock_guard<std::mutex> lock(s.mu);
-  auto it = s.free_lists.find(cls);
-  if (it != s.free_lists.end() && !it->second.empty()) {
+  // The smallest cached block of this class or, for large blocks, of a class up to twice
+  // its size: a fresh block costs page faults (a fresh 2 MiB block costs milliseconds on
+  // a virtual machine whose host backs memory lazily), a larger one only address space.
+  auto it = s.free_lists.lower_bound(cls);
+  const size_t reach = cls >= kLarge ? 2 * cls : cls;
+  while (it != s.free_lists.end() && it->first <= reach && it->second.empty()) ++it;
+  if (it != s.free_lists.end() && it->first <= reach) {
+    cls = it->first;
+    *capacity = cls;
     void* p = it->second.back();  // LIFO: the most recently freed block is warmest in cache
     it->second.pop_back();
     s.stats.cached_bytes -= cls;

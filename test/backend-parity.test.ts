@@ -319,6 +319,15 @@ describe('native backend against reference', { skip: !nativeBackend && 'the nati
     const cases: [number[], number[], number[], number[], number[], number, number?][] = [
       // [x shape], [kernel], stride, padding, dilation, groups, output channels (default 2 x groups)
       [[3, 8, 11, 9], [3, 3], [1, 1], [1, 1], [1, 1], 8, 8], // depthwise: the direct kernel
+      // depthwise, square kernels (the padded, phase-split planes): flat runs below 32 columns, rows above
+      [[2, 6, 12, 11], [3, 3], [2, 2], [1, 1], [1, 1], 6, 6],
+      [[1, 4, 9, 40], [3, 3], [1, 1], [1, 1], [1, 1], 4, 4],
+      [[1, 4, 13, 70], [3, 3], [2, 2], [1, 1], [1, 1], 4, 4],
+      [[2, 3, 7, 7], [5, 5], [1, 1], [2, 2], [1, 1], 3, 3],
+      [[2, 3, 15, 14], [5, 5], [2, 2], [2, 2], [1, 1], 3, 3],
+      [[1, 2, 10, 35], [7, 7], [1, 1], [3, 3], [1, 1], 2, 2],
+      [[1, 3, 11, 12], [3, 3], [3, 3], [0, 0], [1, 1], 3, 3],
+      [[1, 3, 8, 9], [3, 3], [1, 2], [0, 1], [1, 1], 3, 3],
       [[2, 5, 12, 13], [5, 3], [2, 2], [2, 1], [1, 2], 5, 5],
       [[2, 4, 33], [3], [1], [1], [1], 4, 4],
       [[2, 3, 9, 8], [3, 3], [1, 1], [1, 1], [1, 1], 1],

@@ -121,6 +121,7 @@ float* scratch(std::vector<float>& buf, int64_t n) {
 }
 
 thread_local std::vector<float> tl_cols;
+thread_local std::vector<float> tl_dw;  // a depthwise plane, padded (isa_kernels.h)
 
 // The cols matrix of one image and group: the input itself for a direct (1x1,
 // stride 1, unpadded) convolution, else its unfolding into this thread's buffer.
@@ -193,10 +194,12 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, const ConvE
   if (is_depthwise(g)) {
     DwPlane p = dw_plane(g);
     for_planes(g, [&](int64_t b, int64_t e) {
+      float* pad = scratch(tl_dw, dw_scratch_floats(p));
       for (int64_t pl = b; pl < e; pl++) {
         float* yp = y + pl * d.outvol;
-        k.dw_forward(p, x + pl * d.invol, w + (pl % g.cin) * d.kvol, yp);
-        epilogue_rows(k, ep, yp, 1, d.outvol, pl % g.cin);
+        const int64_t c = pl % g.cin;
+        k.dw_forward(p, x + pl * d.invol, w + c * d.kvol, ep.bias ? ep.bias[c] : 0.0f, yp, pad);
+        if (ep.op >= 0) k.unary(static_cast<UnaryOp>(ep.op), yp, yp, d.outvol, ep.p0, ep.p1);
       }
     });
     return;

@@ -14,6 +14,12 @@ struct DwPlane {
   int64_t ih, iw, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw;
 };
 
+// Floats of scratch dw_forward uses: the padded, phase-split plane and a flat output run.
+inline int64_t dw_scratch_floats(const DwPlane& g) {
+  int64_t pitch = (g.iw + 2 * g.pw + g.sw - 1) / g.sw * g.sw;
+  return (g.ih + 2 * g.ph) * pitch + g.oh * pitch;
+}
+
 struct IsaKernels {
   // y[i] = f(x[i]) over a contiguous run.
   void (*unary)(UnaryOp op, const float* x, float* y, int64_t n, float p0, float p1);
@@ -30,9 +36,10 @@ struct IsaKernels {
   // Softmax or log-softmax of one contiguous row, and its backward.
   void (*softmax_row)(const float* x, float* y, int64_t n, bool log);
   void (*softmax_backward_row)(const float* y, const float* gy, float* dx, int64_t n, bool log);
-  // Depthwise convolution of one plane: y = conv(x, w) (overwritten), dx (overwritten),
-  // and dw += the plane's weight gradient.
-  void (*dw_forward)(const DwPlane& g, const float* x, const float* w, float* y);
+  // Depthwise convolution of one plane: y = conv(x, w) + bias (overwritten; scratch holds
+  // dw_scratch_floats(g) floats, or is null for the unpadded loop), dx (overwritten), and
+  // dw += the plane's weight gradient.
+  void (*dw_forward)(const DwPlane& g, const float* x, const float* w, float bias, float* y, float* scratch);
   void (*dw_backward_input)(const DwPlane& g, const float* w, const float* dy, float* dx);
   void (*dw_backward_weight)(const DwPlane& g, const float* x, const float* dy, float* dw);
   // Batch norm's loops: sum of (x - m)^2; sums of g and g * (x - m), added to *sum_g and

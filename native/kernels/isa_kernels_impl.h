@@ -270,10 +270,11 @@ inline void dw_cols(int64_t off, int64_t s, int64_t n, int64_t out, int64_t* lo,
   if (*hi < *lo) *hi = *lo;
 }
 
-void dw_forward(const DwPlane& g, const float* x, const float* w, float* y) {
+// Any kernel, stride and dilation, straight from the unpadded plane.
+void dw_forward_generic(const DwPlane& g, const float* x, const float* w, float bias, float* y) {
   for (int64_t oy = 0; oy < g.oh; oy++) {
     float* yr = y + oy * g.ow;
-    for (int64_t o = 0; o < g.ow; o++) yr[o] = 0.0f;
+    for (int64_t o = 0; o < g.ow; o++) yr[o] = bias;
     for (int64_t ky = 0; ky < g.kh; ky++) {
       int64_t iy = oy * g.sh - g.ph + ky * g.dh;
       if (iy < 0 || iy >= g.ih) continue;
@@ -291,6 +292,101 @@ void dw_forward(const DwPlane& g, const float* x, const float* w, float* y) {
       }
     }
   }
+}
+
+// n outputs y[o] = bias + sum_t w[t] * src[off[t] + o]: all T taps of an output in
+// registers, vectorised along o (T is a compile-time constant, so the tap loop unrolls).
+template <int T>
+void dw_line(const float* src, const int64_t* off, const float* w, float bias, float* y, int64_t n) {
+  // 32 outputs at a time: four independent vector accumulators hide the FMA latency that a
+  // single chain of T dependent multiply-adds would expose
+  constexpr int kB = 32;
+  int64_t o = 0;
+  for (; o + kB <= n; o += kB) {
+    float acc[kB];
+    for (int j = 0; j < kB; j++) acc[j] = bias;
+#pragma GCC unroll 49
+    for (int t = 0; t < T; t++) {
+      const float* p = src + off[t] + o;
+      const float wt = w[t];
+      for (int j = 0; j < kB; j++) acc[j] += wt * p[j];
+    }
+    for (int j = 0; j < kB; j++) y[o + j] = acc[j];
+  }
+  for (; o + 8 <= n; o += 8) {
+    float acc[8];
+    for (int j = 0; j < 8; j++) acc[j] = bias;
+#pragma GCC unroll 49
+    for (int t = 0; t < T; t++) {
+      const float* p = src + off[t] + o;
+      const float wt = w[t];
+      for (int j = 0; j < 8; j++) acc[j] += wt * p[j];
+    }
+    for (int j = 0; j < 8; j++) y[o + j] = acc[j];
+  }
+  for (; o < n; o++) {
+    float acc = bias;
+#pragma GCC unroll 49
+    for (int t = 0; t < T; t++) acc += w[t] * src[off[t] + o];
+    y[o] = acc;
+  }
+}
+
+// Square kernels of 3, 5 or 7 taps without dilation (every depthwise layer of the model
+// zoo). The plane is first copied into `scratch` with its zero padding and, for stride s,
+// its columns split into s phases (phase q holds padded columns q, q+s, ...), so every
+// tap of every output row is a contiguous run and the loop has no edge cases. Small
+// planes at stride 1 are computed as one flat run over the padded width (the columns past
+// the row's end are discarded), so a 7x7 plane is one loop of 61 rather than seven of 7.
+// scratch holds dw_scratch_floats(g) floats.
+template <int K>
+void dw_forward_k(const DwPlane& g, const float* x, const float* w, float bias, float* y, float* scratch) {
+  const int64_t s = g.sw, hp = g.ih + 2 * g.ph, wp = g.iw + 2 * g.pw;
+  const int64_t pl = (wp + s - 1) / s;  // floats per phase
+  const int64_t pitch = s * pl;         // floats per padded row
+  float* xp = scratch;
+  if (s == 1) {  // only the border is zeroed
+    for (int64_t i = 0; i < g.ph * pitch; i++) xp[i] = 0.0f;
+    for (int64_t i = (g.ph + g.ih) * pitch; i < hp * pitch; i++) xp[i] = 0.0f;
+  } else {
+    for (int64_t i = 0; i < hp * pitch; i++) xp[i] = 0.0f;
+  }
+  for (int64_t r = 0; r < g.ih; r++) {
+    const float* xr = x + r * g.iw;
+    float* row = xp + (r + g.ph) * pitch;
+    if (s == 1) {
+      for (int64_t c = 0; c < g.pw; c++) row[c] = 0.0f;
+      for (int64_t c = 0; c < g.iw; c++) row[g.pw + c] = xr[c];
+      for (int64_t c = g.pw + g.iw; c < pitch; c++) row[c] = 0.0f;
+    } else {
+      for (int64_t q = 0; q < s; q++) {  // phase q, entry j: padded column j*s + q, input column j*s + q - pw
+        float* ph = row + q * pl;
+        const int64_t first = q - g.pw;  // input column of entry 0
+        const int64_t lo = first >= 0 ? 0 : (-first + s - 1) / s;
+        const int64_t end = (g.iw - first + s - 1) / s, hi = end < pl ? end : pl;
+        for (int64_t j = lo; j < hi; j++) ph[j] = xr[j * s + first];
+      }
+    }
+  }
+  int64_t off[K * K];
+  for (int ky = 0; ky < K; ky++)
+    for (int kx = 0; kx < K; kx++) off[ky * K + kx] = ky * pitch + (kx % s) * pl + kx / s;
+  if (s == 1 && g.sh == 1 && g.ow < 32) {
+    float* z = xp + hp * pitch;
+    dw_line<K * K>(xp, off, w, bias, z, (g.oh - 1) * pitch + g.ow);
+    for (int64_t oy = 0; oy < g.oh; oy++)
+      for (int64_t o = 0; o < g.ow; o++) y[oy * g.ow + o] = z[oy * pitch + o];
+    return;
+  }
+  for (int64_t oy = 0; oy < g.oh; oy++) dw_line<K * K>(xp + oy * g.sh * pitch, off, w, bias, y + oy * g.ow, g.ow);
+}
+
+void dw_forward(const DwPlane& g, const float* x, const float* w, float bias, float* y, float* scratch) {
+  const bool square = g.kh == g.kw && g.dh == 1 && g.dw == 1 && scratch;
+  if (square && g.kh == 3) return dw_forward_k<3>(g, x, w, bias, y, scratch);
+  if (square && g.kh == 5) return dw_forward_k<5>(g, x, w, bias, y, scratch);
+  if (square && g.kh == 7) return dw_forward_k<7>(g, x, w, bias, y, scratch);
+  dw_forward_generic(g, x, w, bias, y);
 }
 
 void dw_backward_input(const DwPlane& g, const float* w, const float* dy, float* dx) {
