@@ -44,8 +44,14 @@ function onnxruntimePresent(): boolean {
   return ortPresent;
 }
 
+/**
+ * Node's flags for a side: those the tsvision command runs with (bin/tsvision.js), so that
+ * V8's collector does not take the cores from the kernels' threads (docs/architecture.md).
+ */
+export const NODE_FLAGS = ['--single-threaded-gc'];
+
 function runSide(spec: Record<string, unknown>): Result {
-  const r = spawnSync(process.execPath, [side, JSON.stringify(spec)], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, side, JSON.stringify(spec)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`bench side ${JSON.stringify(spec)} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!) as Result;
 }

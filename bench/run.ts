@@ -9,7 +9,7 @@ import { getNumThreads } from '../src/index.js';
 import { convLayer } from './conv.js';
 import { gemm } from './gemm.js';
 import { mnistEpoch } from './mnist.js';
-import { modelWorkloads } from './models.js';
+import { modelWorkloads, NODE_FLAGS } from './models.js';
 import { onnxruntimeRatio, printHeader, printRow, ratio, type Row } from './report.js';
 import { trainWorkloads } from './train.js';
 import { torchPython } from './torch.js';
@@ -35,7 +35,7 @@ function main(): void {
   }
   console.log(
     `tsvision threads: ${getNumThreads()}; PyTorch: ${torchPython() ? 'yes (best of 1 and 2 threads, OMP_WAIT_POLICY=PASSIVE)' : 'not installed'}; ` +
-      `best of ${reps} interleaved runs`,
+      `best of ${reps} interleaved runs; Node with ${NODE_FLAGS.join(' ')} as the tsvision command runs it`,
   );
   printHeader();
   const rows: Row[] = [];

@@ -24,7 +24,9 @@ function option(name: string, fallback: string): string {
 }
 
 async function startServer(checkpoint: string, args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, [bin, 'serve', '--checkpoint', checkpoint, '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--single-threaded-gc', bin, 'serve', '--checkpoint', checkpoint, '--port', '0', ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const url = await new Promise<string>((resolve, reject) => {
     let out = '';
     child.stdout.on('data', (d) => {
