@@ -100,20 +100,6 @@ describe('sgemm', { skip: !nativeBackend && 'the native addon is not built' }, (
       }
     });
 
-    test(`${isa}: up to 4 rows of A times B transposed (dot products of rows), with alpha, beta and padding`, () => {
-      addon!.forceIsa(isa);
-      for (const [m, n, k, alpha, beta, pad] of [
-        [1, 1000, 1280, 1, 0, 0],
-        [2, 37, 15, 2, 0.5, 3],
-        [3, 5, 17, -1, 1, 1],
-        [4, 129, 33, 0.5, 0, 0],
-        [5, 40, 16, 1, 0, 0],
-      ]) {
-        const c: Case = { batch: 1, tA: false, tB: true, m, n, k, alpha, beta, pad, bcastA: false, bcastB: false };
-        runCase(c, `${isa} ${JSON.stringify(c)}`);
-      }
-    });
-
     test(`${isa}: shapes big enough to use every thread and cache block`, () => {
       addon!.forceIsa(isa);
       for (const [m, n, k] of [

@@ -313,34 +313,6 @@ void scale_c(int64_t M, int64_t N, float beta, float* C, int64_t ldc) {
     for (int64_t j = 0; j < N; j++) C[j] = beta == 0.0f ? 0.0f : beta * C[j];
 }
 
-// C = alpha * A * B^T + beta * C with few rows of A (a linear layer on one or two
-// samples): each element is a dot product of two contiguous rows, so nothing is packed
-// (packing B^T would copy the whole weight matrix to use each element M times).
-constexpr int64_t kDotRowsMax = 4;
-
-inline float dot_rows(const float* a, const float* b, int64_t k) {
-  float acc[16] = {};  // 16 partial sums: vectorises without reassociating
-  int64_t i = 0;
-  for (; i + 16 <= k; i += 16)
-    for (int j = 0; j < 16; j++) acc[j] += a[i + j] * b[i + j];
-  float s = 0.0f;
-  for (; i < k; i++) s += a[i] * b[i];
-  for (int j = 0; j < 16; j++) s += acc[j];
-  return s;
-}
-
-void gemm_dots(const Gemm& g) {
-  parallel_for(g.N, 1 + 16384 / (g.K * g.M + 1), [&](int64_t n0, int64_t n1) {
-    for (int64_t i = 0; i < g.M; i++) {
-      float* c = g.C + i * g.ldc;
-      for (int64_t j = n0; j < n1; j++) {
-        const float v = g.alpha * dot_rows(g.A + i * g.lda, g.B + j * g.ldb, g.K);
-        c[j] = g.beta == 0.0f ? v : v + g.beta * c[j];
-      }
-    }
-  });
-}
-
 }  // namespace
 }  // namespace gemm
 
@@ -370,7 +342,6 @@ void sgemm_batched(int64_t batch, bool transA, bool transB, int64_t M, int64_t N
     return e;
   };
 
-  if (batch == 1 && M <= kDotRowsMax && !transA && transB) return gemm_dots(g);
   const double work = double(batch) * double(M) * double(N) * double(K);
   const int64_t nt = std::min<int64_t>(num_threads(), std::max(1.0, work / kMinWorkPerThread));
   if (nt == 1) {
