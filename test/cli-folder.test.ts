@@ -14,6 +14,7 @@ import sharp from 'sharp';
 import { mnistDataDir, readIdx } from '../src/data/mnist.js';
 import { savePth } from '../src/io/pth.js';
 import { getModel } from '../src/models/index.js';
+import { CLI_FLAGS } from './helpers.js';
 
 const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
 
@@ -26,7 +27,7 @@ interface Run {
 /** Runs `tsvision args` in `cwd` (asynchronously, so the test runner's own timers keep running). */
 function tsvision(cwd: string, ...args: string[]): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { cwd, env: { ...process.env, TSVISION_DEBUG: '' } });
+    const child = spawn(process.execPath, [...CLI_FLAGS, bin, ...args], { cwd, env: { ...process.env, TSVISION_DEBUG: '' } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => {

@@ -3,9 +3,10 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { CLI_FLAGS } from './helpers.js';
 
 const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
-const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8' });
+const run = (...args: string[]) => spawnSync(process.execPath, [...CLI_FLAGS, bin, ...args], { encoding: 'utf8' });
 
 test('help lists the commands', () => {
   const r = run('--help');

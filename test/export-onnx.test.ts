@@ -27,6 +27,7 @@ import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { Predictor } from '../src/train/predictor.js';
 
 import '../src/tensor/methods.js';
+import { CLI_FLAGS } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tsvision-onnx-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -316,7 +317,8 @@ describe('exportOnnx: errors', () => {
 
 describe('tsvision export', () => {
   const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
-  const run = (...args: string[]) => spawnSync(process.execPath, [bin, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, TSVISION_DEBUG: '' } });
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, [...CLI_FLAGS, bin, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, TSVISION_DEBUG: '' } });
 
   test('writes a tiny checkpoint as ONNX that gives its probabilities in ONNX Runtime; errors are one line', async () => {
     manualSeed(21);

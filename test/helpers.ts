@@ -1,5 +1,7 @@
 /** Shared test helpers: seeded data, closeness checks with useful messages, and a finite-difference gradient check. */
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { Generator, Tensor, noGrad, tensor, type NestedArray } from '../src/index.js';
 
 export const gen = new Generator(1234);
@@ -90,3 +92,14 @@ export function gradcheck(
 }
 
 export { tensor };
+
+/**
+ * Node's flags from the shebang of bin/tsvision.js, so that tests run the command as a user's shell does
+ * (`spawn(process.execPath, [...CLI_FLAGS, bin, ...args])`): worker threads, for one, must start under them.
+ */
+export const CLI_FLAGS: string[] = (() => {
+  const first = readFileSync(fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url)), 'utf8').split('\n')[0];
+  const m = /\bnode((?:\s+--\S+)*)\s*$/.exec(first);
+  if (!m) throw new Error(`bin/tsvision.js: cannot read Node's flags from its first line: ${first}`);
+  return m[1].trim().split(/\s+/).filter(Boolean);
+})();

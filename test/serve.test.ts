@@ -21,6 +21,7 @@ import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { defaultPredictionsFile, operatingPointFor } from '../src/train/operating-point.js';
 import { Predictor } from '../src/train/predictor.js';
 import type { PreprocessConfig } from '../src/transforms/presets.js';
+import { CLI_FLAGS } from './helpers.js';
 
 const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
 const CLASSES = ['logo', 'poster', 'other'];
@@ -465,7 +466,9 @@ describe('tsvision serve: options', () => {
 
 /** `tsvision serve --checkpoint CHECKPOINT --port 0 ...args` as a child process, once it listens. */
 async function spawnServer(...args: string[]) {
-  const child = spawn(process.execPath, [bin, 'serve', '--checkpoint', checkpoint, '--port', '0', ...args], { env: { ...process.env, TSVISION_DEBUG: '' } });
+  const child = spawn(process.execPath, [...CLI_FLAGS, bin, 'serve', '--checkpoint', checkpoint, '--port', '0', ...args], {
+    env: { ...process.env, TSVISION_DEBUG: '' },
+  });
   const out = { stdout: '', stderr: '' };
   child.stderr.on('data', (d) => (out.stderr += d));
   const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
@@ -570,7 +573,7 @@ describe('tsvision serve, the command', () => {
   test('errors are one line: no checkpoint, an operating point without evaluation, a bad option', async () => {
     const run = (...args: string[]) =>
       new Promise<{ status: number | null; stderr: string }>((resolve) => {
-        const child = spawn(process.execPath, [bin, 'serve', ...args], { env: { ...process.env, TSVISION_DEBUG: '' } });
+        const child = spawn(process.execPath, [...CLI_FLAGS, bin, 'serve', ...args], { env: { ...process.env, TSVISION_DEBUG: '' } });
         let stderr = '';
         child.stderr.on('data', (d) => (stderr += d));
         child.on('close', (status) => resolve({ status, stderr }));

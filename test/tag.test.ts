@@ -23,6 +23,7 @@ import { defaultPredictionsFile, operatingPointFor } from '../src/train/operatin
 import { Predictor } from '../src/train/predictor.js';
 import { TagOutput } from '../src/tag/output.js';
 import { planJobs } from '../src/tag/queue.js';
+import { CLI_FLAGS } from './helpers.js';
 
 const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
 const CLASSES = ['logo', 'poster', 'photo'];
@@ -43,7 +44,7 @@ interface Child {
 }
 
 function start(args: string[], env: Record<string, string> = {}): Child {
-  const child = spawn(process.execPath, [bin, ...args], { cwd: root, env: { ...process.env, TSVISION_DEBUG: '', ...env } });
+  const child = spawn(process.execPath, [...CLI_FLAGS, bin, ...args], { cwd: root, env: { ...process.env, TSVISION_DEBUG: '', ...env } });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (d) => {

@@ -20,6 +20,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { newTypedArray, type TypedArray } from '../core/dtype.js';
 import type { WorkerSpec } from './dataset.js';
 import { loadSharp } from './decode.js';
+import { workerExecArgv } from '../core/worker-argv.js';
 
 /** What a worker is started with. */
 export interface WorkerInit {
@@ -179,8 +180,7 @@ export class WorkerPool {
   private trySpawn(slot: Slot, task?: Task): boolean {
     let worker: Worker;
     try {
-      // --input-type (node --input-type=module -e ...) is refused for a worker's file entry point; the rest is inherited
-      const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+      const execArgv = workerExecArgv();
       worker = new Worker(new URL('./worker-main.js', import.meta.url), { workerData: this.init, execArgv, name: `tsvision DataLoader worker ${slot.n}` });
     } catch (e) {
       // e.g. WorkerSpec args that are not structured-cloneable

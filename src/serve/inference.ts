@@ -7,6 +7,7 @@
  * which loads the checkpoint again, so the server goes on serving.
  */
 import { Worker } from 'node:worker_threads';
+import { workerExecArgv } from '../core/worker-argv.js';
 import type { BatchRequest, DecodedImage, ModelInfo, WorkerInit, WorkerMessage } from './protocol.js';
 
 /** One picture's answer: its probabilities in class order, or why it could not be preprocessed. */
@@ -30,9 +31,7 @@ interface Pending {
 }
 
 function spawn(init: WorkerInit): Worker {
-  // --input-type (node --input-type=module -e ...) is refused for a worker's file entry point; the rest is inherited
-  const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
-  return new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: init, execArgv, name: 'tsvision serve inference' });
+  return new Worker(new URL('./inference-worker.js', import.meta.url), { workerData: init, execArgv: workerExecArgv(), name: 'tsvision serve inference' });
 }
 
 /** Starts a worker and resolves with it and its model once the checkpoint is loaded. */
