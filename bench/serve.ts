@@ -15,6 +15,7 @@ import sharp from 'sharp';
 import { getModel, modelEntry } from '../src/models/index.js';
 import { saveCheckpoint } from '../src/train/checkpoint.js';
 import type { PreprocessConfig } from '../src/transforms/presets.js';
+import { NODE_FLAGS } from './models.js';
 
 const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
 
@@ -24,7 +25,7 @@ function option(name: string, fallback: string): string {
 }
 
 async function startServer(checkpoint: string, args: string[]): Promise<{ url: string; stop: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--single-threaded-gc', bin, 'serve', '--checkpoint', checkpoint, '--port', '0', ...args], {
+  const child = spawn(process.execPath, [...NODE_FLAGS, bin, 'serve', '--checkpoint', checkpoint, '--port', '0', ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const url = await new Promise<string>((resolve, reject) => {

@@ -32,8 +32,15 @@ export const EVALUATE: CommandSpec = {
   epilog: 'Re-score the predictions file later, without the model: tsvision rescore PREDICTIONS.',
 };
 
-/** --class with --target-precision / --target-recall as a ScoreOptions operating point (shared with rescore). */
-export function operatingPointOption(values: Record<string, unknown>, classes: readonly string[], where: string): ScoreOptions['operatingPoint'] {
+/**
+ * --class NAME with --target-precision P or --target-recall R, checked: undefined without --class.
+ * `checkClass` may refuse the name before a missing target is reported (shared with serve and tag).
+ */
+export function operatingPointGoal(
+  values: Record<string, unknown>,
+  where: string,
+  checkClass?: (name: string) => void,
+): { className: string; goal: 'precision' | 'recall'; target: number } | undefined {
   const name = values.class as string | undefined;
   const p = values['target-precision'] as number | undefined;
   const r = values['target-recall'] as number | undefined;
@@ -42,10 +49,17 @@ export function operatingPointOption(values: Record<string, unknown>, classes: r
     if (p !== undefined || r !== undefined) throw new UsageError(`${where}: --target-${p !== undefined ? 'precision' : 'recall'} needs --class NAME`);
     return undefined;
   }
-  const k = classes.indexOf(name);
-  if (k < 0) throw new UsageError(`${where}: no class '${name}'; the classes are ${classes.join(', ')}`);
+  checkClass?.(name);
   if (p === undefined && r === undefined) throw new UsageError(`${where}: --class needs --target-precision P or --target-recall R`);
-  return { classIndex: k, goal: p !== undefined ? 'precision' : 'recall', target: (p ?? r)! };
+  return { className: name, goal: p !== undefined ? 'precision' : 'recall', target: (p ?? r)! };
+}
+
+/** --class with --target-precision / --target-recall as a ScoreOptions operating point (shared with rescore). */
+export function operatingPointOption(values: Record<string, unknown>, classes: readonly string[], where: string): ScoreOptions['operatingPoint'] {
+  const wanted = operatingPointGoal(values, where, (name) => {
+    if (!classes.includes(name)) throw new UsageError(`${where}: no class '${name}'; the classes are ${classes.join(', ')}`);
+  });
+  return wanted && { classIndex: classes.indexOf(wanted.className), goal: wanted.goal, target: wanted.target };
 }
 
 export interface EvaluateFilesInput {

@@ -7,6 +7,7 @@
 import type { OperatingPointRequest } from '../train/operating-point.js';
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
 import { CommandError } from './common.js';
+import { operatingPointGoal } from './evaluate.js';
 
 export const SERVE: CommandSpec = {
   name: 'serve',
@@ -48,19 +49,14 @@ export const SERVE: CommandSpec = {
     'The threshold of --class comes from the predictions tsvision evaluate wrote.',
 };
 
-/** --class with --target-recall / --target-precision as an operating-point request, or undefined. */
+/** --class with --target-recall / --target-precision (and --predictions) as an operating-point request, or undefined. */
 function operatingPointRequest(values: Record<string, unknown>, where: string): OperatingPointRequest | undefined {
-  const className = values.class as string | undefined;
-  const p = values['target-precision'] as number | undefined;
-  const r = values['target-recall'] as number | undefined;
-  if (p !== undefined && r !== undefined) throw new UsageError(`${where}: give --target-precision or --target-recall, not both`);
-  if (className === undefined) {
-    if (p !== undefined || r !== undefined) throw new UsageError(`${where}: --target-${p !== undefined ? 'precision' : 'recall'} needs --class NAME`);
+  const wanted = operatingPointGoal(values, where);
+  if (!wanted) {
     if (values.predictions !== undefined) throw new UsageError(`${where}: --predictions needs --class NAME and a target`);
     return undefined;
   }
-  if (p === undefined && r === undefined) throw new UsageError(`${where}: --class needs --target-precision P or --target-recall R`);
-  return { className, goal: p !== undefined ? 'precision' : 'recall', target: (p ?? r)!, predictions: values.predictions as string | undefined };
+  return { ...wanted, predictions: values.predictions as string | undefined };
 }
 
 export async function serve(argv: string[], say: (line?: string) => void): Promise<number> {
