@@ -25,6 +25,7 @@ const TRAIN: [string, number][] = [
   ['resnet18', 16],
   ['efficientnet_b0', 16],
   ['mobilenet_v2', 32],
+  ['resnet50', 32],
 ];
 const SECONDS = 3;
 const side = fileURLToPath(new URL('./side.js', import.meta.url));

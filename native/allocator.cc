@@ -64,6 +64,41 @@ void release_all_locked(State& s) {
   }
 }
 
+// A large block made from a cached one of another size, so that a request never maps
+// fresh memory while cached blocks sit idle (the peak resident memory would be the live
+// bytes plus the cache): a larger block gives its head and returns its tail to the system;
+// otherwise the largest smaller block is grown by mremap, which moves its page tables
+// (its pages stay touched; only the new tail faults in). Null when no large block is cached.
+void* reshape_cached_locked(State& s, size_t cls) {
+  auto larger = s.free_lists.upper_bound(cls);
+  while (larger != s.free_lists.end() && larger->second.empty()) ++larger;
+  if (larger != s.free_lists.end()) {
+    const size_t have = larger->first;
+    void* p = larger->second.back();
+    larger->second.pop_back();
+    s.stats.cached_bytes -= have;
+    munmap(static_cast<char*>(p) + cls, have - cls);
+    return p;
+  }
+  auto smaller = s.free_lists.lower_bound(cls);
+  while (smaller != s.free_lists.begin()) {
+    --smaller;
+    if (smaller->first < kLarge) break;
+    if (smaller->second.empty()) continue;
+    const size_t have = smaller->first;
+    void* p = smaller->second.back();
+    void* q = mremap(p, have, cls, MREMAP_MAYMOVE);
+    if (q == MAP_FAILED) return nullptr;
+    smaller->second.pop_back();
+    s.stats.cached_bytes -= have;
+#ifdef MADV_HUGEPAGE
+    madvise(q, cls, MADV_HUGEPAGE);
+#endif
+    return q;
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 void* cached_alloc(size_t bytes, size_t* capacity) {
@@ -87,7 +122,13 @@ void* cached_alloc(size_t bytes, size_t* capacity) {
     s.stats.hits++;
     return p;
   }
-  void* p = system_alloc(cls);
+  void* p = cls >= kLarge ? reshape_cached_locked(s, cls) : nullptr;
+  if (p) {
+    s.stats.live_bytes += cls;
+    s.stats.hits++;
+    return p;
+  }
+  p = system_alloc(cls);
   if (!p) {
     release_all_locked(s);
     p = system_alloc(cls);

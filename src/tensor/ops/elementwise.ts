@@ -13,21 +13,23 @@ import { expectFloat, newFloat, sumTo, type F32 } from './util.js';
 // ---- unary ----------------------------------------------------------------
 
 /** Maps whose derivative follows from the output alone (relu: y > 0 exactly where x > 0); their backward keeps y, not x. */
-const FROM_OUTPUT: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['relu', 'exp', 'sigmoid', 'tanh']);
+const FROM_OUTPUT: ReadonlySet<UnaryOp> = new Set<UnaryOp>(['relu', 'exp', 'sqrt', 'sigmoid', 'tanh']);
 
 function unary(op: UnaryOp, name: string, x: Tensor, p0 = 0, p1 = 0): F32 {
   expectFloat(name, x);
   const y = newFloat(x.shape);
   backend().unary(op, (x as F32).data, y.data, p0, p1);
-  // saving only what the derivative reads lets the input be freed before the backward pass
+  // Saving only what the derivative reads lets the other be freed before the backward pass:
+  // the kernels read y only for the maps of FROM_OUTPUT, and x only for the others.
   const saved = FROM_OUTPUT.has(op) ? y.data : (x as F32).data;
+  const shape = y.shape;
   return record(
     y,
     name,
     [x],
     (g) => {
-      const dx = newFloat(y.shape);
-      backend().unaryBackward(op, saved, y.data, g.data, dx.data, p0, p1);
+      const dx = newFloat(shape);
+      backend().unaryBackward(op, saved, saved, g.data, dx.data, p0, p1);
       return [dx];
     },
     { map: op, p0, p1 },
@@ -84,21 +86,28 @@ export function add(a: Operand, b: Operand): F32 {
   if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a + b) : affine(a, 1, b);
   if (typeof a === 'number') return affine(b, 1, a);
   const out = broadcastBinary('add', 'add', a, b);
-  return record(out, 'add', [a, b], (g) => [sumTo(g, a.shape), sumTo(g, b.shape)]);
+  // the backward keeps the shapes, not the operands, so they can be freed before it runs
+  const [sa, sb] = [a.shape, b.shape];
+  return record(out, 'add', [a, b], (g) => [sumTo(g, sa), sumTo(g, sb)]);
 }
 
 export function sub(a: Operand, b: Operand): F32 {
   if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a - b) : affine(a, 1, -b);
   if (typeof a === 'number') return affine(b, -1, a);
   const out = broadcastBinary('sub', 'sub', a, b);
-  return record(out, 'sub', [a, b], (g) => [sumTo(g, a.shape), b.requiresGrad ? sumTo(neg(g), b.shape) : null]);
+  const [sa, sb, gradB] = [a.shape, b.shape, b.requiresGrad];
+  return record(out, 'sub', [a, b], (g) => [sumTo(g, sa), gradB ? sumTo(neg(g), sb) : null]);
 }
 
 export function mul(a: Operand, b: Operand): F32 {
   if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a * b) : affine(a, b, 0);
   if (typeof a === 'number') return affine(b, a, 0);
   const out = broadcastBinary('mul', 'mul', a, b);
-  return record(out, 'mul', [a, b], (g) => [a.requiresGrad ? sumTo(mul(g, b), a.shape) : null, b.requiresGrad ? sumTo(mul(g, a), b.shape) : null]);
+  // each operand is kept only for the other's gradient (a dropout mask does not keep its input)
+  const [sa, sb] = [a.shape, b.shape];
+  const keepA = b.requiresGrad ? a : null;
+  const keepB = a.requiresGrad ? b : null;
+  return record(out, 'mul', [a, b], (g) => [keepB ? sumTo(mul(g, keepB), sa) : null, keepA ? sumTo(mul(g, keepA), sb) : null]);
 }
 
 export function div(a: Operand, b: Operand): F32 {
@@ -106,8 +115,9 @@ export function div(a: Operand, b: Operand): F32 {
   if (typeof b === 'number') return typeof a === 'number' ? scalarOf(a / b) : div(a, scalarOf(b));
   if (typeof a === 'number') return unary('rdiv', 'div', b, a);
   const out = broadcastBinary('div', 'div', a, b);
+  const [sa, gradA] = [a.shape, a.requiresGrad];
   return record(out, 'div', [a, b], (g) => [
-    a.requiresGrad ? sumTo(div(g, b), a.shape) : null,
+    gradA ? sumTo(div(g, b), sa) : null,
     // d(a/b)/db = -a/b^2 = -out/b
     b.requiresGrad ? sumTo(neg(div(mul(g, out), b)), b.shape) : null,
   ]);
@@ -205,13 +215,8 @@ export function where(cond: Tensor, a: Operand, b: Operand): F32 {
     broadcastStrides(tb.shape, shape),
     out.data,
   );
-  return record(
-    out,
-    'where',
-    [ta, tb],
-    (g) => [ta.requiresGrad ? sumTo(where(cond, g, 0), ta.shape) : null, tb.requiresGrad ? sumTo(where(cond, 0, g), tb.shape) : null],
-    { cond },
-  );
+  const [sa, sb, gradA, gradB] = [ta.shape, tb.shape, ta.requiresGrad, tb.requiresGrad];
+  return record(out, 'where', [ta, tb], (g) => [gradA ? sumTo(where(cond, g, 0), sa) : null, gradB ? sumTo(where(cond, 0, g), sb) : null], { cond });
 }
 
 /** A float32 copy of any tensor (uint8 masks become 0/1). */

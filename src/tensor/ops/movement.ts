@@ -21,7 +21,8 @@ function like<D extends DType>(dtype: D, shape: Shape): Tensor<D> {
 export function reshape<D extends DType>(x: Tensor<D>, shape: readonly number[]): Tensor<D> {
   const target = inferShape('reshape', x.shape, shape);
   const out = new Tensor(x.data, target);
-  return record(out, 'reshape', [x], (g) => [new Tensor(g.data, x.shape)]);
+  const inShape = x.shape;
+  return record(out, 'reshape', [x], (g) => [new Tensor(g.data, inShape)]);
 }
 
 /** Merges dimensions startDim..endDim into one. */
@@ -63,9 +64,11 @@ export function permute<D extends DType>(x: Tensor<D>, dims: readonly number[]):
   if (dims.length !== x.ndim) {
     throw new ShapeError(`permute: ${dims.length} dimensions given for a tensor of shape ${fmtShape(x.shape)}`);
   }
-  const p = dims.map((d) => normAxis('permute', d, x.ndim));
+  // closures here see x's rank and shape, never x, which the backward closure would otherwise keep alive
+  const [rank, inShape] = [x.ndim, x.shape];
+  const p = dims.map((d) => normAxis('permute', d, rank));
   if (new Set(p).size !== p.length) throw new RangeError(`permute: repeated dimension in [${dims.join(', ')}]`);
-  const shape = p.map((d) => x.shape[d]);
+  const shape = p.map((d) => inShape[d]);
   const xs = contiguousStrides(x.shape);
   const out = like(x.dtype, shape);
   backend().copyStrided(
@@ -100,38 +103,41 @@ export function broadcastTo<D extends DType>(x: Tensor<D>, shape: Shape): Tensor
   if (shapesEqual(x.shape, shape)) return x;
   const out = like(x.dtype, shape);
   backend().copyStrided(shape, x.data, 0, broadcastStrides(x.shape, shape), out.data, 0, contiguousStrides(shape));
-  return record(out, 'broadcastTo', [x], (g) => [sumTo(g, x.shape)]);
+  const inShape = x.shape;
+  return record(out, 'broadcastTo', [x], (g) => [sumTo(g, inShape)]);
 }
 
 /** Joins tensors along an existing dimension. */
 export function concat<D extends DType>(tensors: readonly Tensor<D>[], dim = 0): Tensor<D> {
   if (tensors.length === 0) throw new RangeError('concat: expected at least one tensor');
-  const first = tensors[0];
-  const a = normAxis('concat', dim, first.ndim);
+  // Closures below see only shapes: one that saw an input would keep it alive through the backward closure, which shares their scope.
+  const { dtype, shape: firstShape } = tensors[0];
+  const a = normAxis('concat', dim, firstShape.length);
   for (const t of tensors) {
-    if (t.dtype !== first.dtype) throw new TypeError(`concat: dtypes ${first.dtype} and ${t.dtype} differ`);
-    if (t.ndim !== first.ndim || t.shape.some((d, i) => i !== a && d !== first.shape[i])) {
-      throw new ShapeError(`concat: shapes ${fmtShape(first.shape)} and ${fmtShape(t.shape)} differ outside dimension ${a}`);
+    if (t.dtype !== dtype) throw new TypeError(`concat: dtypes ${dtype} and ${t.dtype} differ`);
+    if (t.ndim !== firstShape.length || t.shape.some((d, i) => i !== a && d !== firstShape[i])) {
+      throw new ShapeError(`concat: shapes ${fmtShape(firstShape)} and ${fmtShape(t.shape)} differ outside dimension ${a}`);
     }
   }
-  const shape = [...first.shape];
+  const shape = [...firstShape];
   shape[a] = tensors.reduce((acc, t) => acc + t.shape[a], 0);
-  const out = like(first.dtype, shape);
+  const out = like(dtype, shape);
   const os = contiguousStrides(shape);
   let offset = 0;
   for (const t of tensors) {
     backend().copyStrided(t.shape, t.data, 0, contiguousStrides(t.shape), out.data, offset * os[a], os);
     offset += t.shape[a];
   }
+  const parts = tensors.map((t) => ({ length: t.shape[a], grad: t.requiresGrad }));
   return record(
     out,
     'concat',
     tensors,
     (g) => {
       let start = 0;
-      return tensors.map((t) => {
-        const part = t.requiresGrad ? slice(g, a, start, start + t.shape[a]) : null;
-        start += t.shape[a];
+      return parts.map(({ length, grad }) => {
+        const part = grad ? slice(g, a, start, start + length) : null;
+        start += length;
         return part;
       });
     },
@@ -192,12 +198,13 @@ export function slice<D extends DType>(x: Tensor<D>, dim: number, start = 0, end
   const srcStrides = xs.map((st, i) => (i === a ? st * step : st));
   const out = like(x.dtype, shape);
   backend().copyStrided(shape, x.data, s * xs[a], srcStrides, out.data, 0, contiguousStrides(shape));
+  const inShape = x.shape;
   return record(
     out,
     'slice',
     [x],
     (g) => {
-      const dx = newFloat(x.shape);
+      const dx = newFloat(inShape);
       backend().fill(dx.data, 0);
       backend().copyStrided(shape, g.data, 0, contiguousStrides(shape), dx.data, s * xs[a], srcStrides);
       return [dx];
@@ -228,13 +235,14 @@ export function pad(x: Tensor, pads: readonly number[], value = 0): F32 {
   const out = newFloat(shape);
   backend().fill(out.data, value);
   backend().copyStrided(x.shape, x.data, 0, contiguousStrides(x.shape), out.data, offset, os);
+  const inShape = x.shape;
   return record(
     out,
     'pad',
     [x],
     (g) => {
-      const dx = newFloat(x.shape);
-      backend().copyStrided(x.shape, g.data, offset, os, dx.data, 0, contiguousStrides(x.shape));
+      const dx = newFloat(inShape);
+      backend().copyStrided(inShape, g.data, offset, os, dx.data, 0, contiguousStrides(inShape));
       return [dx];
     },
     { before, value },
@@ -261,12 +269,13 @@ export function indexSelect(x: Tensor, dim: number, index: Tensor): F32 {
   shape[a] = idx.length;
   const out = newFloat(shape);
   backend().indexSelect(x.data as Float32Array, outer, n, inner, idx, out.data);
+  const inShape = x.shape;
   return record(
     out,
     'indexSelect',
     [x],
     (g) => {
-      const dx = newFloat(x.shape);
+      const dx = newFloat(inShape);
       backend().fill(dx.data, 0);
       backend().indexAdd(g.data, outer, n, inner, idx, dx.data);
       return [dx];
@@ -289,12 +298,13 @@ export function gather(x: Tensor, dim: number, index: Tensor): F32 {
   const idx = checkIndices('gather', index, n);
   const out = newFloat(index.shape);
   backend().gather(x.data as Float32Array, outer, n, inner, idx, out.data);
+  const inShape = x.shape;
   return record(
     out,
     'gather',
     [x],
     (g) => {
-      const dx = newFloat(x.shape);
+      const dx = newFloat(inShape);
       backend().fill(dx.data, 0);
       backend().scatterAdd(g.data, outer, n, inner, idx, dx.data);
       return [dx];

@@ -77,12 +77,14 @@ function maxPoolWith(op: string, x: Tensor, g: PoolGeometry): F32 {
   const y = newFloat(outShape(x, g));
   const indices = backend().alloc('int32', y.size);
   backend().maxPool(g, x.data as Float32Array, y.data, indices);
+  // the backward needs the argmax indices and the input's shape, not the input
+  const inShape = x.shape;
   return record(
     y,
     op,
     [x],
     (dy) => {
-      const dx = newFloat(x.shape);
+      const dx = newFloat(inShape);
       backend().maxPoolBackward(g.planes, numel(g.inSize), numel(g.outSize), indices, dy.data, dx.data);
       return [dx];
     },
@@ -93,12 +95,13 @@ function maxPoolWith(op: string, x: Tensor, g: PoolGeometry): F32 {
 function avgPoolWith(op: string, x: Tensor, g: PoolGeometry): F32 {
   const y = newFloat(outShape(x, g));
   backend().avgPool(g, x.data as Float32Array, y.data);
+  const inShape = x.shape;
   return record(
     y,
     op,
     [x],
     (dy) => {
-      const dx = newFloat(x.shape);
+      const dx = newFloat(inShape);
       backend().avgPoolBackward(g, dy.data, dx.data);
       return [dx];
     },

@@ -53,7 +53,8 @@ export function sum(x: Tensor, axes?: Axes, { keepdim = false }: ReduceOptions =
   const ax = normAxes('sum', axes, x.ndim);
   const kept = reduceRaw('sum', x as F32, ax);
   const out = new Tensor<'float32'>(kept.data, reducedShape(x.shape, ax, keepdim));
-  return record(out, 'sum', [x], (g) => [broadcastTo(new Tensor(g.data, kept.shape), x.shape)], { axes: ax, keepdim });
+  const inShape = x.shape;
+  return record(out, 'sum', [x], (g) => [broadcastTo(new Tensor(g.data, kept.shape), inShape)], { axes: ax, keepdim });
 }
 
 /** Mean over the given axes (all by default). */
@@ -140,12 +141,13 @@ function softmaxImpl(x: Tensor, axis: number, log: boolean): F32 {
   const [outer, r, inner] = x.ndim === 0 ? [1, 1, 1] : splitAt(x.shape, a);
   const y = newFloat(x.shape);
   backend().softmax(x.data as Float32Array, outer, r, inner, log, y.data);
+  const inShape = x.shape;
   return record(
     y,
     name,
     [x],
     (g) => {
-      const dx = newFloat(x.shape);
+      const dx = newFloat(inShape);
       backend().softmaxBackward(y.data, g.data, outer, r, inner, log, dx.data);
       return [dx];
     },
