@@ -220,8 +220,16 @@ describe('the Dashboard callback', () => {
     assert.match(server.url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
     const stream = await events(server.url);
     await stream.waitFor((m) => m.type === 'snapshot', 'snapshot');
-    const dashboard = new Dashboard({ server, name: 'blobs', settings: { lr: 0.05 } });
-    await prepared().fit(blobs(24), { epochs: 2, batchSize: 8, verbose: 0, evalData: blobs(12, 9), callbacks: [dashboard] });
+    // validation blobs, three of them labelled as the next class (mistakes to show), and paths that name each label
+    const clean = blobs(12, 9);
+    const items = Array.from({ length: 12 }, (_, i) => {
+      const [x, y] = clean.getItem(i) as [Tensor<'float32'>, number];
+      return [x, i < 3 ? (y + 1) % 3 : y] as [Tensor<'float32'>, number];
+    });
+    const evalData = { length: 12, getItem: (i: number) => items[i] };
+    const evalPaths = items.map(([, y], i) => `${clean.classes[y]}/${i}.png`);
+    const dashboard = new Dashboard({ server, name: 'blobs', settings: { lr: 0.05 }, evalPaths });
+    await prepared().fit(blobs(24), { epochs: 2, batchSize: 8, verbose: 0, evalData, callbacks: [dashboard] });
     await stream.waitFor((m) => m.type === 'run' && m.run.status === 'finished', 'finished');
     const id = dashboard.run!.id;
     const steps = stream.messages.filter((m) => m.type === 'steps' && m.run === id).flatMap((m) => m.rows);
@@ -248,6 +256,12 @@ describe('the Dashboard callback', () => {
     );
     // the same accuracy as fit's own evaluation
     assert.ok(Math.abs(last.accuracy - epochs[1].eval_acc) < 1e-9, `${last.accuracy} vs ${epochs[1].eval_acc}`);
+    const first = evals[0];
+    assert.ok(first.worstMistakes.length > 0, 'the mislabelled blobs are mistakes');
+    for (const m of first.worstMistakes) {
+      assert.equal(m.path.split('/')[0], m.true);
+      assert.notEqual(m.predicted, m.true);
+    }
     stream.close();
 
     const { body: full } = await getJSON(`${server.url}api/runs/${id}`);
@@ -396,5 +410,9 @@ describe('a run from its files', () => {
     const r = spawnSync(process.execPath, [...CLI_FLAGS, bin, 'dashboard', join(root, 'nowhere')], { encoding: 'utf8' });
     assert.equal(r.status, 1);
     assert.equal(r.stderr.trim(), `tsvision dashboard: the run folder ${join(root, 'nowhere')} does not exist`);
+    const port = new URL(server.url).port;
+    const busy = spawnSync(process.execPath, [...CLI_FLAGS, bin, 'dashboard', runs, '--port', port], { encoding: 'utf8' });
+    assert.equal(busy.status, 1);
+    assert.equal(busy.stderr.trim(), `tsvision dashboard: port ${port} on 127.0.0.1 is in use (choose another, or 0 for a free one)`);
   });
 });

@@ -406,4 +406,7 @@ $('pr-class').addEventListener('change', () => {
   void renderPR();
 });
 $('pr-threshold').addEventListener('input', updateThreshold);
+window.addEventListener('resize', () => {
+  for (const [name, { plot }] of charts) plot.setSize({ width: Math.max(300, $(`chart-${name}`).clientWidth || 460), height: 240 });
+});
 connect();

@@ -93,16 +93,23 @@ export function readEvaluation(dir: string, version: number): Evaluation | null 
   return makeEvaluation(label, classes, records, version);
 }
 
+/** A run folder's status, settings and command (run.json, final/). */
+export function readRunInfo(dir: string): Pick<Run, 'status' | 'settings' | 'command'> {
+  const run = readJSON(join(dir, 'run.json'));
+  return {
+    status: existsSync(join(dir, 'final', 'checkpoint.json')) ? 'finished' : 'unfinished',
+    settings: run?.settings && typeof run.settings === 'object' ? run.settings : {},
+    command: Array.isArray(run?.command) ? run.command : null,
+  };
+}
+
 /** A run read from its folder's files. */
 export function readRun(id: string, dir: string, version = 1): Run {
-  const run = readJSON(join(dir, 'run.json'));
   return {
     id,
     name: basename(resolve(dir)),
     dir,
-    status: existsSync(join(dir, 'final', 'checkpoint.json')) ? 'finished' : 'unfinished',
-    settings: run?.settings && typeof run.settings === 'object' ? run.settings : {},
-    command: Array.isArray(run?.command) ? run.command : null,
+    ...readRunInfo(dir),
     steps: readNumberCsv(join(dir, 'steps.csv')),
     epochs: readNumberCsv(join(dir, 'history.csv')),
     evaluation: readEvaluation(dir, version),

@@ -7,7 +7,7 @@
 import { existsSync, statSync, watch, type FSWatcher } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { readNumberCsv } from '../train/curves.js';
-import { findRunDirs, isRunDir, readEvaluation, readRun, type Run } from './runs.js';
+import { findRunDirs, isRunDir, readEvaluation, readRun, readRunInfo, type Run } from './runs.js';
 import type { DashboardServer } from './server.js';
 
 const DEBOUNCE_MS = 100;
@@ -80,7 +80,7 @@ class RunWatcher {
     }
     server.pushSteps(run, steps.slice(run.steps.length));
     for (const row of epochs.slice(run.epochs.length)) server.pushEpoch(run, row);
-    const next = readRun(run.id, dir, 0);
+    const next = readRunInfo(dir);
     const runJson = JSON.stringify([next.settings, next.command]);
     if (runJson !== this.#runJson || next.status !== run.status) {
       this.#runJson = runJson;
