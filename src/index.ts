@@ -18,7 +18,7 @@ export * as nn from './nn/index.js';
 export * as data from './data/index.js';
 export * as transforms from './transforms/index.js';
 export * as optim from './optim/index.js';
-export * as train from './train/index.js';
+export * as train from './train-api.js';
 export * as models from './models/index.js';
 export * as io from './io/index.js';
 export * as metrics from './metrics/index.js';

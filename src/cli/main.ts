@@ -1,6 +1,7 @@
 /** The `tsvision` command: dispatch, --help, and errors as one line with a non-zero exit. */
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
 import { CommandError } from './common.js';
+import { dashboard, DASHBOARD } from './dashboard.js';
 import { demo } from './demo.js';
 import { evaluate, EVALUATE } from './evaluate.js';
 import { exportCommand, EXPORT } from './export.js';
@@ -23,7 +24,7 @@ const DEMO: CommandSpec = {
   ],
 };
 
-const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS];
+const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS, DASHBOARD];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -69,6 +70,8 @@ export async function main(argv: string[]): Promise<number> {
         return summary(args, say);
       case 'models':
         return models(args, say);
+      case 'dashboard':
+        return await dashboard(args, say);
       case undefined:
       case 'help':
       case '--help':

@@ -6,7 +6,7 @@
  */
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { writeFileAtomic } from '../core/atomic.js';
-import { join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import { ImageFolder } from '../data/image-folder.js';
 import { Subset, withTransform } from '../data/dataset.js';
 import type { SampleError } from '../data/errors.js';
@@ -20,6 +20,10 @@ import { OneCycleLR } from '../optim/one_cycle.js';
 import { manualSeed } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { CSVLogger, ModelCheckpoint, type SchedulerLike } from '../train/callbacks.js';
+import { readNumberCsv, StepLogger, writeCurvesSvg } from '../train/curves.js';
+import { Dashboard } from '../dashboard/callback.js';
+import { DashboardError } from '../dashboard/server.js';
+import { untilSignal } from './dashboard.js';
 import { resolveCheckpoint } from '../train/checkpoint.js';
 import { Accuracy } from '../train/metrics.js';
 import { Model, type FitOptions } from '../train/model.js';
@@ -94,9 +98,12 @@ export const TRAIN: CommandSpec = {
     { name: 'resume', type: 'flag', help: 'continue the run in --out from its last checkpoint' },
     { name: 'seed', type: 'int', min: 0, default: 0, help: 'seeds the weights, the split, the order and the augmentation' },
     { name: 'workers', type: 'int', min: 0, default: 0, help: 'worker threads decoding and augmenting images (0: the main thread, between steps)' },
+    { name: 'dashboard', type: 'flag', help: 'serve a live web page of the run (curves, evaluations); it stays up after training until Ctrl-C' },
+    { name: 'dashboard-port', type: 'int', min: 0, max: 65535, default: 6006, help: 'the port of --dashboard on 127.0.0.1 (0: a free one)' },
   ],
   epilog:
-    'Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss), OUT/final. History: OUT/history.csv.\n' +
+    'Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss), OUT/final. History: OUT/history.csv (per epoch), OUT/steps.csv\n' +
+    '(per step), OUT/curves.svg (the curves, drawn at the end).\n' +
     'Evaluation of the best checkpoint on the validation images: OUT/evaluation/ (predictions.txt, report.txt, metrics.json).',
 };
 
@@ -362,6 +369,29 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     );
   say('');
 
+  let dash: Dashboard | null = null;
+  if (parsed.values.dashboard) {
+    // a resumed run shows the epochs it keeps
+    const kept = (rows: ReturnType<typeof readNumberCsv>) => rows.filter((r) => r.epoch <= resumedEpoch);
+    dash = new Dashboard({
+      port: parsed.values['dashboard-port'] as number,
+      name: basename(resolve(outDir)),
+      dir: outDir,
+      settings: readJSON(join(outDir, 'run.json'))?.settings ?? {},
+      evalPaths: valPaths,
+      classes,
+      log: (line) => say(line),
+      ...(resumed ? { history: { epochs: kept(readNumberCsv(join(outDir, 'history.csv'))), steps: kept(readNumberCsv(join(outDir, 'steps.csv'))) } } : {}),
+    });
+    try {
+      await dash.start();
+    } catch (e) {
+      if (e instanceof DashboardError) throw new CommandError(`${where}: --dashboard: ${e.message}`);
+      throw e;
+    }
+    say('');
+  }
+
   const verbose = (out as NodeJS.WriteStream).isTTY ? 1 : 2;
   const fitOptions: FitOptions = {
     batchSize,
@@ -372,7 +402,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     out,
     numWorkers: parsed.values.workers as number,
     evalData: valSet ?? undefined,
-    callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv'))],
+    callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv')), new StepLogger(join(outDir, 'steps.csv')), ...(dash ? [dash] : [])],
   };
   if (inFrozenPhase) {
     await model.fit(trainSet, { ...fitOptions, epochs: freezeEpochs, ...(resumed ? { resume: lastDir } : {}) });
@@ -383,10 +413,11 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     await model.fit(trainSet, { ...fitOptions, epochs, ...(resumed ? { resume: lastDir } : {}) });
   }
   if (base.badFiles.size > 0) say(`\n${base.badFiles.size} image(s) in ${data} could not be read and were skipped (listed above).`);
+  say(`\nCurves: ${writeCurvesSvg(outDir, `${modelName} in ${outDir}`)}`);
 
   if (!valSet) {
     say(`\nDone. Checkpoints in ${outDir} (last, final); no validation images, so no evaluation.`);
-    return 0;
+    return await keepDashboard(dash, say);
   }
   const bestDir = existsSync(join(outDir, 'best', 'checkpoint.json')) ? join(outDir, 'best') : join(outDir, 'final');
   const classifier = loadPredictor(bestDir, where);
@@ -403,5 +434,15 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     reported,
   });
   say(`\nNext: tsvision evaluate --checkpoint ${bestDir} --data DIR, or tsvision predict --checkpoint ${bestDir} IMAGE...`);
+  await dash?.showPredictions(join(outDir, 'evaluation', 'predictions.txt'), `${bestDir} checkpoint (epoch ${classifier.epoch})`);
+  return await keepDashboard(dash, say);
+}
+
+/** With --dashboard, the page stays up after training until SIGINT or SIGTERM. */
+async function keepDashboard(dash: Dashboard | null, say: (line?: string) => void): Promise<number> {
+  if (!dash) return 0;
+  say(`\nThe dashboard stays at ${dash.url} until Ctrl-C.`);
+  await untilSignal();
+  await dash.close();
   return 0;
 }

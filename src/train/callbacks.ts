@@ -1,11 +1,13 @@
 /**
  * Callbacks: hooks into Model.fit / evaluate, as Keras and paddle.callbacks.
  * `logs` hold numbers: the running loss and metrics (train batches), the epoch's
- * values plus `eval_`-prefixed evaluation results (onEpochEnd), and `lr`.
+ * values plus `eval_`-prefixed evaluation results (onEpochEnd), and `lr`. A training
+ * batch's logs also hold `batch_loss`, `batch_size` and the `lr` that step used.
  */
 import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { ReduceLROnPlateau } from '../optim/plateau.js';
+import type { Tensor } from '../tensor/tensor.js';
 import { formatLogs, ProgressBar, type ProgressOutput } from './progress.js';
 
 export type Logs = Record<string, number>;
@@ -55,6 +57,8 @@ export abstract class Callback {
   /** step: 0-based within the epoch (or the evaluation / prediction pass) */
   onBatchBegin(_mode: Mode, _step: number, _logs: Logs): void | Promise<void> {}
   onBatchEnd(_mode: Mode, _step: number, _logs: Logs): void | Promise<void> {}
+  /** an evaluation batch's network output (logits) and targets, for callbacks that look at the predictions themselves */
+  onEvalOutput(_output: Tensor, _target: Tensor): void | Promise<void> {}
   onEvalBegin(_logs: Logs): void | Promise<void> {}
   onEvalEnd(_logs: Logs): void | Promise<void> {}
 }

@@ -54,4 +54,5 @@ export {
 } from './checkpoint.js';
 export { Predictor, PredictorError, topK, stateDictGist, type PredictorOptions, type TopClass, type FileResult, type ClassifyOptions } from './predictor.js';
 export { ProgressBar, formatLogs, formatValue, formatStepTime, type ProgressOutput } from './progress.js';
+export { StepMeter, StepLogger, curvesSvg, writeCurvesSvg, parseNumberCsv, readNumberCsv, stepX, smooth, type CurvesInput } from './curves.js';
 export { operatingPointFor, defaultPredictionsFile, OperatingPointError, type OperatingPointRequest, type DeployedOperatingPoint } from './operating-point.js';

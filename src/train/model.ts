@@ -306,12 +306,15 @@ export class Model implements CallbackHost {
       lossSum += value * n;
       samples += n;
       for (const m of this.metrics) m.update(output, y);
-      logs = this.#metricLogs({ loss: lossSum / samples, batch_loss: value });
+      // batch_size and lr (the rate this step used) are for per-step curves (images per second, the schedule)
+      logs = this.#metricLogs({ loss: lossSum / samples, batch_loss: value, batch_size: n, lr: optimizer.paramGroups[0]?.lr ?? NaN });
       await cbks.call('onBatchEnd', 'train', step, logs);
       step++;
       if (this.stopTraining) break;
     }
     delete logs.batch_loss;
+    delete logs.batch_size;
+    delete logs.lr;
     logs.samples = samples;
     return logs;
   }
@@ -336,6 +339,7 @@ export class Model implements CallbackHost {
         if (this.lossFn) lossSum += this.#loss(output, y).item() * n;
         for (const m of this.metrics) m.update(output, y);
       });
+      await cbks.call('onEvalOutput', output, y);
       samples += n;
       logs = this.#metricLogs(this.lossFn ? { loss: lossSum / samples } : {});
       await cbks.call('onBatchEnd', 'eval', step, logs);
