@@ -13,8 +13,9 @@ import { modelWorkloads, NODE_FLAGS } from './models.js';
 import { onnxruntimeRatio, printHeader, printRow, ratio, type Row } from './report.js';
 import { trainWorkloads } from './train.js';
 import { torchPython } from './torch.js';
+import { zoo } from './zoo.js';
 
-const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, ...trainWorkloads, 'conv-layer': convLayer, 'mnist-epoch': mnistEpoch, ...modelWorkloads };
+const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, ...trainWorkloads, 'conv-layer': convLayer, 'mnist-epoch': mnistEpoch, ...modelWorkloads, zoo };
 
 function main(): void {
   const args = process.argv.slice(2);
