@@ -20,7 +20,19 @@ import { noGrad } from '../src/tensor/autograd.js';
 import { softmax } from '../src/tensor/ops/reduce.js';
 import { Generator, manualSeed } from '../src/tensor/random.js';
 import { Tensor } from '../src/tensor/tensor.js';
-import { Accuracy, loadCheckpoint, Model, ModelEma, Predictor, saveCheckpoint, ttaProbabilities, ttaViews, type SchedulerLike } from '../src/train/index.js';
+import {
+  Accuracy,
+  Callback,
+  loadCheckpoint,
+  Model,
+  ModelEma,
+  Predictor,
+  saveCheckpoint,
+  ttaProbabilities,
+  ttaViews,
+  type Logs,
+  type SchedulerLike,
+} from '../src/train/index.js';
 import { resizedCrop } from '../src/transforms/functional.js';
 import { assertClose } from './helpers.js';
 
@@ -266,6 +278,22 @@ describe('ModelEma', () => {
     assert.deepEqual([...avg.net.stateDict().get(key)!.data], [...ema.stateDict().get(key)!.data]);
     assert.deepEqual([...raw.net.stateDict().get(key)!.data], [...model.net.stateDict().get(key)!.data]);
     assert.notDeepEqual([...raw.net.stateDict().get(key)!.data], [...ema.stateDict().get(key)!.data]);
+  });
+
+  test('best follows eval_ema_loss, not eval_loss, when there is an average', async () => {
+    // a callback ahead of fit's checkpoints makes the two losses disagree: the raw loss best at epoch 1, the average's at 3
+    class Disagree extends Callback {
+      override onEpochEnd(epoch: number, logs: Logs): void {
+        logs.eval_loss = epoch;
+        logs.eval_ema_loss = 2 - epoch;
+      }
+    }
+    const saveDir = join(dir, 'ema-best');
+    await mlpModel().fit(blobs(24), { epochs: 3, batchSize: 8, evalData: blobs(12, 9), verbose: 0, saveDir, callbacks: [new Disagree(), new ModelEma()] });
+    assert.equal(loadCheckpoint(join(saveDir, 'best')).info.epoch, 3);
+    const plainDir = join(dir, 'plain-best');
+    await mlpModel().fit(blobs(24), { epochs: 3, batchSize: 8, evalData: blobs(12, 9), verbose: 0, saveDir: plainDir, callbacks: [new Disagree()] });
+    assert.equal(loadCheckpoint(join(plainDir, 'best')).info.epoch, 1);
   });
 
   test('resuming continues the average bit for bit', async () => {

@@ -97,7 +97,7 @@ export const TRAIN: CommandSpec = {
     ...RECIPE_OPTIONS,
   ],
   epilog:
-    'Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss), OUT/final. History: OUT/history.csv.\n' +
+    "Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss; with --ema, the average's), OUT/final. History: OUT/history.csv.\n" +
     'Evaluation of the best checkpoint on the validation images: OUT/evaluation/ (predictions.txt, report.txt, metrics.json).',
 };
 

@@ -14,6 +14,7 @@
  */
 import { DataLoader } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
+import type { BatchMixer } from '../data/mixing.js';
 import type { Module } from '../nn/module.js';
 import { inEvalMode } from '../nn/utils.js';
 import { architectureOf, getModel } from '../models/index.js';
@@ -28,7 +29,6 @@ import { defaultGenerator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Callback, CallbackList, LRSchedulerCallback, ModelCheckpoint, ProgBarLogger, type CallbackHost, type Logs, type SchedulerLike } from './callbacks.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint, type Architecture, type CheckpointContents } from './checkpoint.js';
-import type { BatchMixer } from '../data/mixing.js';
 import { ModelEma } from './ema.js';
 import type { Metric } from './metrics.js';
 import { formatLogs, type ProgressOutput } from './progress.js';
@@ -162,8 +162,9 @@ export class Model implements CallbackHost {
   preprocessing: PreprocessConfig | null;
   /** one entry per epoch of fit: the epoch's logs */
   history: Logs[] = [];
-  /** the weights' moving average of the last fit that had a ModelEma callback: evaluated, saved, and chosen by for `best` */
+  /** the ModelEma among fit's callbacks (null without one): evaluated each epoch, saved in checkpoints, and what `best` is chosen by */
   ema: ModelEma | null = null;
+  /** prepare's evalLoss: the loss of evaluations when it differs from training's */
   evalLossFn: LossFn | null = null;
   #accumulate = 1;
   #mixing: BatchMixer | null = null;
