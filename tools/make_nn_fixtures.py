@@ -347,6 +347,13 @@ for r in ['mean', 'sum', 'none']:
 
 # ---- structures ---------------------------------------------------------------------------
 
+# MixUp's targets (lam 0.7, each sample with the reversed batch's), with and without smoothing; last, so that
+# the output weights they draw leave every earlier case's values as they were
+Y5_MIX = 0.7 * nn.functional.one_hot(Y5, 4).float() + 0.3 * nn.functional.one_hot(Y5.flip(0), 4).float()
+ce('probs_mixup_mean', X5, Y5_MIX)
+ce('probs_mixup_smooth0.1_mean', X5, Y5_MIX, label_smoothing=0.1)
+
+
 def structure(name, model):
     return {
         'name': name,

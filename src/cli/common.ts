@@ -4,7 +4,18 @@
  */
 import { statSync } from 'node:fs';
 import { argmax, type PredictionRecord } from '../metrics/predictions.js';
-import { Predictor, PredictorError, type FileResult } from '../train/predictor.js';
+import { Predictor, PredictorError, type FileResult, type FromCheckpointOptions } from '../train/predictor.js';
+import { TTA_MODES } from '../train/tta.js';
+import type { OptionSpec } from './args.js';
+
+/** --tta of the commands that classify (evaluate, predict). */
+export const TTA_OPTION: OptionSpec = {
+  name: 'tta',
+  type: 'string',
+  choices: TTA_MODES,
+  default: 'none',
+  help: 'test-time augmentation, probabilities averaged: flip (2 views), flip+crops (the picture and 4 corner crops of 7/8, each mirrored: 10 views)',
+};
 
 /** An error whose message is the whole story, printed as is (one line). */
 export class CommandError extends Error {
@@ -23,9 +34,9 @@ export function requireFolder(path: string, where: string, what: string): void {
 }
 
 /** The Predictor of a checkpoint directory, its errors as one CommandError line starting with `where`. */
-export function loadPredictor(dir: string, where: string): Predictor {
+export function loadPredictor(dir: string, where: string, options: FromCheckpointOptions = {}): Predictor {
   try {
-    return Predictor.fromCheckpoint(dir);
+    return Predictor.fromCheckpoint(dir, options);
   } catch (e) {
     if (e instanceof PredictorError) throw new CommandError(`${where}: ${e.message}`);
     throw e;

@@ -14,7 +14,8 @@ import { writePredictions } from '../metrics/predictions.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { parseCommand, helpText, UsageError, type CommandSpec } from './args.js';
 import type { Predictor } from '../train/predictor.js';
-import { CommandError, loadPredictor, requireFolder, toRecords } from './common.js';
+import { CommandError, loadPredictor, requireFolder, toRecords, TTA_OPTION } from './common.js';
+import type { TTA } from '../train/tta.js';
 
 export const EVALUATE: CommandSpec = {
   name: 'evaluate',
@@ -28,6 +29,12 @@ export const EVALUATE: CommandSpec = {
     { name: 'target-precision', type: 'number', value: 'P', max: 1, help: "the lowest threshold on the class's probability reaching this precision" },
     { name: 'target-recall', type: 'number', value: 'R', max: 1, help: 'the threshold reaching this recall with the best precision' },
     { name: 'worst', type: 'int', min: 0, default: 10, help: 'mistakes to list' },
+    TTA_OPTION,
+    {
+      name: 'raw-weights',
+      type: 'flag',
+      help: 'a checkpoint with a moving average of the weights (train --ema): judge the trained weights instead of the average',
+    },
   ],
   epilog: 'Re-score the predictions file later, without the model: tsvision rescore PREDICTIONS.',
 };
@@ -92,13 +99,20 @@ export async function evaluateFiles({ classifier, paths, targets, outDir, batchS
   mkdirSync(outDir, { recursive: true });
   const predictionsFile = join(outDir, 'predictions.txt');
   writePredictions(predictionsFile, classifier.classes, records);
-  const header = `Evaluation of ${classifier.source} on ${records.length} images${skipped.length ? ` (${skipped.length} unreadable, skipped)` : ''}.\n\n`;
+  const how = [classifier.weights === 'ema' ? "the weights' moving average" : '', classifier.tta !== 'none' ? `${classifier.tta} test-time augmentation` : '']
+    .filter(Boolean)
+    .join(', ');
+  const header =
+    `Evaluation of ${classifier.source}${how ? ` (${how})` : ''} on ${records.length} images` +
+    `${skipped.length ? ` (${skipped.length} unreadable, skipped)` : ''}.\n\n`;
   writeFileAtomic(join(outDir, 'report.txt'), Buffer.from(header + scores.text, 'utf8'));
   const html = htmlReport({ title: `Evaluation of ${classifier.source}`, classes: classifier.classes, scores, pageDir: outDir });
   writeFileAtomic(join(outDir, 'report.html'), Buffer.from(html, 'utf8'));
   const r = scores.report;
   const metrics = {
     checkpoint: classifier.source,
+    weights: classifier.weights,
+    tta: classifier.tta,
     images: records.length,
     skipped,
     accuracy: r.accuracy,
@@ -135,7 +149,7 @@ export async function evaluate(argv: string[], say: (line?: string) => void): Pr
   if (!checkpoint) throw new UsageError(`${where}: --checkpoint DIR is required`);
   if (!data) throw new UsageError(`${where}: --data DIR is required (a folder with one subfolder per class)`);
   requireFolder(data, where, '--data');
-  const classifier = loadPredictor(checkpoint, where);
+  const classifier = loadPredictor(checkpoint, where, { tta: values.tta as TTA, ...(values['raw-weights'] ? { weights: 'raw' as const } : {}) });
   const score: ScoreOptions = { worst: values.worst as number, operatingPoint: operatingPointOption(values, classifier.classes, where) };
   let folder: ImageFolder;
   try {

@@ -7,7 +7,8 @@
 import { statSync } from 'node:fs';
 import { findImages, IMAGE_EXTENSIONS } from '../data/image-folder.js';
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
-import { CommandError, loadPredictor } from './common.js';
+import { CommandError, loadPredictor, TTA_OPTION } from './common.js';
+import type { TTA } from '../train/tta.js';
 
 export const PREDICT: CommandSpec = {
   name: 'predict',
@@ -18,6 +19,7 @@ export const PREDICT: CommandSpec = {
     { name: 'topk', type: 'int', default: 3, help: 'classes to show per image' },
     { name: 'json', type: 'flag', help: 'print a JSON array instead of text' },
     { name: 'batch-size', type: 'int', default: 64, help: 'images per batch' },
+    TTA_OPTION,
   ],
   epilog: `Folders are searched recursively for ${IMAGE_EXTENSIONS.join(' ')} files.`,
 };
@@ -54,7 +56,7 @@ export async function predict(argv: string[], say: (line?: string) => void): Pro
       paths.push(p);
     }
   }
-  const predictor = loadPredictor(checkpoint, where);
+  const predictor = loadPredictor(checkpoint, where, { tta: values.tta as TTA });
   if (paths.length === 0) throw new CommandError(`${where}: no images to classify`);
   const results = await predictor.classifyFiles(paths, { batchSize: values['batch-size'] as number, onSkip: fail });
   const rows = results.map(({ path, probs }) => ({

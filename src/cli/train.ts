@@ -12,7 +12,6 @@ import { Subset, withTransform } from '../data/dataset.js';
 import type { SampleError } from '../data/errors.js';
 import { stratifiedSplit } from '../data/split.js';
 import { findWeights, getModel, listModels, modelEntry, stageParamGroups } from '../models/index.js';
-import { CrossEntropyLoss } from '../nn/loss.js';
 import { countParameters } from '../nn/index.js';
 import { Adam, AdamW, SGD } from '../optim/index.js';
 import { CosineAnnealingLR } from '../optim/lr_scheduler.js';
@@ -33,6 +32,7 @@ import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js'
 import { CommandError, loadPredictor, requireFolder } from './common.js';
 import { loadPretrained, openWeights, pretrainedPreprocess } from './pretrained.js';
 import { evaluateFiles } from './evaluate.js';
+import { describeRecipe, RECIPE_OPTIONS, recipeEma, recipeFit, recipeLoss, recipeOf, recipeSettings } from './recipe.js';
 
 export const TRAIN: CommandSpec = {
   name: 'train',
@@ -100,10 +100,11 @@ export const TRAIN: CommandSpec = {
     { name: 'workers', type: 'int', min: 0, default: 0, help: 'worker threads decoding and augmenting images (0: the main thread, between steps)' },
     { name: 'dashboard', type: 'flag', help: 'serve a live web page of the run (curves, evaluations); it stays up after training until Ctrl-C' },
     { name: 'dashboard-port', type: 'int', min: 0, max: 65535, default: 6006, help: 'the port of --dashboard on 127.0.0.1 (0: a free one)' },
+    ...RECIPE_OPTIONS,
   ],
   epilog:
-    'Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss), OUT/final. History: OUT/history.csv (per epoch), OUT/steps.csv\n' +
-    '(per step), OUT/curves.svg (the curves, drawn at the end).\n' +
+    "Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss; with --ema, the average's), OUT/final. History: OUT/history.csv (per epoch),\n" +
+    'OUT/steps.csv (per step), OUT/curves.svg (the curves, drawn at the end).\n' +
     'Evaluation of the best checkpoint on the validation images: OUT/evaluation/ (predictions.txt, report.txt, metrics.json).',
 };
 
@@ -294,6 +295,8 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   const epochs = values.epochs as number;
   const batchSize = values['batch-size'] as number;
   const schedule = values.schedule as string;
+  const recipe = recipeOf(values, where);
+  const ema = recipeEma(recipe);
   if (!resumed) {
     // what --resume continues with
     const settings = {
@@ -312,6 +315,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
       freeze: values.freeze as string,
       'freeze-epochs': freezeEpochs,
       ...(weightsArg !== undefined ? { weights: weightsArg } : {}),
+      ...recipeSettings(recipe),
       ...(values.val !== undefined ? { val: values.val as string } : { 'val-split': values['val-split'] as number }),
     };
     mkdirSync(outDir, { recursive: true });
@@ -330,11 +334,11 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     const maxLr = stages ? (params as { lr: number }[]).map((g) => g.lr) : lr;
     const scheduler: SchedulerLike | null =
       schedule === 'onecycle'
-        ? new OneCycleLR(optimizer, { maxLr, totalSteps: Math.max(1, phaseEpochs * stepsPerEpoch) })
+        ? new OneCycleLR(optimizer, { maxLr, totalSteps: Math.max(1, phaseEpochs * Math.ceil(stepsPerEpoch / recipe.accumulate)) })
         : schedule === 'cosine'
           ? new CosineAnnealingLR(optimizer, { tMax: phaseEpochs })
           : null;
-    return { optimizer, loss: new CrossEntropyLoss(), metrics: [new Accuracy()], scheduler };
+    return { optimizer, ...recipeLoss(recipe), metrics: [new Accuracy()], scheduler };
   };
   const resumedEpoch = resumed ? ((readJSON(join(lastDir, 'checkpoint.json'))?.epoch as number | undefined) ?? 0) : 0;
   const inFrozenPhase = freezeEpochs > 0 && resumedEpoch < freezeEpochs;
@@ -343,9 +347,11 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     inFrozenPhase ? phase(freezeEpochs, false) : freezeEpochs > 0 ? phase(epochs - freezeEpochs, true) : phase(epochs, false),
   );
 
-  const checkpoints = new ModelCheckpoint({ dir: outDir, saveFreq: 0 });
+  // with the average on, best is the epoch whose average scored best: the average is what it serves
+  const monitor = ema && valSet ? 'eval_ema_loss' : 'eval_loss';
+  const checkpoints = new ModelCheckpoint({ dir: outDir, saveFreq: 0, monitor });
   if (resumed) {
-    const best = readJSON(join(outDir, 'best', 'checkpoint.json'))?.metrics?.eval_loss;
+    const best = readJSON(join(outDir, 'best', 'checkpoint.json'))?.metrics?.[monitor];
     if (typeof best === 'number') checkpoints.best = best;
   }
   const counts = classes.map((_, k) => trainIdx.reduce((a, i) => a + (base.targets[i] === k ? 1 : 0), 0));
@@ -362,6 +368,8 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     `Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). ` +
       `Output: ${outDir}`,
   );
+  const recipeLine = describeRecipe(recipe, batchSize);
+  if (recipeLine) say(recipeLine);
   if (freezeEpochs > 0) say(`Fine-tuning: the classifier alone for ${freezeEpochs} epoch(s), then every layer (earlier stages at lr / 10 and lr / 100).`);
   else if (values.freeze === 'backbone')
     say(
@@ -402,7 +410,14 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     out,
     numWorkers: parsed.values.workers as number,
     evalData: valSet ?? undefined,
-    callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv')), new StepLogger(join(outDir, 'steps.csv')), ...(dash ? [dash] : [])],
+    callbacks: [
+      checkpoints,
+      new CSVLogger(join(outDir, 'history.csv')),
+      new StepLogger(join(outDir, 'steps.csv')),
+      ...(ema ? [ema] : []),
+      ...(dash ? [dash] : []),
+    ],
+    ...recipeFit(recipe, classes.length),
   };
   if (inFrozenPhase) {
     await model.fit(trainSet, { ...fitOptions, epochs: freezeEpochs, ...(resumed ? { resume: lastDir } : {}) });
@@ -421,7 +436,8 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   }
   const bestDir = existsSync(join(outDir, 'best', 'checkpoint.json')) ? join(outDir, 'best') : join(outDir, 'final');
   const classifier = loadPredictor(bestDir, where);
-  say(`\nThe best checkpoint (epoch ${classifier.epoch}, lowest validation loss) on the ${valPaths.length} validation images:\n`);
+  const which = classifier.weights === 'ema' ? "lowest validation loss of the weights' moving average, which it serves" : 'lowest validation loss';
+  say(`\nThe best checkpoint (epoch ${classifier.epoch}, ${which}) on the ${valPaths.length} validation images:\n`);
   await evaluateFiles({
     classifier,
     paths: valPaths,

@@ -29,3 +29,20 @@ export { ImageFolder, IMAGE_EXTENSIONS, findImages, type ImageFolderOptions } fr
 export { MNIST, FashionMNIST, readIdx, type MNISTOptions } from './mnist.js';
 export { CIFAR10, CIFAR100, type CIFAROptions, type CIFAR100Options } from './cifar.js';
 export { stratifiedSplit, type StratifiedSplit } from './split.js';
+export {
+  Mixup,
+  MixUp,
+  CutMix,
+  mixBatch,
+  softTargets,
+  cutmixBox,
+  flipPartners,
+  sampleBeta,
+  sampleGamma,
+  type MixupOptions,
+  type MixUpOptions,
+  type MixParams,
+  type MixBatchOptions,
+  type BatchMixer,
+  type Box,
+} from './mixing.js';

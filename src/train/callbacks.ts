@@ -6,6 +6,7 @@
  */
 import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import type { Module } from '../nn/module.js';
 import { ReduceLROnPlateau } from '../optim/plateau.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { formatLogs, ProgressBar, type ProgressOutput } from './progress.js';
@@ -20,6 +21,10 @@ export interface CallbackHost {
   save(dir: string, options?: { metrics?: Logs }): Promise<void> | void;
   /** the scheduler given to fit, if any */
   readonly scheduler: SchedulerLike | null;
+  /** the network being trained (Model's; ModelEma reads it) */
+  readonly net?: Module;
+  /** optimizer steps completed: with gradient accumulation, fewer than the batches */
+  readonly step?: number;
 }
 
 export interface SchedulerLike {
@@ -321,8 +326,17 @@ export class LRSchedulerCallback extends Callback {
       s.step(m[1]);
     } else s.step();
   }
+  #lastStep: number | undefined;
+  override onTrainBegin(): void {
+    this.#lastStep = this.model?.step;
+  }
   override onBatchEnd(mode: Mode, _step: number, logs: Logs): void {
-    if (mode === 'train' && this.byStep) this.#step(logs);
+    if (mode !== 'train' || !this.byStep) return;
+    // per optimizer step: a batch that only accumulated gradients does not count
+    const step = this.model?.step;
+    if (step !== undefined && step === this.#lastStep) return;
+    this.#lastStep = step;
+    this.#step(logs);
   }
   override onEpochEnd(_epoch: number, logs: Logs): void {
     if (!this.byStep) this.#step(logs);

@@ -3,6 +3,7 @@
  *
  *   model.safetensors      the model's stateDict (PyTorch's keys)
  *   optimizer.safetensors  the optimizer's state tensors ("state.0.exp_avg", …), when there is an optimizer
+ *   ema.safetensors        the weights' moving average (ModelEma), under the model's keys, when training kept one
  *   checkpoint.json        architecture and config, class names, preprocessing, epoch, step,
  *                          metrics, the optimizer's and scheduler's other state (stateToJSON), version
  *
@@ -21,6 +22,7 @@ import type { PreprocessConfig } from '../transforms/presets.js';
 import { stateFromJSON, stateToJSON } from '../optim/serialize.js';
 import type { GeneratorState } from '../tensor/random.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { EmaInfo } from './ema.js';
 
 export const CHECKPOINT_FORMAT = 'tsvision-checkpoint';
 export const CHECKPOINT_FORMAT_VERSION = 1;
@@ -45,6 +47,8 @@ export interface CheckpointInfo {
   rng?: GeneratorState | null;
   /** anything else worth keeping (JSON) */
   extra?: JsonValue;
+  /** the moving average's settings and update count, when ema.safetensors holds one */
+  ema?: EmaInfo | null;
 }
 
 export interface CheckpointContents {
@@ -55,7 +59,9 @@ export interface CheckpointContents {
   /** a scheduler state dict, or null */
   schedulerState: unknown;
   schedulerName: string | null;
-  info: Required<Omit<CheckpointInfo, 'extra' | 'preprocessing' | 'architecture' | 'classes' | 'rng'>> & CheckpointInfo;
+  /** the weights' moving average (ModelEma), or null */
+  emaState: Map<string, Tensor> | null;
+  info: Required<Omit<CheckpointInfo, 'extra' | 'preprocessing' | 'architecture' | 'classes' | 'rng' | 'ema'>> & CheckpointInfo;
   tsvisionVersion: string;
   /** the directory actually read (`name` or, after an interrupted save, `name.old`) */
   path: string;
@@ -65,6 +71,8 @@ export interface SaveCheckpointInput {
   modelState: Map<string, Tensor>;
   optimizer?: { stateDict(): unknown; constructor: { name: string } } | null;
   scheduler?: { stateDict(): unknown; constructor: { name: string } } | null;
+  /** the weights' moving average, saved beside the weights (its settings go in info.ema) */
+  emaState?: Map<string, Tensor> | null;
   info?: CheckpointInfo;
 }
 
@@ -123,7 +131,7 @@ function removeStaleTemps(dir: string): void {
 }
 
 /** Writes a checkpoint directory atomically (see the file comment). */
-export function saveCheckpoint(dir: string, { modelState, optimizer, scheduler, info = {} }: SaveCheckpointInput): void {
+export function saveCheckpoint(dir: string, { modelState, optimizer, scheduler, emaState, info = {} }: SaveCheckpointInput): void {
   dir = resolve(dir);
   const parent = dirname(dir);
   mkdirSync(parent, { recursive: true });
@@ -145,6 +153,7 @@ export function saveCheckpoint(dir: string, { modelState, optimizer, scheduler, 
       optimizerJSON = stateToJSON(optimizer.stateDict(), { tensors });
       saveSafetensors(join(tmp, 'optimizer.safetensors'), tensors, { producer: `tsvision ${version}` });
     }
+    if (emaState) saveSafetensors(join(tmp, 'ema.safetensors'), emaState, { format: 'pt', producer: `tsvision ${version}` });
     const json = {
       format: CHECKPOINT_FORMAT,
       formatVersion: CHECKPOINT_FORMAT_VERSION,
@@ -159,6 +168,7 @@ export function saveCheckpoint(dir: string, { modelState, optimizer, scheduler, 
       optimizer: optimizer ? { name: optimizer.constructor.name, state: optimizerJSON } : null,
       scheduler: scheduler ? { name: scheduler.constructor.name, state: stateToJSON(scheduler.stateDict()) } : null,
       extra: info.extra ?? null,
+      ema: emaState ? { ...info.ema } : null,
       savedAt: new Date().toISOString(),
     };
     writeJSON(join(tmp, 'checkpoint.json'), json);
@@ -216,6 +226,7 @@ export function loadCheckpoint(dir: string): CheckpointContents {
     optimizerName: json.optimizer?.name ?? null,
     schedulerState: json.scheduler ? stateFromJSON(json.scheduler.state) : null,
     schedulerName: json.scheduler?.name ?? null,
+    emaState: json.ema ? loadSafetensors(join(path, 'ema.safetensors')).tensors : null,
     info: {
       architecture: json.architecture ?? null,
       classes: json.classes ?? null,
@@ -225,6 +236,7 @@ export function loadCheckpoint(dir: string): CheckpointContents {
       metrics: stateFromJSON(json.metrics ?? {}),
       rng: json.rng ?? null,
       extra: json.extra ?? null,
+      ema: json.ema ?? null,
     },
     tsvisionVersion: json.tsvisionVersion ?? 'unknown',
     path,

@@ -52,7 +52,19 @@ export {
   type CheckpointContents,
   type SaveCheckpointInput,
 } from './checkpoint.js';
-export { Predictor, PredictorError, topK, stateDictGist, type PredictorOptions, type TopClass, type FileResult, type ClassifyOptions } from './predictor.js';
+export {
+  Predictor,
+  PredictorError,
+  topK,
+  stateDictGist,
+  type PredictorOptions,
+  type FromCheckpointOptions,
+  type TopClass,
+  type FileResult,
+  type ClassifyOptions,
+} from './predictor.js';
 export { ProgressBar, formatLogs, formatValue, formatStepTime, type ProgressOutput } from './progress.js';
 export { StepMeter, StepLogger, curvesSvg, writeCurvesSvg, parseNumberCsv, readNumberCsv, stepX, smooth, type CurvesInput } from './curves.js';
 export { operatingPointFor, defaultPredictionsFile, OperatingPointError, type OperatingPointRequest, type DeployedOperatingPoint } from './operating-point.js';
+export { ModelEma, type ModelEmaOptions, type EmaInfo } from './ema.js';
+export { TTA_MODES, ttaViews, ttaProbabilities, ttaLogits, type TTA } from './tta.js';

@@ -8,7 +8,7 @@ export interface Metric {
   /** the log keys this metric produces, e.g. ['acc'] or ['acc_top1', 'acc_top5'] */
   names(): string[];
   reset(): void;
-  /** output: scores [N, C] (logits or probabilities); target: class indices [N] (or [N, 1]) */
+  /** output: scores [N, C] (logits or probabilities); target: class indices [N] (or [N, 1]), or class probabilities [N, C] */
   update(output: Tensor, target: Tensor): void;
   /** one value per name */
   accumulate(): number[];
@@ -21,7 +21,14 @@ export interface AccuracyOptions {
   name?: string;
 }
 
-/** Top-k classification accuracy. */
+/** The index of the largest of row[start .. start + n) (the first on ties). */
+function argmaxRow(row: ArrayLike<number>, start: number, n: number): number {
+  let best = 0;
+  for (let j = 1; j < n; j++) if (row[start + j] > row[start + best]) best = j;
+  return best;
+}
+
+/** Top-k classification accuracy; soft targets count for their most probable class. */
 export class Accuracy implements Metric {
   readonly topk: number[];
   readonly #name: string;
@@ -49,11 +56,13 @@ export class Accuracy implements Metric {
   update(output: Tensor, target: Tensor): void {
     if (output.ndim !== 2) throw new RangeError(`Accuracy: expected scores [N, C], got shape [${output.shape.join(', ')}]`);
     const [n, c] = output.shape;
-    if (target.size !== n) throw new RangeError(`Accuracy: ${n} scores but ${target.size} targets`);
+    // soft targets (MixUp, CutMix, smoothing): the class is the most probable one
+    const soft = target.dtype === 'float32' && target.ndim === 2 && target.shape[0] === n && target.shape[1] === c && c > 1;
+    if (!soft && target.size !== n) throw new RangeError(`Accuracy: ${n} scores but ${target.size} targets`);
     const s = output.data;
     const t = target.data;
     for (let i = 0; i < n; i++) {
-      const y = t[i];
+      const y = soft ? argmaxRow(t, i * c, c) : t[i];
       const sy = s[i * c + y];
       // rank = how many classes score strictly higher than the target (ties count in its favour)
       let rank = 0;

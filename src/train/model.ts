@@ -14,6 +14,7 @@
  */
 import { DataLoader } from '../data/loader.js';
 import type { Dataset } from '../data/dataset.js';
+import type { BatchMixer } from '../data/mixing.js';
 import type { Module } from '../nn/module.js';
 import { inEvalMode } from '../nn/utils.js';
 import { architectureOf, getModel } from '../models/index.js';
@@ -21,14 +22,17 @@ import type { AnyOptimizer } from '../optim/lr_scheduler.js';
 import { OneCycleLR } from '../optim/one_cycle.js';
 import { parsePreprocess, type PreprocessConfig } from '../transforms/presets.js';
 import { noGrad } from '../tensor/autograd.js';
+import { mul } from '../tensor/ops/elementwise.js';
 import { concat } from '../tensor/ops/movement.js';
 import { softmax } from '../tensor/ops/reduce.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Callback, CallbackList, LRSchedulerCallback, ModelCheckpoint, ProgBarLogger, type CallbackHost, type Logs, type SchedulerLike } from './callbacks.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint, type Architecture, type CheckpointContents } from './checkpoint.js';
+import { ModelEma } from './ema.js';
 import type { Metric } from './metrics.js';
-import type { ProgressOutput } from './progress.js';
+import { formatLogs, type ProgressOutput } from './progress.js';
+import { checkTTA, ttaLogits, ttaProbabilities, type TTA } from './tta.js';
 
 /** A function (output, target) => loss, or a loss module (anything with call(output, target) returning a Tensor). */
 export type LossFn = ((output: Tensor, target: Tensor) => Tensor) | { call(output: Tensor, target: Tensor): unknown };
@@ -48,8 +52,10 @@ export interface PrepareOptions {
   optimizer?: AnyOptimizer | null;
   loss?: LossFn | null;
   metrics?: Metric | Metric[];
-  /** a learning-rate scheduler, stepped by fit (per epoch; OneCycleLR per batch) */
+  /** a learning-rate scheduler, stepped by fit (per epoch; OneCycleLR per optimizer step) */
   scheduler?: SchedulerLike | null;
+  /** the loss of evaluations (default: `loss`); e.g. plain cross-entropy while training with label smoothing */
+  evalLoss?: LossFn | null;
 }
 
 export interface LoaderOptions {
@@ -84,6 +90,10 @@ export interface FitOptions extends LoaderOptions {
   resume?: string | boolean;
   /** where progress goes (default process.stdout) */
   out?: ProgressOutput;
+  /** optimizer step every n batches, each batch's loss scaled by 1/n (default 1); the epoch's last, partial group is stepped too */
+  accumulateSteps?: number;
+  /** applied to each training batch before the forward pass: MixUp / CutMix (data.Mixup), giving soft targets */
+  mixing?: BatchMixer | null;
 }
 
 export interface EvaluateOptions extends LoaderOptions {
@@ -91,11 +101,15 @@ export interface EvaluateOptions extends LoaderOptions {
   logFreq?: number;
   callbacks?: Callback[];
   out?: ProgressOutput;
+  /** test-time augmentation: probabilities averaged over views (the loss and metrics see their logarithm) */
+  tta?: TTA;
 }
 
 export interface PredictOptions extends LoaderOptions {
   /** softmax over dimension 1 (probabilities instead of logits) */
   softmax?: boolean;
+  /** test-time augmentation: the averaged probabilities (with softmax), else their logarithm */
+  tta?: TTA;
 }
 
 export interface SaveOptions {
@@ -109,6 +123,8 @@ export interface LoadOptions {
   net?: Module;
   /** builds the network from the recorded architecture (default: getModel(name, config)) */
   builder?: (architecture: Architecture) => Module;
+  /** 'ema': the checkpoint's moving average of the weights (an error if it has none); default 'raw' */
+  weights?: 'raw' | 'ema';
 }
 
 function isDataset(d: unknown): d is Dataset<unknown> {
@@ -146,6 +162,12 @@ export class Model implements CallbackHost {
   preprocessing: PreprocessConfig | null;
   /** one entry per epoch of fit: the epoch's logs */
   history: Logs[] = [];
+  /** the ModelEma among fit's callbacks (null without one): evaluated each epoch, saved in checkpoints, and what `best` is chosen by */
+  ema: ModelEma | null = null;
+  /** prepare's evalLoss: the loss of evaluations when it differs from training's */
+  evalLossFn: LossFn | null = null;
+  #accumulate = 1;
+  #mixing: BatchMixer | null = null;
 
   constructor(net: Module, { architecture, classes = null, preprocessing = null }: ModelOptions = {}) {
     if (!net || typeof (net as Module).stateDict !== 'function') throw new TypeError('Model: expected an nn.Module');
@@ -155,16 +177,16 @@ export class Model implements CallbackHost {
     this.preprocessing = preprocessing;
   }
 
-  prepare({ optimizer = null, loss = null, metrics = [], scheduler = null }: PrepareOptions = {}): this {
+  prepare({ optimizer = null, loss = null, metrics = [], scheduler = null, evalLoss = null }: PrepareOptions = {}): this {
     this.optimizer = optimizer;
     this.lossFn = loss;
+    this.evalLossFn = evalLoss;
     this.metrics = Array.isArray(metrics) ? metrics : [metrics];
     this.scheduler = scheduler;
     return this;
   }
 
-  #loss(output: Tensor, target: Tensor): Tensor {
-    const f = this.lossFn;
+  #loss(output: Tensor, target: Tensor, f = this.lossFn): Tensor {
     if (!f) throw new Error('Model: no loss; call prepare({ loss })');
     const loss = typeof f === 'function' ? f(output, target) : f.call(output, target);
     if (!(loss instanceof Tensor) || loss.size !== 1) throw new TypeError('Model: the loss must return a one-element Tensor');
@@ -230,6 +252,13 @@ export class Model implements CallbackHost {
     if (!this.optimizer) throw new Error('Model.fit: no optimizer; call prepare({ optimizer, loss })');
     if (!this.lossFn) throw new Error('Model.fit: no loss; call prepare({ optimizer, loss })');
     if (options.scheduler !== undefined) this.scheduler = options.scheduler;
+    const accumulateSteps = options.accumulateSteps ?? 1;
+    if (!(Number.isInteger(accumulateSteps) && accumulateSteps >= 1))
+      throw new RangeError(`Model.fit: accumulateSteps must be a positive integer, got ${accumulateSteps}`);
+    this.#accumulate = accumulateSteps;
+    this.#mixing = options.mixing ?? null;
+    // before resuming, which restores the average too
+    this.ema = (callbacks.find((c) => c instanceof ModelEma) as ModelEma | undefined) ?? null;
     if (this.classes === null) {
       const ds = (trainData instanceof DataLoader ? trainData.dataset : trainData) as { classes?: unknown };
       if (Array.isArray(ds.classes)) this.classes = ds.classes.map(String);
@@ -247,7 +276,8 @@ export class Model implements CallbackHost {
     progress.setKeys(['loss', ...this.#metricNames()]);
     const all: Callback[] = [progress, ...callbacks];
     if (this.scheduler && !callbacks.some((c) => c instanceof LRSchedulerCallback)) all.push(new LRSchedulerCallback({ byStep }));
-    if (saveDir) all.push(new ModelCheckpoint({ dir: saveDir, saveFreq }));
+    // with an average, `best` is the epoch whose average scored best: that is what gets deployed
+    if (saveDir) all.push(new ModelCheckpoint({ dir: saveDir, saveFreq, ...(this.ema && evalData !== undefined ? { monitor: 'eval_ema_loss' } : {}) }));
     const cbks = new CallbackList(all);
     // one loader for the whole run (its workers serve every epoch); with a seed, epoch e
     // draws its order and augmentation from (seed, e), so a resumed run sees the same batches
@@ -264,10 +294,11 @@ export class Model implements CallbackHost {
       for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
         await cbks.call('onEpochBegin', epoch, {});
         if (seed !== undefined && trainLoader instanceof DataLoader && trainLoader !== trainData) trainLoader.reseed(epochSeed(epoch));
-        logs = await this.#trainEpoch(trainLoader, cbks);
+        logs = await this.#trainEpoch(trainLoader, cbks, batchesOf(trainLoader));
         if (evalLoader !== undefined && (epoch + 1 - initialEpoch) % evalFreq === 0) {
           const ev = await this.#evaluateWith(evalLoader as Data, options, cbks, progress);
           for (const [k, v] of Object.entries(ev)) logs[`eval_${k}`] = v;
+          if (this.ema?.ready) Object.assign(logs, await this.#evaluateEma(evalLoader as Data, options, verbose, out));
         }
         const lr = this.optimizer.paramGroups[0]?.lr;
         if (typeof lr === 'number') logs.lr = lr;
@@ -283,24 +314,53 @@ export class Model implements CallbackHost {
     return this.history;
   }
 
-  async #trainEpoch(loader: Iterable<unknown> | AsyncIterable<unknown>, cbks: CallbackList): Promise<Logs> {
+  /** The average's evaluation as `eval_ema_*` logs (one line of progress). */
+  async #evaluateEma(data: Data, options: LoaderOptions, verbose: 0 | 1 | 2, out: ProgressOutput): Promise<Logs> {
+    const ev = await this.ema!.withWeights(this.net, () => this.#evaluateWith(data, options, new CallbackList([]), null));
+    if (verbose > 0) out.write(`Eval of the weights' moving average:${formatLogs(ev, ['loss', ...this.#metricNames()])}\n`);
+    const logs: Logs = {};
+    for (const [k, v] of Object.entries(ev)) if (k !== 'samples') logs[`eval_ema_${k}`] = v;
+    return logs;
+  }
+
+  /** Steps the optimizer on the gradients of the `k` batches accumulated (each loss scaled by 1 / accumulateSteps). */
+  #optimizerStep(k: number): void {
     const optimizer = this.optimizer!;
+    if (k < this.#accumulate) {
+      // a partial group: its gradient is the mean over its own k batches
+      const scale = this.#accumulate / k;
+      noGrad(() => {
+        for (const group of optimizer.paramGroups)
+          for (const p of group.params as Tensor[]) if (p.grad) (p.grad.data as Float32Array).forEach((v, i, a) => (a[i] = v * scale));
+      });
+    }
+    optimizer.step();
+    this.step++;
+  }
+
+  async #trainEpoch(loader: Iterable<unknown> | AsyncIterable<unknown>, cbks: CallbackList, batches: number | null): Promise<Logs> {
+    const optimizer = this.optimizer!;
+    const accumulate = this.#accumulate;
     this.net.train();
     for (const m of this.metrics) m.reset();
     let lossSum = 0;
     let samples = 0;
     let step = 0;
+    let pending = 0;
     let logs: Logs = {};
     for await (const batch of loader as AsyncIterable<unknown>) {
-      const [x, y] = splitBatch(batch, 'Model.fit');
+      let [x, y] = splitBatch(batch, 'Model.fit');
       if (!y) throw new TypeError('Model.fit: training batches need targets ([x, y])');
+      if (this.#mixing) [x, y] = this.#mixing.apply(x, y);
       await cbks.call('onBatchBegin', 'train', step, {});
-      optimizer.zeroGrad();
+      if (pending === 0) optimizer.zeroGrad();
       const output = this.net.call(x);
       const loss = this.#loss(output, y);
-      loss.backward();
-      optimizer.step();
-      this.step++;
+      (accumulate > 1 ? mul(loss, 1 / accumulate) : loss).backward();
+      if (++pending === accumulate || step === (batches ?? 0) - 1) {
+        this.#optimizerStep(pending);
+        pending = 0;
+      }
       const n = x.shape[0] ?? 1;
       const value = loss.item();
       lossSum += value * n;
@@ -312,6 +372,12 @@ export class Model implements CallbackHost {
       step++;
       if (this.stopTraining) break;
     }
+    // the last, partial group of an epoch of unknown length (not after a stop: its gradients may be what
+    // stopped it); the callbacks but the progress bar, which has shown this batch, see the step
+    if (pending > 0 && !this.stopTraining) {
+      this.#optimizerStep(pending);
+      await new CallbackList(cbks.callbacks.filter((c) => !(c instanceof ProgBarLogger))).call('onBatchEnd', 'train', step - 1, logs);
+    }
     delete logs.batch_loss;
     delete logs.batch_size;
     delete logs.lr;
@@ -319,7 +385,9 @@ export class Model implements CallbackHost {
     return logs;
   }
 
-  async #evaluateWith(data: Data, options: LoaderOptions, cbks: CallbackList, progress: ProgBarLogger | null): Promise<Logs> {
+  async #evaluateWith(data: Data, options: LoaderOptions & { tta?: TTA }, cbks: CallbackList, progress: ProgBarLogger | null): Promise<Logs> {
+    const tta = checkTTA(options.tta ?? 'none', 'Model.evaluate');
+    const lossFn = this.evalLossFn ?? this.lossFn;
     const loader = this.#loader(data, { ...options, shuffle: false, dropLast: false });
     for (const m of this.metrics) m.reset();
     if (progress) progress.evalSteps = batchesOf(loader);
@@ -334,14 +402,15 @@ export class Model implements CallbackHost {
       await cbks.call('onBatchBegin', 'eval', step, {});
       const n = x.shape[0] ?? 1;
       // each batch in eval mode, synchronously: nothing awaiting elsewhere sees the mode change
-      const output = inEvalMode(this.net, () => noGrad(() => this.net.call(x)));
+      const forward = (v: Tensor) => this.net.call(v);
+      const output = inEvalMode(this.net, () => noGrad(() => (tta === 'none' ? forward(x) : ttaLogits(forward, x, tta))));
       noGrad(() => {
-        if (this.lossFn) lossSum += this.#loss(output, y).item() * n;
+        if (lossFn) lossSum += this.#loss(output, y, lossFn).item() * n;
         for (const m of this.metrics) m.update(output, y);
       });
       await cbks.call('onEvalOutput', output, y);
       samples += n;
-      logs = this.#metricLogs(this.lossFn ? { loss: lossSum / samples } : {});
+      logs = this.#metricLogs(lossFn ? { loss: lossSum / samples } : {});
       await cbks.call('onBatchEnd', 'eval', step, logs);
       step++;
     }
@@ -367,11 +436,17 @@ export class Model implements CallbackHost {
 
   /** The network's outputs for every sample of `data`, concatenated ([N, C]); probabilities with { softmax: true }. */
   async predict(data: Data | Tensor, options: PredictOptions = {}): Promise<Tensor> {
+    const tta = checkTTA(options.tta ?? 'none', 'Model.predict');
+    const forward = (v: Tensor) => this.net.call(v);
     const outs: Tensor[] = [];
     const loader = data instanceof Tensor ? [data] : this.#loader(data, { ...options, shuffle: false });
     try {
       for await (const batch of loader as AsyncIterable<unknown>) {
         const [x] = splitBatch(batch, 'Model.predict');
+        if (tta !== 'none') {
+          outs.push(inEvalMode(this.net, () => noGrad(() => (options.softmax ? ttaProbabilities : ttaLogits)(forward, x, tta))));
+          continue;
+        }
         const y = inEvalMode(this.net, () => noGrad(() => this.net.call(x)));
         outs.push(options.softmax ? noGrad(() => softmax(y, 1)) : y);
       }
@@ -388,7 +463,9 @@ export class Model implements CallbackHost {
       modelState: this.net.stateDict(),
       optimizer: training ? this.optimizer : null,
       scheduler: training ? (this.scheduler as { stateDict(): unknown; constructor: { name: string } } | null) : null,
+      emaState: this.ema?.ready ? this.ema.stateDict() : null,
       info: {
+        ...(this.ema?.ready ? { ema: this.ema.info() } : {}),
         architecture: this.architecture,
         classes: this.classes,
         preprocessing: this.preprocessing,
@@ -410,6 +487,7 @@ export class Model implements CallbackHost {
         this.optimizer.loadStateDict(ck.optimizerState as Parameters<AnyOptimizer['loadStateDict']>[0]);
       }
       if (this.scheduler && ck.schedulerState) this.scheduler.loadStateDict(ck.schedulerState);
+      if (this.ema && ck.emaState) this.ema.load(ck.emaState, ck.info.ema?.updates ?? 0);
       if (ck.info.rng) defaultGenerator().setState(ck.info.rng);
     }
     this.epoch = ck.info.epoch;
@@ -430,8 +508,12 @@ export class Model implements CallbackHost {
   }
 
   /** A Model with the network of a checkpoint: `net`, `builder(architecture)`, or the registry by name. */
-  static async load(dir: string, { net, builder }: LoadOptions = {}): Promise<Model> {
+  static async load(dir: string, { net, builder, weights = 'raw' }: LoadOptions = {}): Promise<Model> {
     const ck = loadCheckpoint(dir);
+    if (weights === 'ema') {
+      if (!ck.emaState) throw new Error(`Model.load: the checkpoint at ${ck.path} holds no moving average of the weights`);
+      ck.modelState = ck.emaState;
+    }
     const arch = ck.info.architecture ?? null;
     if (!net) {
       if (!arch) throw new Error(`Model.load: the checkpoint at ${ck.path} records no architecture; pass { net }`);

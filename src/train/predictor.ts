@@ -24,6 +24,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import { evalTransform, parsePreprocess, type PreprocessConfig } from '../transforms/presets.js';
 import type { Compose } from '../transforms/basic.js';
 import { loadCheckpoint, resolveCheckpoint, type CheckpointContents } from './checkpoint.js';
+import { checkTTA, ttaProbabilities, type TTA } from './tta.js';
 
 /** A checkpoint that cannot serve: the message is one line naming the checkpoint. */
 export class PredictorError extends Error {
@@ -43,6 +44,16 @@ export interface PredictorOptions {
    * weights are then read once: call resetFusion() after changing them.
    */
   fuse?: boolean;
+  /** test-time augmentation of probabilities() and everything built on it (default 'none'; see tta.ts) */
+  tta?: TTA;
+  /** which of a checkpoint's weights the network holds, for messages: 'raw', or 'ema' (the moving average) */
+  weights?: 'raw' | 'ema';
+}
+
+export interface FromCheckpointOptions {
+  /** a checkpoint holding a moving average of the weights (ModelEma) serves the average unless this is 'raw' */
+  weights?: 'raw' | 'ema';
+  tta?: TTA;
 }
 
 export interface TopClass {
@@ -93,10 +104,12 @@ export class Predictor {
   readonly epoch: number | null;
   readonly transform: Compose;
   readonly fuse: boolean;
+  readonly tta: TTA;
+  readonly weights: 'raw' | 'ema';
   #fusion: InferenceFusion | null = null;
 
   /** Takes `net` over: it is put in evaluation mode and kept there. */
-  constructor(net: Module, { preprocess, classes, source = '<network>', epoch, fuse = true }: PredictorOptions) {
+  constructor(net: Module, { preprocess, classes, source = '<network>', epoch, fuse = true, tta = 'none', weights = 'raw' }: PredictorOptions) {
     if (classes.length < 1) throw new PredictorError(`Predictor: ${source} has no class names`);
     this.net = net.eval();
     this.preprocess = preprocess;
@@ -105,6 +118,12 @@ export class Predictor {
     this.epoch = epoch ?? null;
     this.transform = evalTransform(preprocess);
     this.fuse = fuse;
+    try {
+      this.tta = checkTTA(tta, 'Predictor');
+    } catch (e) {
+      throw new PredictorError((e as Error).message);
+    }
+    this.weights = weights;
   }
 
   /** What the inference form fused (null before the first batch, or with fuse off). */
@@ -124,7 +143,7 @@ export class Predictor {
   }
 
   /** The classifier of a checkpoint directory (as tsvision train and Model.save write), with its recorded preprocessing and classes. */
-  static fromCheckpoint(dir: string): Predictor {
+  static fromCheckpoint(dir: string, { weights, tta = 'none' }: FromCheckpointOptions = {}): Predictor {
     if (resolveCheckpoint(dir) === null) throw new PredictorError(`no checkpoint at ${dir} (expected a folder with checkpoint.json, as tsvision train writes)`);
     let ck: CheckpointContents;
     try {
@@ -150,23 +169,26 @@ export class Predictor {
     } catch (e) {
       throw new PredictorError(`the checkpoint at ${ck.path} is a '${arch.name}', which this tsvision cannot build: ${(e as Error).message}`);
     }
+    if (weights === 'ema' && !ck.emaState) throw new PredictorError(`the checkpoint at ${ck.path} holds no moving average of the weights (train with --ema)`);
+    const served = weights === 'raw' || !ck.emaState ? 'raw' : 'ema';
     try {
-      net.loadStateDict(ck.modelState);
+      net.loadStateDict(served === 'ema' ? ck.emaState! : ck.modelState);
     } catch (e) {
       if (e instanceof StateDictError)
         throw new PredictorError(`the weights in ${ck.path} do not fit a '${arch.name}' ${JSON.stringify(arch.config)}: ${stateDictGist(e)}`);
       throw e;
     }
-    return new Predictor(net, { preprocess, classes, source: ck.path, epoch: ck.info.epoch });
+    return new Predictor(net, { preprocess, classes, source: ck.path, epoch: ck.info.epoch, tta, weights: served });
   }
 
-  /** Logits for a preprocessed batch [N, C, H, W], synchronously. */
+  /** Logits for a preprocessed batch [N, C, H, W], synchronously (the network's own: no test-time augmentation). */
   logits(x: Tensor): Tensor {
     return this.#forward(x);
   }
 
-  /** Class probabilities (softmax of the logits) for a preprocessed batch, synchronously. */
+  /** Class probabilities (softmax of the logits; with tta, averaged over the views) for a preprocessed batch, synchronously. */
   probabilities(x: Tensor): Tensor {
+    if (this.tta !== 'none') return ttaProbabilities((v) => this.#forward(v), x, this.tta);
     const logits = this.#forward(x);
     return noGrad(() => softmax(logits, 1));
   }
