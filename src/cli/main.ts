@@ -1,5 +1,6 @@
 /** The `tsvision` command: dispatch, --help, and errors as one line with a non-zero exit. */
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
+import { audit, AUDIT } from './audit.js';
 import { CommandError } from './common.js';
 import { demo } from './demo.js';
 import { evaluate, EVALUATE } from './evaluate.js';
@@ -23,7 +24,7 @@ const DEMO: CommandSpec = {
   ],
 };
 
-const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS];
+const COMMANDS: CommandSpec[] = [DEMO, AUDIT, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -49,6 +50,8 @@ export async function main(argv: string[]): Promise<number> {
         await demo({ epochs: values.epochs as number, batchSize: values['batch-size'] as number, out: process.stdout });
         return 0;
       }
+      case 'audit':
+        return await audit(args, say);
       case 'train':
         return await train(args, say);
       case 'evaluate':

@@ -94,6 +94,11 @@ export const TRAIN: CommandSpec = {
     { name: 'resume', type: 'flag', help: 'continue the run in --out from its last checkpoint' },
     { name: 'seed', type: 'int', min: 0, default: 0, help: 'seeds the weights, the split, the order and the augmentation' },
     { name: 'workers', type: 'int', min: 0, default: 0, help: 'worker threads decoding and augmenting images (0: the main thread, between steps)' },
+    {
+      name: 'balance',
+      type: 'flag',
+      help: 'draw every class equally often (a weighted sampler, 1 / class count per image, with replacement) instead of shuffling',
+    },
   ],
   epilog:
     'Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss), OUT/final. History: OUT/history.csv.\n' +
@@ -304,6 +309,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
       seed,
       freeze: values.freeze as string,
       'freeze-epochs': freezeEpochs,
+      balance: values.balance === true,
       ...(weightsArg !== undefined ? { weights: weightsArg } : {}),
       ...(values.val !== undefined ? { val: values.val as string } : { 'val-split': values['val-split'] as number }),
     };
@@ -355,6 +361,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     `Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). ` +
       `Output: ${outDir}`,
   );
+  if (values.balance === true) say(`Sampling: balanced, each class drawn 1/${classes.length} of the time (a weighted sampler with replacement).`);
   if (freezeEpochs > 0) say(`Fine-tuning: the classifier alone for ${freezeEpochs} epoch(s), then every layer (earlier stages at lr / 10 and lr / 100).`);
   else if (values.freeze === 'backbone')
     say(
@@ -371,6 +378,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     logFreq: Math.max(1, Math.ceil(stepsPerEpoch / 4)),
     out,
     numWorkers: parsed.values.workers as number,
+    balance: values.balance === true,
     evalData: valSet ?? undefined,
     callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv'))],
   };

@@ -22,6 +22,7 @@ export {
   type PortableDataset,
 } from './dataset.js';
 export { DataLoader, type DataLoaderOptions } from './loader.js';
+export { WeightedRandomSampler, balancedSampler, classCounts, classWeights, type Sampler, type WeightedRandomSamplerOptions } from './sampler.js';
 export { defaultCollate, type Batch } from './collate.js';
 export { SampleError } from './errors.js';
 export { loadImage, configureDecoding, ImageTooLargeError, type LoadImageOptions } from './decode.js';
