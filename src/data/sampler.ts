@@ -47,10 +47,10 @@ export class WeightedRandomSampler implements Sampler, Iterable<number> {
   private readonly cumulative: Float64Array;
 
   constructor(weights: ArrayLike<number>, { numSamples = weights.length, replacement = true, generator }: WeightedRandomSamplerOptions = {}) {
+    if (weights.length === 0) throw new RangeError('WeightedRandomSampler: weights is empty');
     if (!(Number.isInteger(numSamples) && numSamples > 0)) {
       throw new RangeError(`WeightedRandomSampler: numSamples must be a positive integer but received ${numSamples}`);
     }
-    if (weights.length === 0) throw new RangeError('WeightedRandomSampler: weights is empty');
     const w = Float64Array.from(weights);
     let positive = 0;
     for (let i = 0; i < w.length; i++) {
