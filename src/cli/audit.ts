@@ -33,6 +33,14 @@ export const AUDIT: CommandSpec = {
       default: DEFAULT_AUDIT_SETTINGS.nearDistance,
       help: 'near duplicates: perceptual hashes (dHash, 64 bits) at most this many bits apart',
     },
+    {
+      name: 'near-difference',
+      type: 'number',
+      value: 'F',
+      max: 1,
+      default: DEFAULT_AUDIT_SETTINGS.nearDifference,
+      help: "... and 16x16 grey thumbnails at most this far apart (summed pixel difference / the pictures' contrast)",
+    },
   ],
   epilog: 'Findings are advice, not errors: the exit status is 0 when the audit ran. docs/data.md ("Auditing a folder") explains each finding.',
 };
@@ -58,6 +66,7 @@ export async function audit(argv: string[], say: (line?: string) => void): Promi
     report = await auditFolder(dir, {
       ...(val !== undefined ? { val } : {}),
       nearDistance: values['near-distance'] as number,
+      nearDifference: values['near-difference'] as number,
       onProgress: tty ? (done, total) => process.stderr.write(`\rreading ${done}/${total}${done === total ? '\n' : ''}`) : undefined,
     });
   } catch (e) {

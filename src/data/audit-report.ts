@@ -156,7 +156,8 @@ ${sizeRows}
 </table>
 <h2>Findings</h2>
 ${findings || '<p>None.</p>'}
-<h2>Settings</h2><p>Near duplicates: dHashes within ${s.nearDistance} of 64 bits and 16×16 grey thumbnails within ${s.nearPixels} (mean absolute difference of 255). ` +
+<h2>Settings</h2><p>Near duplicates: dHashes within ${s.nearDistance} of 64 bits, and 16×16 grey thumbnails whose difference is at most ` +
+    `${s.nearDifference} of their contrast. ` +
     `Crop advice above ${pct(s.cropLossLimit)} of the median picture cut; imbalance from ${s.imbalanceLimit}:1.</p>
 </body></html>
 `

@@ -127,15 +127,15 @@ export interface AuditReport {
 export interface AuditSettings {
   /** near duplicates: dHashes at most this many bits apart (of 64) */
   nearDistance: number;
-  /** ... and 16x16 grey thumbnails at most this far apart (mean absolute difference, 0-255) */
-  nearPixels: number;
+  /** ... and 16x16 grey thumbnails at most this far apart (thumbnailDifference) */
+  nearDifference: number;
   /** a crop-loss finding when a class's median picture loses more than this share of its area */
   cropLossLimit: number;
   /** an imbalance finding when the largest class has at least this many times the smallest's images */
   imbalanceLimit: number;
 }
 
-export const DEFAULT_AUDIT_SETTINGS: AuditSettings = { nearDistance: 6, nearPixels: 10, cropLossLimit: 0.4, imbalanceLimit: 3 };
+export const DEFAULT_AUDIT_SETTINGS: AuditSettings = { nearDistance: 6, nearDifference: 0.05, cropLossLimit: 0.4, imbalanceLimit: 3 };
 
 /** Aspect-ratio (width / height) bins: tall below 1:2, tall, about square (4:5 to 5:4), wide, wide beyond 2:1. */
 export const ASPECT_BINS: readonly { label: string; below: number }[] = [
@@ -270,7 +270,7 @@ export async function perceptualHash(image: { data: Uint8Array; shape: readonly 
   const [height, width, channels] = image.shape as [number, number, 1 | 3 | 4];
   const source = () => sharp(image.data, { raw: { width, height, channels } }).greyscale();
   const small = await source().resize(9, 8, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
-  const thumb = await source().resize(16, 16, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
+  const thumb = await source().resize(THUMB, THUMB, { fit: 'fill', kernel: 'linear' }).raw().toBuffer();
   // greyscale() may keep 3 identical channels for an RGB source: read the first of each pixel
   const c = small.length / 72;
   let hi = 0;
@@ -283,16 +283,37 @@ export async function perceptualHash(image: { data: Uint8Array; shape: readonly 
       else lo = (lo | (bit << (63 - k))) >>> 0;
     }
   }
-  const step = thumb.length / 256;
-  const t = new Uint8Array(256);
-  for (let i = 0; i < 256; i++) t[i] = thumb[i * step];
+  const step = thumb.length / (THUMB * THUMB);
+  const t = new Uint8Array(THUMB * THUMB);
+  for (let i = 0; i < THUMB * THUMB; i++) t[i] = thumb[i * step];
   return { hash: [hi, lo], thumb: t };
 }
 
-function meanAbsDiff(a: Uint8Array, b: Uint8Array): number {
-  let s = 0;
-  for (let i = 0; i < a.length; i++) s += Math.abs(a[i] - b[i]);
-  return s / a.length;
+/** The side of the grey thumbnails that confirm near duplicates. */
+const THUMB = 16;
+
+/**
+ * How far apart two thumbnails are: the summed absolute difference of their pixels over
+ * their summed absolute deviations from their own means (0 for the same picture, about 1
+ * or more for unrelated ones), so that the picture's own contrast sets the scale: a copy
+ * re-encoded or resized stays under a few hundredths. Two flat thumbnails (no contrast to
+ * compare with) are as far apart as their mean grey levels, over 255.
+ */
+export function thumbnailDifference(a: Uint8Array, b: Uint8Array): number {
+  const n = a.length;
+  let diff = 0;
+  let ma = 0;
+  let mb = 0;
+  for (let i = 0; i < n; i++) {
+    diff += Math.abs(a[i] - b[i]);
+    ma += a[i];
+    mb += b[i];
+  }
+  ma /= n;
+  mb /= n;
+  let dev = 0;
+  for (let i = 0; i < n; i++) dev += Math.abs(a[i] - ma) + Math.abs(b[i] - mb);
+  return dev < 2 * n ? Math.abs(ma - mb) / 255 : diff / dev;
 }
 
 /** Which scopes a group of copies spans. */
@@ -321,29 +342,9 @@ function describeScopes(scopes: DuplicateScope[]): string {
   return scopes.map((s) => SCOPE_ADVICE[s]).join('; ');
 }
 
-/** Union-find over indices. */
-function unionFind(n: number): { find(i: number): number; union(a: number, b: number): void } {
-  const parent = Int32Array.from({ length: n }, (_, i) => i);
-  const find = (i: number): number => {
-    while (parent[i] !== i) {
-      parent[i] = parent[parent[i]];
-      i = parent[i];
-    }
-    return i;
-  };
-  return {
-    find,
-    union: (a, b) => {
-      const ra = find(a);
-      const rb = find(b);
-      if (ra !== rb) parent[Math.max(ra, rb)] = Math.min(ra, rb);
-    },
-  };
-}
-
 /**
  * Pairs of pictures whose dHashes are at most `maxDistance` bits apart and whose 16x16
- * thumbnails differ by at most `maxPixels` on average. Candidates come from multi-index
+ * thumbnails are at most `maxDifference` apart (thumbnailDifference). Candidates come from multi-index
  * hashing: the 64 bits are cut into maxDistance + 1 chunks, and two hashes within the
  * distance agree exactly on at least one chunk (pigeonhole), so only pictures sharing
  * a chunk are compared.
@@ -351,7 +352,7 @@ function unionFind(n: number): { find(i: number): number; union(a: number, b: nu
 export function nearPairs(
   items: readonly { hash: readonly [number, number]; thumb: Uint8Array }[],
   maxDistance: number,
-  maxPixels: number,
+  maxDifference: number,
 ): { a: number; b: number; distance: number }[] {
   const chunks = maxDistance + 1;
   const bits = (h: readonly [number, number]) => (BigInt(h[0]) << 32n) | BigInt(h[1]);
@@ -379,7 +380,7 @@ export function nearPairs(
           if (tested.has(key)) continue;
           tested.add(key);
           const distance = hammingDistance(items[a].hash, items[b].hash);
-          if (distance <= maxDistance && meanAbsDiff(items[a].thumb, items[b].thumb) <= maxPixels) out.push({ a, b, distance });
+          if (distance <= maxDistance && thumbnailDifference(items[a].thumb, items[b].thumb) <= maxDifference) out.push({ a, b, distance });
         }
       }
     }
@@ -430,7 +431,7 @@ function textStart(bytes: Uint8Array): string | null {
 export async function auditFolder(root: string, options: AuditOptions = {}): Promise<AuditReport> {
   const settings: AuditSettings = {
     nearDistance: options.nearDistance ?? DEFAULT_AUDIT_SETTINGS.nearDistance,
-    nearPixels: options.nearPixels ?? DEFAULT_AUDIT_SETTINGS.nearPixels,
+    nearDifference: options.nearDifference ?? DEFAULT_AUDIT_SETTINGS.nearDifference,
     cropLossLimit: options.cropLossLimit ?? DEFAULT_AUDIT_SETTINGS.cropLossLimit,
     imbalanceLimit: options.imbalanceLimit ?? DEFAULT_AUDIT_SETTINGS.imbalanceLimit,
   };
@@ -659,23 +660,30 @@ export async function auditFolder(root: string, options: AuditOptions = {}): Pro
   }
   // near duplicates between distinct contents (one node per set of identical files)
   const reps = nodes.map((members) => ok[members[0]]);
-  const pairs = nearPairs(reps, settings.nearDistance, settings.nearPixels);
-  const uf = unionFind(reps.length);
-  for (const p of pairs) uf.union(p.a, p.b);
-  const groups = new Map<number, { nodes: number[]; distance: number }>();
+  const pairs = nearPairs(reps, settings.nearDistance, settings.nearDifference);
+  // a group is a picture and every picture near it that no earlier group took: groups never chain
+  // (a ~ b ~ c with a and c far apart), so every member of a group is near its first
+  const near = new Map<number, { other: number; distance: number }[]>();
   for (const p of pairs) {
-    const root = uf.find(p.a);
-    const g = groups.get(root) ?? { nodes: [], distance: 0 };
-    g.distance = Math.max(g.distance, p.distance);
-    groups.set(root, g);
+    near.set(p.a, [...(near.get(p.a) ?? []), { other: p.b, distance: p.distance }]);
+    near.set(p.b, [...(near.get(p.b) ?? []), { other: p.a, distance: p.distance }]);
   }
-  reps.forEach((_, i) => groups.get(uf.find(i))?.nodes.push(i));
-  for (const g of [...groups.values()].sort((a, b) => a.nodes[0] - b.nodes[0])) {
+  const taken = new Set<number>();
+  const groups: { nodes: number[]; distance: number }[] = [];
+  for (const seed of [...near.keys()].sort((a, b) => a - b)) {
+    if (taken.has(seed)) continue;
+    const others = near.get(seed)!.filter((x) => !taken.has(x.other));
+    if (others.length === 0) continue;
+    taken.add(seed);
+    for (const x of others) taken.add(x.other);
+    groups.push({ nodes: [seed, ...others.map((x) => x.other).sort((a, b) => a - b)], distance: Math.max(...others.map((x) => x.distance)) });
+  }
+  for (const g of groups) {
     const files = g.nodes.flatMap((n) => nodes[n].map((i) => ok[i].ref));
     const scope = scopesOf(files);
     findings.push({
       kind: 'near-duplicate',
-      message: `the same picture, re-encoded, resized or slightly edited (dHash within ${g.distance} bits): ${describeScopes(scope)}`,
+      message: `the same picture, re-encoded, resized or slightly edited (dHash within ${g.distance} bits of the first): ${describeScopes(scope)}`,
       files,
       scope,
       distance: g.distance,
