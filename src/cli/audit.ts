@@ -5,7 +5,7 @@
  * status is 0 whenever the audit ran.
  */
 import { auditFolder, AuditError, classImageFiles, DEFAULT_AUDIT_SETTINGS, type AuditReport } from '../data/audit.js';
-import { auditHtml, auditThumbnails, formatAudit } from '../data/audit-report.js';
+import { auditHtml, auditThumbnails, formatAudit } from '../metrics/audit-report.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { findLabelSuspects, withSuspects } from '../train/label-noise.js';
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';

@@ -1,9 +1,9 @@
 /**
- * An AuditReport (./audit.ts) as terminal text and as one self-contained HTML page
+ * An AuditReport (src/data/audit.ts) as terminal text and as one self-contained HTML page
  * (thumbnails inlined as data URIs, the evaluation report's style and helpers).
  */
-import { escapeHtml as escape, pct, REPORT_STYLE } from '../metrics/html.js';
-import { ASPECT_BINS, thumbnailDataUri, type AuditReport, type Finding, type FindingKind } from './audit.js';
+import { escapeHtml as escape, pct, REPORT_STYLE } from './html.js';
+import { ASPECT_BINS, thumbnailDataUri, type AuditReport, type Finding, type FindingKind } from '../data/audit.js';
 
 /** Each finding kind's heading, in the order the report shows them. */
 export const FINDING_TITLES: Record<FindingKind, string> = {
