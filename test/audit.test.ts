@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -124,6 +124,43 @@ describe('auditFolder on a folder with planted problems', () => {
     assert.match(detail('alpha').details![0], /alpha down to 127/);
     assert.match(detail('cmyk').message, /converted to sRGB/);
     assert.match(detail('16-bit').message, /reduced to 8 bits/);
+  });
+});
+
+describe('auditFolder: layout and files training skips', () => {
+  test('one class, an image outside class folders, validation classes that differ, an image under .bmp; a text file is no finding', async () => {
+    const odd = join(root, 'odd');
+    const oddVal = join(root, 'odd-val');
+    mkdirSync(join(odd, 'only'), { recursive: true });
+    mkdirSync(join(oddVal, 'other'), { recursive: true });
+    await picture(501)
+      .png()
+      .toFile(join(odd, 'only', 'x.png'));
+    await picture(502)
+      .png()
+      .toFile(join(odd, 'only', 'photo.bmp'));
+    await picture(503).png().toFile(join(odd, 'loose.png'));
+    await picture(504)
+      .png()
+      .toFile(join(oddVal, 'other', 'y.png'));
+    writeFileSync(join(odd, 'only', 'notes.txt'), 'where these came from\n');
+    const report = await auditFolder(odd, { val: oddVal });
+    assert.deepEqual(
+      report.findings.map((f) => [f.kind, f.message.replace(root, 'ROOT'), f.files.map((x) => relative(root, x.path))]),
+      [
+        ['layout', "ROOT/odd has one class folder ('only'); a classifier needs at least two", []],
+        ['layout', '1 image(s) directly in ROOT/odd, outside any class folder: training never sees them; move them into their class folder', ['odd/loose.png']],
+        ['layout', "validation class folder(s) 'other' are not in ROOT/odd: tsvision train refuses them", []],
+        ['layout', "class(es) 'only' have no folder in ROOT/odd-val: they are never validated", []],
+        ['not-read', report.findings[4].message, ['odd/only/photo.bmp']],
+      ],
+    );
+    assert.deepEqual(report.findings[4].details, ['a PNG under .bmp']);
+    assert.deepEqual(report.counts, { train: [1], val: [0] });
+    await assert.rejects(auditFolder(join(odd, 'only')), {
+      name: 'AuditError',
+      message: `${join(odd, 'only')} has no class folders; expected one subfolder per class, e.g. ${join(odd, 'only', 'cat', '001.jpg')}`,
+    });
   });
 });
 

@@ -21,7 +21,7 @@
  */
 import { createHash } from 'node:crypto';
 import { readdirSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { open, readFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { loadImage, loadSharp } from './decode.js';
 import { findImages, IMAGE_EXTENSIONS } from './image-folder.js';
@@ -359,14 +359,12 @@ export function nearPairs(
   const values = items.map((it) => bits(it.hash));
   const bounds: number[] = [];
   for (let c = 0; c <= chunks; c++) bounds.push(Math.round((64 * c) / chunks));
-  const tested = new Set<number>();
+  const chunkOf = (v: bigint, c: number) => (v >> BigInt(bounds[c])) & ((1n << BigInt(bounds[c + 1] - bounds[c])) - 1n);
   const out: { a: number; b: number; distance: number }[] = [];
   for (let c = 0; c < chunks; c++) {
-    const shift = BigInt(bounds[c]);
-    const mask = (1n << BigInt(bounds[c + 1] - bounds[c])) - 1n;
     const buckets = new Map<bigint, number[]>();
     values.forEach((v, i) => {
-      const key = (v >> shift) & mask;
+      const key = chunkOf(v, c);
       const list = buckets.get(key);
       if (list) list.push(i);
       else buckets.set(key, [i]);
@@ -376,9 +374,10 @@ export function nearPairs(
         for (let y = x + 1; y < list.length; y++) {
           const a = list[x];
           const b = list[y];
-          const key = a * items.length + b;
-          if (tested.has(key)) continue;
-          tested.add(key);
+          // a pair is tested in the first chunk the two hashes share (no set of tested pairs to grow)
+          let earlier = false;
+          for (let e = 0; e < c && !earlier; e++) earlier = chunkOf(values[a], e) === chunkOf(values[b], e);
+          if (earlier) continue;
           const distance = hammingDistance(items[a].hash, items[b].hash);
           if (distance <= maxDistance && thumbnailDifference(items[a].thumb, items[b].thumb) <= maxDifference) out.push({ a, b, distance });
         }
@@ -411,6 +410,21 @@ function listSplit(root: string, split: Split) {
 }
 
 type Sniff = { ext: string; mime: string } | undefined;
+
+/** The first bytes of a file (what sniffing needs), or none when it cannot be read. */
+async function head(path: string, bytes = 4100): Promise<Uint8Array> {
+  let fh;
+  try {
+    fh = await open(path, 'r');
+    const buf = Buffer.alloc(bytes);
+    const { bytesRead } = await fh.read(buf, 0, bytes, 0);
+    return buf.subarray(0, bytesRead);
+  } catch {
+    return new Uint8Array(0);
+  } finally {
+    await fh?.close();
+  }
+}
 
 async function sniff(bytes: Uint8Array): Promise<Sniff> {
   const { fileTypeFromBuffer } = await import('file-type');
@@ -510,16 +524,23 @@ export async function auditFolder(root: string, options: AuditOptions = {}): Pro
     if (type && type.mime.startsWith('image/') && extGroup(`.${type.ext}`) !== extGroup(ext)) {
       problems.wrongExt.push([ref, `a ${type.ext.toUpperCase()} named ${ext}`]);
     }
-    const meta = await sharp(bytes).metadata();
-    kinds[`${meta.format} ${meta.space ?? '?'}`] = (kinds[`${meta.format} ${meta.space ?? '?'}`] ?? 0) + 1;
+    let meta;
+    try {
+      meta = await sharp(bytes).metadata();
+    } catch {
+      meta = {} as Awaited<ReturnType<ReturnType<typeof sharp>['metadata']>>; // decoded, so only the header's details are unknown
+    }
+    kinds[`${meta.format ?? '?'} ${meta.space ?? '?'}`] = (kinds[`${meta.format ?? '?'} ${meta.space ?? '?'}`] ?? 0) + 1;
     if (meta.space === 'cmyk') note('cmyk', ref, meta.icc ? 'CMYK with an ICC profile' : 'CMYK without an ICC profile');
     if (meta.depth === 'ushort' || meta.bitsPerSample === 16) note('16-bit', ref, `${meta.space ?? ''} 16-bit`.trim());
     if (meta.isPalette) note('palette', ref, `palette of ${meta.bitsPerSample ?? 8} bits`);
     if (meta.hasAlpha) {
-      const stats = await sharp(bytes).stats();
-      const alpha = stats.channels[stats.channels.length - 1];
+      const stats = await sharp(bytes)
+        .stats()
+        .catch(() => null);
+      const alpha = stats?.channels[stats.channels.length - 1];
       // an alpha channel that is opaque everywhere changes nothing
-      if (alpha.min < 255) note('alpha', ref, `alpha down to ${alpha.min} (mean ${alpha.mean.toFixed(0)})`);
+      if (alpha && alpha.min < 255) note('alpha', ref, `alpha down to ${alpha.min} (mean ${alpha.mean.toFixed(0)})`);
     }
     if (meta.orientation !== undefined && meta.orientation > 1)
       note('exif-rotated', ref, `orientation ${meta.orientation}: ${ORIENTATIONS[meta.orientation] ?? '?'}`);
@@ -549,13 +570,7 @@ export async function auditFolder(root: string, options: AuditOptions = {}): Pro
   // files under extensions training does not read: report the ones whose content is an image
   const notRead: [FileRef, string][] = [];
   for (const ref of [...train.others, ...(valList?.others ?? [])]) {
-    let bytes: Buffer;
-    try {
-      bytes = await readFile(ref.path);
-    } catch {
-      continue;
-    }
-    const type = await sniff(bytes);
+    const type = await sniff(await head(ref.path));
     if (type?.mime.startsWith('image/')) notRead.push([ref, `a ${type.ext.toUpperCase()} under ${extname(ref.path) || 'no extension'}`]);
   }
 
