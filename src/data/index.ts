@@ -30,3 +30,22 @@ export { ImageFolder, IMAGE_EXTENSIONS, findImages, type ImageFolderOptions } fr
 export { MNIST, FashionMNIST, readIdx, type MNISTOptions } from './mnist.js';
 export { CIFAR10, CIFAR100, type CIFAROptions, type CIFAR100Options } from './cifar.js';
 export { stratifiedSplit, type StratifiedSplit } from './split.js';
+export {
+  auditFolder,
+  classImageFiles,
+  perceptualHash,
+  hammingDistance,
+  thumbnailDifference,
+  AuditError,
+  DEFAULT_AUDIT_SETTINGS,
+  ASPECT_BINS,
+  type AuditReport,
+  type AuditOptions,
+  type AuditSettings,
+  type Finding,
+  type FindingKind,
+  type FileRef,
+  type ClassSizes,
+  type DuplicateScope,
+  type LabelSuspect,
+} from './audit.js';

@@ -55,3 +55,4 @@ export {
 export { Predictor, PredictorError, topK, stateDictGist, type PredictorOptions, type TopClass, type FileResult, type ClassifyOptions } from './predictor.js';
 export { ProgressBar, formatLogs, formatValue, formatStepTime, type ProgressOutput } from './progress.js';
 export { operatingPointFor, defaultPredictionsFile, OperatingPointError, type OperatingPointRequest, type DeployedOperatingPoint } from './operating-point.js';
+export { findLabelSuspects, withSuspects, type LabelSuspectOptions, type LabelSuspectResult } from './label-noise.js';
