@@ -698,7 +698,9 @@ export async function auditFolder(root: string, options: AuditOptions = {}): Pro
     const scope = scopesOf(files);
     findings.push({
       kind: 'near-duplicate',
-      message: `the same picture, re-encoded, resized or slightly edited (dHash within ${g.distance} bits of the first): ${describeScopes(scope)}`,
+      message:
+        `near-identical pictures (dHash within ${g.distance} bits of the first): the same picture re-encoded, resized or slightly edited, or ` +
+        `pictures alike pixel for pixel; if they are one picture: ${describeScopes(scope)}`,
       files,
       scope,
       distance: g.distance,
