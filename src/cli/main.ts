@@ -1,5 +1,6 @@
 /** The `tsvision` command: dispatch, --help, and errors as one line with a non-zero exit. */
 import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
+import { audit, AUDIT } from './audit.js';
 import { CommandError } from './common.js';
 import { dashboard, DASHBOARD } from './dashboard.js';
 import { demo } from './demo.js';
@@ -24,7 +25,7 @@ const DEMO: CommandSpec = {
   ],
 };
 
-const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS, DASHBOARD];
+const COMMANDS: CommandSpec[] = [DEMO, AUDIT, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS, DASHBOARD];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -50,6 +51,8 @@ export async function main(argv: string[]): Promise<number> {
         await demo({ epochs: values.epochs as number, batchSize: values['batch-size'] as number, out: process.stdout });
         return 0;
       }
+      case 'audit':
+        return await audit(args, say);
       case 'train':
         return await train(args, say);
       case 'evaluate':

@@ -101,6 +101,11 @@ export const TRAIN: CommandSpec = {
     { name: 'dashboard', type: 'flag', help: 'serve a live web page of the run (curves, evaluations); it stays up after training until Ctrl-C' },
     { name: 'dashboard-port', type: 'int', min: 0, max: 65535, default: 6006, help: 'the port of --dashboard on 127.0.0.1 (0: a free one)' },
     ...RECIPE_OPTIONS,
+    {
+      name: 'balance',
+      type: 'flag',
+      help: 'draw every class equally often (a weighted sampler, 1 / class count per image, with replacement) instead of shuffling',
+    },
   ],
   epilog:
     "Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss; with --ema, the average's), OUT/final. History: OUT/history.csv (per epoch),\n" +
@@ -314,6 +319,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
       seed,
       freeze: values.freeze as string,
       'freeze-epochs': freezeEpochs,
+      balance: values.balance === true,
       ...(weightsArg !== undefined ? { weights: weightsArg } : {}),
       ...recipeSettings(recipe),
       ...(values.val !== undefined ? { val: values.val as string } : { 'val-split': values['val-split'] as number }),
@@ -370,6 +376,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   );
   const recipeLine = describeRecipe(recipe, batchSize);
   if (recipeLine) say(recipeLine);
+  if (values.balance === true) say(`Sampling: balanced, each class drawn 1/${classes.length} of the time (a weighted sampler with replacement).`);
   if (freezeEpochs > 0) say(`Fine-tuning: the classifier alone for ${freezeEpochs} epoch(s), then every layer (earlier stages at lr / 10 and lr / 100).`);
   else if (values.freeze === 'backbone')
     say(
@@ -409,6 +416,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     logFreq: Math.max(1, Math.ceil(stepsPerEpoch / 4)),
     out,
     numWorkers: parsed.values.workers as number,
+    balance: values.balance === true,
     evalData: valSet ?? undefined,
     callbacks: [
       checkpoints,

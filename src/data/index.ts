@@ -22,6 +22,7 @@ export {
   type PortableDataset,
 } from './dataset.js';
 export { DataLoader, type DataLoaderOptions } from './loader.js';
+export { WeightedRandomSampler, balancedSampler, classCounts, classWeights, type Sampler, type WeightedRandomSamplerOptions } from './sampler.js';
 export { defaultCollate, type Batch } from './collate.js';
 export { SampleError } from './errors.js';
 export { loadImage, configureDecoding, ImageTooLargeError, type LoadImageOptions } from './decode.js';
@@ -46,3 +47,22 @@ export {
   type BatchMixer,
   type Box,
 } from './mixing.js';
+export {
+  auditFolder,
+  classImageFiles,
+  perceptualHash,
+  hammingDistance,
+  thumbnailDifference,
+  AuditError,
+  DEFAULT_AUDIT_SETTINGS,
+  ASPECT_BINS,
+  type AuditReport,
+  type AuditOptions,
+  type AuditSettings,
+  type Finding,
+  type FindingKind,
+  type FileRef,
+  type ClassSizes,
+  type DuplicateScope,
+  type LabelSuspect,
+} from './audit.js';

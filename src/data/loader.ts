@@ -10,6 +10,11 @@
  * getItem and so to the random transforms: augmentation is the same whatever
  * order the decodes finish in, and whatever `prefetch` is.
  *
+ * A `sampler` (./sampler.ts, e.g. WeightedRandomSampler) gives each epoch's
+ * indices instead of 0..n-1 or a shuffle (torch's rule: not with shuffle); it
+ * draws from the loader's generator unless it has its own, so a seeded loader
+ * repeats its epochs, and the epoch is sampler.length samples long.
+ *
  * Prefetch: while the consumer works on batch b, batches b+1 .. b+prefetch are
  * loading. With numWorkers 0 (the default) getItem runs on the main thread:
  * decoding (sharp) on libuv's threads, the transforms (JavaScript) on the main
@@ -36,6 +41,7 @@
 import { defaultGenerator, Generator, permutation } from '../tensor/random.js';
 import { defaultCollate, type Batch } from './collate.js';
 import { portableDataset, type Dataset } from './dataset.js';
+import type { Sampler } from './sampler.js';
 import { SampleError } from './errors.js';
 import { decodingSettings, WorkerPool, type TaskResult } from './workers.js';
 
@@ -56,6 +62,8 @@ export interface DataLoaderOptions<T, B> {
   prefetch?: number;
   /** worker threads that load batches (default 0: the main thread); needs a portable dataset (portability()) */
   numWorkers?: number;
+  /** each epoch's indices (e.g. a WeightedRandomSampler), instead of 0..n-1 or a shuffle; not with shuffle */
+  sampler?: Sampler;
 }
 
 const SKIP = Symbol('skip');
@@ -76,6 +84,7 @@ export class DataLoader<T = any, B = Batch> implements AsyncIterable<B> {
   readonly prefetch: number;
   readonly numWorkers: number;
   readonly collate: (samples: T[]) => B;
+  readonly sampler: Sampler | null;
   /** epochs started so far */
   epoch = 0;
   /** samples left out so far because they could not be loaded */
@@ -85,7 +94,7 @@ export class DataLoader<T = any, B = Batch> implements AsyncIterable<B> {
   private pool: Promise<WorkerPool | null> | null = null;
 
   constructor(dataset: Dataset<T>, options: DataLoaderOptions<T, B> = {}) {
-    const { batchSize = 1, shuffle = false, dropLast = false, prefetch = 2, numWorkers = 0, generator, seed, collate } = options;
+    const { batchSize = 1, shuffle = false, dropLast = false, prefetch = 2, numWorkers = 0, generator, seed, collate, sampler } = options;
     if (!dataset || typeof dataset.getItem !== 'function' || !Number.isInteger(dataset.length)) {
       throw new TypeError('DataLoader: expected a dataset (an object with length and getItem)');
     }
@@ -94,6 +103,12 @@ export class DataLoader<T = any, B = Batch> implements AsyncIterable<B> {
     if (!(Number.isInteger(numWorkers) && numWorkers >= 0))
       throw new RangeError(`DataLoader: numWorkers must be a non-negative integer but received ${numWorkers}`);
     if (generator !== undefined && seed !== undefined) throw new TypeError('DataLoader: pass generator or seed, not both');
+    if (sampler !== undefined) {
+      if (shuffle) throw new TypeError('DataLoader: sampler and shuffle exclude each other (the sampler decides the order)');
+      if (typeof sampler?.indices !== 'function' || !(Number.isInteger(sampler.length) && sampler.length > 0))
+        throw new TypeError('DataLoader: sampler must have a positive integer length and indices(generator)');
+    }
+    this.sampler = sampler ?? null;
     this.dataset = dataset;
     this.batchSize = batchSize;
     this.shuffle = shuffle;
@@ -106,14 +121,14 @@ export class DataLoader<T = any, B = Batch> implements AsyncIterable<B> {
 
   /** The number of batches in an epoch. */
   get length(): number {
-    const n = this.dataset.length;
+    const n = this.sampler?.length ?? this.dataset.length;
     return this.dropLast ? Math.floor(n / this.batchSize) : Math.ceil(n / this.batchSize);
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<B, void, undefined> {
     const g = this.generator ?? defaultGenerator();
     const n = this.dataset.length;
-    const order = this.shuffle ? permutation(n, { generator: g }).data : null;
+    const order = this.sampler ? this.epochIndices(g) : this.shuffle ? permutation(n, { generator: g }).data : null;
     const epochSeed = g.nextUint32();
     this.epoch++;
     const pool = this.numWorkers > 0 ? await this.workers() : null;
@@ -172,10 +187,20 @@ export class DataLoader<T = any, B = Batch> implements AsyncIterable<B> {
     return this.pool;
   }
 
+  /** The sampler's indices for an epoch, checked against the dataset. */
+  private epochIndices(g: Generator): Int32Array {
+    const order = this.sampler!.indices(g);
+    const n = this.dataset.length;
+    if (order.length !== this.sampler!.length)
+      throw new RangeError(`DataLoader: the sampler gave ${order.length} indices, but its length is ${this.sampler!.length}`);
+    for (const i of order) if (!(i >= 0 && i < n)) throw new RangeError(`DataLoader: the sampler gave index ${i}, out of range for a dataset of length ${n}`);
+    return order;
+  }
+
   /** Dataset indices and sample seeds of batch b. */
   private batchPlan(b: number, order: Int32Array | null, epochSeed: number): { indices: Int32Array; seeds: Uint32Array } {
     const start = b * this.batchSize;
-    const end = Math.min(start + this.batchSize, this.dataset.length);
+    const end = Math.min(start + this.batchSize, order ? order.length : this.dataset.length);
     const indices = new Int32Array(end - start);
     const seeds = new Uint32Array(end - start);
     for (let p = start; p < end; p++) {

@@ -7,8 +7,19 @@
 import { relative, resolve, sep } from 'node:path';
 import type { EvaluationScores } from './analysis.js';
 
-const escape = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
-const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+/** Text as HTML (the five special characters escaped). */
+export const escapeHtml = (s: string): string => s.replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!);
+const escape = escapeHtml;
+/** A share as a percentage with two decimals. */
+export const pct = (x: number): string => `${(100 * x).toFixed(2)}%`;
+
+/** The reports' style sheet (evaluation and audit pages look alike). */
+export const REPORT_STYLE = `body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
+table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
+th{background:#f4f4f4}tr.avg th,tr.avg td{font-style:italic}
+.grid{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;width:160px}
+figure img{width:160px;height:160px;object-fit:contain;background:#eee;image-rendering:pixelated}
+figcaption{font-size:12px;word-break:break-all}`;
 
 /** A file path as a URL path relative to the page's folder. */
 function href(path: string, pageDir: string): string {
@@ -78,12 +89,7 @@ export function htmlReport({ title, classes, scores, pageDir }: HtmlReportInput)
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <style>
-body{font:14px/1.4 system-ui,sans-serif;margin:2em;color:#222}
-table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 8px;text-align:right}
-th{background:#f4f4f4}tr.avg th,tr.avg td{font-style:italic}
-.grid{display:flex;flex-wrap:wrap;gap:12px}figure{margin:0;width:160px}
-figure img{width:160px;height:160px;object-fit:contain;background:#eee;image-rendering:pixelated}
-figcaption{font-size:12px;word-break:break-all}
+${REPORT_STYLE}
 </style></head><body>
 <h1>${escape(title)}</h1>
 <p>Accuracy <b>${pct(scores.report.accuracy)}</b> (${Math.round(scores.report.accuracy * scores.confusion.total)} of ${scores.confusion.total} images).</p>

@@ -40,3 +40,4 @@ export {
   type EvaluationScores,
 } from './analysis.js';
 export { htmlReport, type HtmlReportInput } from './html.js';
+export { formatAudit, auditHtml, auditThumbnails, FINDING_TITLES } from './audit-report.js';

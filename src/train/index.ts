@@ -68,3 +68,4 @@ export { StepMeter, StepLogger, curvesSvg, writeCurvesSvg, parseNumberCsv, readN
 export { operatingPointFor, defaultPredictionsFile, OperatingPointError, type OperatingPointRequest, type DeployedOperatingPoint } from './operating-point.js';
 export { ModelEma, type ModelEmaOptions, type EmaInfo } from './ema.js';
 export { TTA_MODES, ttaViews, ttaProbabilities, ttaLogits, type TTA } from './tta.js';
+export { findLabelSuspects, withSuspects, type LabelSuspectOptions, type LabelSuspectResult } from './label-noise.js';

@@ -13,8 +13,9 @@
  * loss.backward(); optimizer.step().
  */
 import { DataLoader } from '../data/loader.js';
-import type { Dataset } from '../data/dataset.js';
+import type { Dataset, MaybeLabeled } from '../data/dataset.js';
 import type { BatchMixer } from '../data/mixing.js';
+import { balancedSampler } from '../data/sampler.js';
 import type { Module } from '../nn/module.js';
 import { inEvalMode } from '../nn/utils.js';
 import { architectureOf, getModel } from '../models/index.js';
@@ -94,6 +95,12 @@ export interface FitOptions extends LoaderOptions {
   accumulateSteps?: number;
   /** applied to each training batch before the forward pass: MixUp / CutMix (data.Mixup), giving soft targets */
   mixing?: BatchMixer | null;
+  /**
+   * draw every class equally often: a WeightedRandomSampler weighting each sample 1 / (its class's count), with
+   * replacement, as many samples per epoch as the data has (instead of shuffle). The data must be a Dataset whose
+   * `targets` are known (ImageFolder, MNIST, CIFAR and their Subset / withTransform views).
+   */
+  balance?: boolean;
 }
 
 export interface EvaluateOptions extends LoaderOptions {
@@ -210,19 +217,35 @@ export class Model implements CallbackHost {
 
   #loader(
     data: Data,
-    { batchSize = 32, prefetch, numWorkers, shuffle = false, dropLast = false, seed }: LoaderOptions & { shuffle?: boolean; dropLast?: boolean; seed?: number },
+    {
+      batchSize = 32,
+      prefetch,
+      numWorkers,
+      shuffle = false,
+      dropLast = false,
+      seed,
+      balance = false,
+    }: LoaderOptions & { shuffle?: boolean; dropLast?: boolean; seed?: number; balance?: boolean },
   ): Iterable<unknown> | AsyncIterable<unknown> {
-    if (data instanceof DataLoader) return data;
+    const need = 'a Dataset whose targets are known (ImageFolder, MNIST, CIFAR, their Subset and withTransform views)';
+    if (data instanceof DataLoader) {
+      if (balance) throw new TypeError(`Model.fit: balance needs ${need}, not a DataLoader (give the DataLoader a sampler: balancedSampler(targets))`);
+      return data;
+    }
     if (isDataset(data)) {
+      const targets = balance ? (data as MaybeLabeled<unknown>).targets : undefined;
+      if (balance && targets === undefined) throw new TypeError(`Model.fit: balance needs ${need}; this dataset has no targets`);
       return new DataLoader(data, {
         batchSize,
-        shuffle,
+        shuffle: shuffle && !balance,
+        ...(targets !== undefined ? { sampler: balancedSampler(targets) } : {}),
         dropLast,
         prefetch: prefetch ?? 2,
         numWorkers: numWorkers ?? 0,
         ...(seed !== undefined ? { seed } : {}),
       });
     }
+    if (balance) throw new TypeError(`Model.fit: balance needs ${need}, not an iterable of batches`);
     if (data && (Symbol.iterator in (data as object) || Symbol.asyncIterator in (data as object))) return data as Iterable<unknown>;
     throw new TypeError('Model: expected a DataLoader, a Dataset or an iterable of batches');
   }
@@ -283,7 +306,7 @@ export class Model implements CallbackHost {
     // draws its order and augmentation from (seed, e), so a resumed run sees the same batches
     const epochSeed = (epoch: number) => (Math.imul(seed ?? 0, 1000003) + epoch) >>> 0;
     const trainLoader = this.#loader(trainData, { ...options, shuffle, dropLast, ...(seed !== undefined ? { seed: epochSeed(initialEpoch) } : {}) });
-    const evalLoader = evalData === undefined ? undefined : this.#loader(evalData, { ...options, shuffle: false, dropLast: false });
+    const evalLoader = evalData === undefined ? undefined : this.#loader(evalData, { ...options, shuffle: false, dropLast: false, balance: false });
     cbks.setModel(this);
     cbks.setParams({ epochs, steps: batchesOf(trainLoader), verbose, initialEpoch });
     this.stopTraining = false;
@@ -388,7 +411,7 @@ export class Model implements CallbackHost {
   async #evaluateWith(data: Data, options: LoaderOptions & { tta?: TTA }, cbks: CallbackList, progress: ProgBarLogger | null): Promise<Logs> {
     const tta = checkTTA(options.tta ?? 'none', 'Model.evaluate');
     const lossFn = this.evalLossFn ?? this.lossFn;
-    const loader = this.#loader(data, { ...options, shuffle: false, dropLast: false });
+    const loader = this.#loader(data, { ...options, shuffle: false, dropLast: false, balance: false });
     for (const m of this.metrics) m.reset();
     if (progress) progress.evalSteps = batchesOf(loader);
     await cbks.call('onEvalBegin', {});
