@@ -6,12 +6,13 @@
  * (torchvision's _apply_op) and magnitude tables; and AutoAugment, RandAugment,
  * TrivialAugmentWide and AugMix under the random draws that were forced on torchvision.
  *
- * Byte outputs equal torchvision's exactly, except where torchvision's own float32
- * rounding is not reproducible bit for bit, which is said at each such check:
- * the Gaussian blur (torch's convolution sums in its own order, then rounds: within 1)
- * and perspective from corner points (torch solves for the coefficients in float32 by
- * least squares: our coefficients are within 1e-5, and with torchvision's coefficients
- * the output is exact).
+ * Byte outputs equal torchvision's exactly (AugMix included, whose ops torchvision runs
+ * on tensors: applyOp's tensor kernels), except where torchvision's own float32 rounding
+ * is not reproducible bit for bit, which is said at each such check: the Gaussian blur
+ * (torch's convolution sums in its own order, then rounds: within 1; exact on these
+ * fixtures) and perspective from corner points (torch solves for the coefficients in
+ * float32 by least squares: our coefficients are within 1e-5, and with torchvision's
+ * coefficients the output is exact).
  */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -116,6 +117,8 @@ function run(c: Case, img: Tensor<'uint8'>, exactCoeffs = false): T.ImageTensor 
       return F.erase(img, a.i, a.j, a.h, a.w, a.value);
     case 'applyOp':
       return T.applyOp(img, a.op, a.magnitude, { interpolation: a.interpolation, fill: a.fill ?? 0 });
+    case 'applyOpTensor':
+      return T.applyOp(img, a.op, a.magnitude, { interpolation: a.interpolation, fill: a.fill, kernels: 'tensor' });
     default:
       throw new Error(`no mapping for op ${c.op}`);
   }
@@ -267,13 +270,15 @@ describe('policies equal torchvision given the same draws', () => {
     });
   }
 
-  test('the fixture covers every policy, and AugMix cases use only ops where its tensor and PIL paths agree', () => {
+  test('the fixture covers every policy; AugMix needs the tensor kernels', () => {
     const kinds = new Set(fixture.policies.map((c) => c.policy));
     assert.deepEqual([...kinds].sort(), ['AugMix', 'AutoAugment', 'RandAugment', 'TrivialAugmentWide']);
     const autoPolicies = new Set(fixture.policies.filter((c) => c.policy === 'AutoAugment').map((c) => c.args.policy));
     assert.deepEqual([...autoPolicies].sort(), ['cifar10', 'imagenet', 'svhn']);
-    // torchvision's AugMix runs its ops on tensors: shears and rotations resample with grid_sample, and
-    // Color / Contrast / Sharpness round differently from PIL by a grey level; the rest agree exactly
+    // torchvision's AugMix runs its ops on tensors: there shears and rotations resample with grid_sample,
+    // and Color / Contrast / Sharpness round differently from PIL; the rest give PIL's bytes
+    const tensorOps = new Set(fixture.cases.filter((c) => c.op === 'applyOpTensor').map((c) => c.args.op));
+    for (const op of ['Color', 'Contrast', 'Rotate', 'Sharpness', 'ShearX', 'ShearY', 'TranslateX', 'TranslateY']) assert.ok(tensorOps.has(op), op);
     assert.deepEqual(
       Object.entries(fixture.augmixOps)
         .filter(([, d]) => d > 0)

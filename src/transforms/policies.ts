@@ -17,7 +17,11 @@ import { adjustBrightness, adjustContrast, adjustSaturation } from './color.js';
 import { adjustSharpness, autocontrast, equalize, invert, posterize, solarize } from './enhance.js';
 import { affine, rotate, type Fill, type Interpolation } from './functional.js';
 import { bytesView, pickGenerator, roundHalfEven, type Transform, type TransformSpec } from './image.js';
+import { linspace32 } from './linspace.js';
 import { registerTransform } from './spec.js';
+import { tensorAffineMatrix, tensorContrast, tensorSaturation, tensorSharpness, tensorWarp } from './tensor-ops.js';
+
+export { linspace32 };
 
 const f32 = Math.fround;
 
@@ -41,10 +45,15 @@ export const POLICY_OPS = [
 export type PolicyOp = (typeof POLICY_OPS)[number];
 
 export interface OpOptions {
-  /** for the geometric ops: 'nearest' (default), 'bilinear' or 'bicubic' */
+  /** for the geometric ops: 'nearest' (default), 'bilinear' or 'bicubic' ('nearest' or 'bilinear' with tensor kernels) */
   interpolation?: Interpolation;
-  /** the area a geometric op uncovers (default 0) */
-  fill?: Fill;
+  /** the area a geometric op uncovers (default 0; null: torchvision's None) */
+  fill?: Fill | null;
+  /**
+   * 'pil' (default): the ops torchvision runs on PIL images; 'tensor': those it runs on uint8
+   * tensors, which its AugMix uses even for PIL images (grid_sample warps, float32 blends)
+   */
+  kernels?: 'pil' | 'tensor';
 }
 
 /**
@@ -53,11 +62,44 @@ export interface OpOptions {
  * translations pixels (truncated to integers), Rotate degrees, the four enhancements
  * 1 + magnitude as their factor, Posterize bits, Solarize the threshold.
  */
-export function applyOp(img: Tensor, op: PolicyOp, magnitude: number, { interpolation = 'nearest', fill = 0 }: OpOptions = {}): Tensor<'uint8'> {
-  bytesView(img, 'applyOp');
+export function applyOp(
+  img: Tensor,
+  op: PolicyOp,
+  magnitude: number,
+  { interpolation = 'nearest', fill = 0, kernels = 'pil' }: OpOptions = {},
+): Tensor<'uint8'> {
+  const v = bytesView(img, 'applyOp');
   const u8 = img as Tensor<'uint8'>;
-  const geo = { interpolation, fill };
+  const geo = { interpolation, fill: fill ?? 0 };
   const degrees = (m: number) => Math.atan(m) * (180 / Math.PI);
+  if (kernels === 'tensor') {
+    if (interpolation !== 'nearest' && interpolation !== 'bilinear') {
+      throw new RangeError(`applyOp: tensor kernels take interpolation 'nearest' or 'bilinear' but received '${interpolation}'`);
+    }
+    const warp = (angle: number, translate: [number, number], shear: [number, number], center: [number, number] | null) =>
+      tensorWarp(u8, tensorAffineMatrix(v.width, v.height, angle, translate, 1, shear, center), interpolation, fill);
+    switch (op) {
+      case 'ShearX':
+        return warp(0, [0, 0], [degrees(magnitude), 0], [0, 0]);
+      case 'ShearY':
+        return warp(0, [0, 0], [0, degrees(magnitude)], [0, 0]);
+      case 'TranslateX':
+        return warp(0, [Math.trunc(magnitude), 0], [0, 0], null);
+      case 'TranslateY':
+        return warp(0, [0, Math.trunc(magnitude)], [0, 0], null);
+      case 'Rotate':
+        // torchvision's tensor rotate: the affine matrix of -angle about the centre
+        return warp(-magnitude, [0, 0], [0, 0], null);
+      case 'Color':
+        return tensorSaturation(u8, 1 + magnitude);
+      case 'Contrast':
+        return tensorContrast(u8, 1 + magnitude);
+      case 'Sharpness':
+        return tensorSharpness(u8, 1 + magnitude);
+      default:
+      // the other ops compute the same bytes on tensors as on PIL images
+    }
+  }
   switch (op) {
     case 'Identity':
       return u8;
@@ -92,31 +134,6 @@ export function applyOp(img: Tensor, op: PolicyOp, magnitude: number, { interpol
     default:
       throw new RangeError(`applyOp: unknown op ${JSON.stringify(op)} (known: ${POLICY_OPS.join(', ')})`);
   }
-}
-
-/**
- * torch.linspace in float32, rounding as torch 1.13's CPU kernel does (the first half
- * counted up from start, the second down from end, each a fused multiply-add; whole
- * blocks of 16 as two vectors of 8 lanes, each lane base + k * step): the magnitude
- * tables are its output, and a policy's magnitudes must be torchvision's to the bit.
- */
-export function linspace32(start: number, end: number, steps: number): number[] {
-  const a = f32(start);
-  const b = f32(end);
-  if (steps === 1) return [a];
-  const step = f32(f32(b - a) / (steps - 1));
-  const half = Math.floor(steps / 2);
-  const at = (i: number) => (i < half ? f32(a + step * i) : f32(b - step * (steps - i - 1)));
-  const out: number[] = [];
-  let i = 0;
-  for (; i + 16 <= steps;) {
-    for (let v = 0; v < 2; v++, i += 8) {
-      const base = at(i);
-      for (let k = 0; k < 8; k++) out.push(f32(base + f32(step * k)));
-    }
-  }
-  for (; i < steps; i++) out.push(at(i));
-  return out;
 }
 
 /** One op of a policy's table: its magnitudes (null: the op takes none) and whether a random sign applies. */
@@ -241,7 +258,7 @@ export function generatorDraws(g: Generator): PolicyDraws {
   };
 }
 
-export interface PolicyOptions extends OpOptions {
+export interface PolicyOptions extends Omit<OpOptions, 'kernels'> {
   /** draw from this generator instead of the global one (a generator passed to apply() still wins) */
   generator?: Generator;
   /** where the random choices come from (default generatorDraws); a test passes scripted draws */
@@ -251,7 +268,7 @@ export interface PolicyOptions extends OpOptions {
 /** The checks and defaults every policy shares. */
 abstract class Policy implements Transform<Tensor, Tensor<'uint8'>> {
   readonly interpolation: Interpolation;
-  readonly fill: Fill;
+  readonly fill: Fill | null;
   readonly generator?: Generator;
   readonly draws: DrawSource;
 
@@ -271,8 +288,8 @@ abstract class Policy implements Transform<Tensor, Tensor<'uint8'>> {
     return { d: this.draws(pickGenerator(generator, this.generator)), height: v.height, width: v.width };
   }
 
-  protected op(img: Tensor<'uint8'>, op: PolicyOp, magnitude: number): Tensor<'uint8'> {
-    return applyOp(img, op, magnitude, { interpolation: this.interpolation, fill: this.fill });
+  protected op(img: Tensor<'uint8'>, op: PolicyOp, magnitude: number, kernels: 'pil' | 'tensor' = 'pil'): Tensor<'uint8'> {
+    return applyOp(img, op, magnitude, { interpolation: this.interpolation, fill: this.fill, kernels });
   }
 
   abstract apply(img: Tensor, generator?: Generator): Tensor<'uint8'>;
@@ -621,7 +638,7 @@ export class AutoAugment extends Policy {
     const policies = AUTOAUGMENT_POLICIES[this.policy];
     // torchvision's get_params: the sub-policy, two probabilities, two signs
     const id = d.int(policies.length);
-    const probs = [d.uniform(), d.uniform()];
+    const probs = [f32(d.uniform()), f32(d.uniform())]; // torch.rand's float32
     const signs = [d.int(2), d.int(2)];
     const space = augmentationSpace('auto', 10, [height, width]);
     let out = img as Tensor<'uint8'>;
@@ -734,9 +751,10 @@ export interface AugMixOptions extends PolicyOptions {
 /**
  * AugMix: mixtureWidth chains of 1-3 random ops, mixed with Dirichlet(alpha) weights,
  * then mixed with the original image by a Beta(alpha, alpha) weight; in float32, as
- * torchvision, truncated back to bytes. Interpolation defaults to bilinear, as
- * torchvision's. torchvision runs these ops on tensors even for PIL images; here they
- * are the PIL ops of the other policies (see docs/data.md for where the two differ).
+ * torchvision, truncated back to bytes. As torchvision's, it runs its ops with the
+ * tensor kernels (applyOp's kernels 'tensor': grid_sample warps, float32 blends), even
+ * on pictures the other policies treat as PIL images; interpolation defaults to
+ * bilinear ('nearest' or 'bilinear'), fill to null (zeros, without torchvision's mask).
  */
 export class AugMix extends Policy {
   readonly severity: number;
@@ -745,8 +763,20 @@ export class AugMix extends Policy {
   readonly alpha: number;
   readonly allOps: boolean;
 
-  constructor({ severity = 3, mixtureWidth = 3, chainDepth = -1, alpha = 1, allOps = true, interpolation = 'bilinear', ...options }: AugMixOptions = {}) {
-    super('AugMix', { interpolation, ...options });
+  constructor({
+    severity = 3,
+    mixtureWidth = 3,
+    chainDepth = -1,
+    alpha = 1,
+    allOps = true,
+    interpolation = 'bilinear',
+    fill = null,
+    ...options
+  }: AugMixOptions = {}) {
+    super('AugMix', { interpolation, fill, ...options });
+    if (interpolation !== 'nearest' && interpolation !== 'bilinear') {
+      throw new RangeError(`AugMix: interpolation must be 'nearest' or 'bilinear' (torchvision's tensor kernels) but received '${interpolation}'`);
+    }
     if (!(Number.isInteger(severity) && severity >= 1 && severity <= 10))
       throw new RangeError(`AugMix: severity must be an integer in [1, 10] but received ${severity}`);
     if (!(Number.isInteger(mixtureWidth) && mixtureWidth >= 1))
@@ -764,8 +794,9 @@ export class AugMix extends Policy {
     const { d, height, width } = this.start(img, generator, 'AugMix');
     const space = augmentationSpace('augmix', 10, [height, width], this.allOps);
     const x = img.data as Uint8Array;
-    const m = d.dirichlet(this.alpha, 2);
-    const weights = d.dirichlet(this.alpha, this.mixtureWidth).map((w) => f32(w * m[1]));
+    // torch's weights are float32 tensors: a draws source giving doubles is taken at float32 too
+    const m = d.dirichlet(this.alpha, 2).map(f32);
+    const weights = d.dirichlet(this.alpha, this.mixtureWidth).map((w) => f32(f32(w) * m[1]));
     const mix = new Float32Array(x.length);
     for (let i = 0; i < x.length; i++) mix[i] = f32(m[0] * x[i]);
     for (let k = 0; k < this.mixtureWidth; k++) {
@@ -775,7 +806,7 @@ export class AugMix extends Policy {
         const { op, magnitudes, signed } = space[d.int(space.length)];
         let mag = magnitudes ? magnitudes[d.int(this.severity)] : 0;
         if (signed && d.int(2)) mag = -mag;
-        aug = this.op(aug, op, mag);
+        aug = this.op(aug, op, mag, 'tensor');
       }
       const a = aug.data as Uint8Array;
       const w = weights[k];
