@@ -159,15 +159,14 @@ export function adjustSharpness(img: ImageTensor, factor: number): ImageTensor {
     const k5 = f32(5 / 13);
     const smooth = new Uint8Array(d as Uint8Array);
     if (h >= 3 && w >= 3) {
+      const { sx, sy } = v;
+      const row = (p: number, kc: number) => f32(f32(f32(d[p - sx] * k1) + f32(d[p] * kc)) + f32(d[p + sx] * k1));
       for (let y = 1; y < h - 1; y++) {
         for (let x = 1; x < w - 1; x++) {
           for (let c = 0; c < channels; c++) {
-            const at = (yy: number, xx: number) => d[yy * v.sy + xx * v.sx + c];
-            const row = (yy: number, kc: number) => f32(f32(f32(at(yy, x - 1) * k1) + f32(at(yy, x) * kc)) + f32(at(yy, x + 1) * k1));
-            let ss = f32(0 + row(y + 1, k1));
-            ss = f32(ss + row(y, k5));
-            ss = f32(ss + row(y - 1, k1));
-            smooth[y * v.sy + x * v.sx + c] = ss <= 0 ? 0 : ss >= 255 ? 255 : Math.trunc(f32(ss + 0.5));
+            const p = y * sy + x * sx + c;
+            const ss = f32(f32(row(p + sy, k1) + row(p, k5)) + row(p - sy, k1));
+            smooth[p] = ss <= 0 ? 0 : ss >= 255 ? 255 : Math.trunc(f32(ss + 0.5));
           }
         }
       }

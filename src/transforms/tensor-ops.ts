@@ -77,9 +77,11 @@ export function tensorSharpness(img: Tensor, factor: number): Tensor<'uint8'> {
   for (let y = 1; y < h - 1; y++) {
     for (let x = 1; x < w - 1; x++) {
       for (let c = 0; c < channels; c++) {
-        let s = 0;
-        for (let dy = -1; dy <= 1; dy++) for (let dx = -1; dx <= 1; dx++) s += d[((y + dy) * w + x + dx) * channels + c] * (dy === 0 && dx === 0 ? k5 : k1);
-        deg[(y * w + x) * channels + c] = Math.min(255, roundHalfEven(f32(s)));
+        const p = (y * w + x) * channels + c;
+        const up = p - w * channels;
+        const dn = p + w * channels;
+        const ring = d[up - channels] + d[up] + d[up + channels] + d[p - channels] + d[p + channels] + d[dn - channels] + d[dn] + d[dn + channels];
+        deg[p] = Math.min(255, roundHalfEven(f32(ring * k1 + d[p] * k5)));
       }
     }
   }
@@ -133,20 +135,31 @@ export function tensorWarp(img: Tensor, matrix: readonly number[], interpolation
         const ea = f32(1 - we);
         const n = f32(iy - y0);
         const s = f32(1 - n);
-        const weights = [f32(s * ea), f32(s * we), f32(n * ea), f32(n * we)];
-        const corners = [
-          [x0, y0],
-          [x0 + 1, y0],
-          [x0, y0 + 1],
-          [x0 + 1, y0 + 1],
-        ];
-        acc.fill(0);
-        for (let k = 0; k < 4; k++) {
-          const [cx, cy] = corners[k];
-          const inside = cx >= 0 && cx < w && cy >= 0 && cy < h;
-          // (v_nw nw) + (v_ne ne) + (v_sw sw) + (v_se se): the first a product, each later term a fused multiply-add
-          for (let c = 0; c < channels; c++) acc[c] = f32(acc[c] + weights[k] * (inside ? d[(cy * w + cx) * channels + c] : 0));
-          if (inside) mask = f32(mask + weights[k]);
+        const inX0 = x0 >= 0 && x0 < w;
+        const inX1 = x0 + 1 >= 0 && x0 + 1 < w;
+        const inY0 = y0 >= 0 && y0 < h;
+        const inY1 = y0 + 1 >= 0 && y0 + 1 < h;
+        // nw, ne, sw, se; outside corners read 0 (zeros padding)
+        const wnw = f32(s * ea);
+        const wne = f32(s * we);
+        const wsw = f32(n * ea);
+        const wse = f32(n * we);
+        const pnw = inX0 && inY0 ? (y0 * w + x0) * channels : -1;
+        const pne = inX1 && inY0 ? (y0 * w + x0 + 1) * channels : -1;
+        const psw = inX0 && inY1 ? ((y0 + 1) * w + x0) * channels : -1;
+        const pse = inX1 && inY1 ? ((y0 + 1) * w + x0 + 1) * channels : -1;
+        // (v_nw nw) + (v_ne ne) + (v_sw sw) + (v_se se): the first a product, each later term a fused multiply-add
+        for (let c = 0; c < channels; c++) {
+          let a = f32(wnw * (pnw >= 0 ? d[pnw + c] : 0));
+          a = f32(a + wne * (pne >= 0 ? d[pne + c] : 0));
+          a = f32(a + wsw * (psw >= 0 ? d[psw + c] : 0));
+          acc[c] = f32(a + wse * (pse >= 0 ? d[pse + c] : 0));
+        }
+        if (fillv) {
+          mask = f32(pnw >= 0 ? wnw : 0);
+          mask = f32(mask + (pne >= 0 ? wne : 0));
+          mask = f32(mask + (psw >= 0 ? wsw : 0));
+          mask = f32(mask + (pse >= 0 ? wse : 0));
         }
       }
       for (let c = 0; c < channels; c++) {
