@@ -241,18 +241,19 @@ describe('the policies as random transforms', () => {
     for (let i = 0; i < 1000; i++) t.apply(img);
     const ops = r.ints.filter(([range]) => range === 14);
     assert.equal(ops.length, 3000);
-    for (const k of [0, 5, 13]) assertRate(ops.filter(([, v]) => v === k).length, 3000, 1 / 14, `RandAugment op ${k}`);
+    for (let k = 0; k < 14; k++) assertRate(ops.filter(([, v]) => v === k).length, 3000, 1 / 14, `RandAugment op ${k}`);
     const a = recording();
     const auto = new T.AutoAugment('svhn', { draws: a.source, generator: new Generator(3) });
     for (let i = 0; i < 2500; i++) auto.apply(img);
     const ids = a.ints.filter(([range]) => range === 25).map(([, v]) => v);
     assert.equal(ids.length, 2500);
-    for (const k of [0, 12, 24]) assertRate(ids.filter((v) => v === k).length, 2500, 1 / 25, `sub-policy ${k}`);
+    for (let k = 0; k < 25; k++) assertRate(ids.filter((v) => v === k).length, 2500, 1 / 25, `sub-policy ${k}`);
   });
 
   test("AugMix: Dirichlet weights with the distribution's mean and variance; the result lies between the chains", () => {
     const r = recording();
-    const t = new T.AugMix({ alpha: 0.5, mixtureWidth: 4, draws: r.source, generator: new Generator(5) });
+    // severity 5: its level draws (range 5) are told apart from the chain depths (range 3)
+    const t = new T.AugMix({ alpha: 0.5, mixtureWidth: 4, severity: 5, draws: r.source, generator: new Generator(5) });
     for (let i = 0; i < 1500; i++) t.apply(img);
     const w4 = r.dirichlet.filter((v) => v.length === 4);
     assert.equal(w4.length, 1500);
@@ -263,9 +264,17 @@ describe('the policies as random transforms', () => {
     assert.ok(Math.abs(mean - 0.25) < 0.025, `mean ${mean}`);
     assert.ok(Math.abs(variance - 0.0625) < 0.012, `variance ${variance}`);
     for (const v of r.dirichlet) assert.ok(Math.abs(v.reduce((a, b) => a + b, 0) - 1) < 1e-5 && v.every((x) => x >= 0));
-    // depth 1-3 drawn per chain when chainDepth is -1
-    const depths = r.ints.filter(([range]) => range === 3);
-    assert.ok(depths.length >= 1500 * 4);
+    // a depth of 1-3 drawn per chain (chainDepth -1), uniformly; each of the 13 ops at rate 1/13
+    const depths = r.ints.filter(([range]) => range === 3).map(([, v]) => v);
+    assert.equal(depths.length, 1500 * 4);
+    for (let k = 0; k < 3; k++) assertRate(depths.filter((v) => v === k).length, depths.length, 1 / 3, `depth ${k + 1}`);
+    const ops = r.ints.filter(([range]) => range === 13).map(([, v]) => v);
+    assert.equal(
+      ops.length,
+      depths.reduce((a, v) => a + v + 1, 0),
+      'one op draw per step of each chain',
+    );
+    for (let k = 0; k < 13; k++) assertRate(ops.filter((v) => v === k).length, ops.length, 1 / 13, `AugMix op ${k}`);
     // a mixture of the image with itself is the image
     const still = new T.AugMix({ draws: () => ({ int: () => 0, uniform: () => 0, dirichlet: (_a, k) => Array.from({ length: k }, () => 1 / k) }) });
     const gray = new Tensor<'uint8'>(new Uint8Array(8 * 10 * 3).fill(100), [8, 10, 3]);
