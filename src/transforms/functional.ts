@@ -1,10 +1,11 @@
 /**
  * The transforms as functions with explicit parameters (torchvision.transforms.functional).
  * The geometric ones are here, on images (uint8 [H, W, C] or float32 [C, H, W]): resize,
- * crop, pad, flips, rotation and letterboxing. Each follows what torchvision's
- * functional API does to a PIL image, including PIL's arithmetic, so the
- * results on bytes equal torchvision's. The colour and conversion functions are
- * ./color.ts's and ./convert.ts's.
+ * crop, pad, flips, rotation, affine and perspective warps, and letterboxing. Each follows
+ * what torchvision's functional API does to a PIL image, including PIL's arithmetic, so
+ * the results on bytes equal torchvision's. The colour and conversion functions are
+ * ./color.ts's and ./convert.ts's, the augmentation ones (sharpness, autocontrast,
+ * equalize, posterize, solarize, invert, blur, erase) ./enhance.ts's.
  */
 import { fillImage, fillValues, imageView, newImage, paddingLTRB, roundHalfEven, sizePair, type ImageTensor, type ImageView } from './image.js';
 import { resampleInto, scaleAffine, type Interpolation } from './resample.js';
