@@ -47,7 +47,7 @@ export type PolicyOp = (typeof POLICY_OPS)[number];
 export interface OpOptions {
   /** for the geometric ops: 'nearest' (default), 'bilinear' or 'bicubic' ('nearest' or 'bilinear' with tensor kernels) */
   interpolation?: Interpolation;
-  /** the area a geometric op uncovers (default 0; null: torchvision's None) */
+  /** the area a geometric op uncovers; undefined or null is torchvision's None: 0 for the PIL ops, zeros without a mask for the tensor kernels */
   fill?: Fill | null;
   /**
    * 'pil' (default): the ops torchvision runs on PIL images; 'tensor': those it runs on uint8
@@ -57,17 +57,13 @@ export interface OpOptions {
 }
 
 /**
- * torchvision's _apply_op on a PIL image: one op at a signed magnitude. Shears take the
+ * torchvision's _apply_op on a PIL image (or, with kernels 'tensor', on a uint8 tensor):
+ * one op at a signed magnitude. Shears take the
  * shear factor (torchvision turns it into degrees by atan, about the top-left corner),
  * translations pixels (truncated to integers), Rotate degrees, the four enhancements
  * 1 + magnitude as their factor, Posterize bits, Solarize the threshold.
  */
-export function applyOp(
-  img: Tensor,
-  op: PolicyOp,
-  magnitude: number,
-  { interpolation = 'nearest', fill = 0, kernels = 'pil' }: OpOptions = {},
-): Tensor<'uint8'> {
+export function applyOp(img: Tensor, op: PolicyOp, magnitude: number, { interpolation = 'nearest', fill, kernels = 'pil' }: OpOptions = {}): Tensor<'uint8'> {
   const v = bytesView(img, 'applyOp');
   const u8 = img as Tensor<'uint8'>;
   const geo = { interpolation, fill: fill ?? 0 };
@@ -77,7 +73,7 @@ export function applyOp(
       throw new RangeError(`applyOp: tensor kernels take interpolation 'nearest' or 'bilinear' but received '${interpolation}'`);
     }
     const warp = (angle: number, translate: [number, number], shear: [number, number], center: [number, number] | null) =>
-      tensorWarp(u8, tensorAffineMatrix(v.width, v.height, angle, translate, 1, shear, center), interpolation, fill);
+      tensorWarp(u8, tensorAffineMatrix(v.width, v.height, angle, translate, 1, shear, center), interpolation, fill ?? null);
     switch (op) {
       case 'ShearX':
         return warp(0, [0, 0], [degrees(magnitude), 0], [0, 0]);
