@@ -92,7 +92,9 @@ export const TRAIN: CommandSpec = {
       type: 'string',
       choices: AUGMENTATIONS,
       default: 'standard',
-      help: 'standard: random crops, flips, colour; light: small shifts, no flips (digits, text); none',
+      help:
+        'standard: random crops, flips, colour; light: small shifts, no flips (digits, text); ' +
+        'trivial, rand, auto: crops and flips, then TrivialAugmentWide, RandAugment or AutoAugment (ImageNet policy); none',
     },
     { name: 'out', type: 'string', value: 'DIR', help: 'where checkpoints, history.csv and the evaluation go (default runs/MODEL)' },
     { name: 'resume', type: 'flag', help: 'continue the run in --out from its last checkpoint' },

@@ -36,7 +36,7 @@ function lumaPlane(v: ImageView): Uint8Array {
  * float32, deg + factor * (img - deg), truncated; clamped to 0..255 when the
  * factor is outside [0, 1]. `deg(i, c)` gives the degenerate value of pixel i.
  */
-function blend(img: Tensor, v: ImageView, factor: number, deg: (i: number, c: number) => number): Tensor<'uint8'> {
+export function blend(img: Tensor, v: ImageView, factor: number, deg: (i: number, c: number) => number): Tensor<'uint8'> {
   const colors = colorChannels(v, 'blend');
   const a = f32(factor);
   const inRange = a >= 0 && a <= 1;

@@ -1,10 +1,11 @@
 /**
  * The transforms as functions with explicit parameters (torchvision.transforms.functional).
  * The geometric ones are here, on images (uint8 [H, W, C] or float32 [C, H, W]): resize,
- * crop, pad, flips, rotation and letterboxing. Each follows what torchvision's
- * functional API does to a PIL image, including PIL's arithmetic, so the
- * results on bytes equal torchvision's. The colour and conversion functions are
- * ./color.ts's and ./convert.ts's.
+ * crop, pad, flips, rotation, affine and perspective warps, and letterboxing. Each follows
+ * what torchvision's functional API does to a PIL image, including PIL's arithmetic, so
+ * the results on bytes equal torchvision's. The colour and conversion functions are
+ * ./color.ts's and ./convert.ts's, the augmentation ones (sharpness, autocontrast,
+ * equalize, posterize, solarize, invert, blur, erase) ./enhance.ts's.
  */
 import { fillImage, fillValues, imageView, newImage, paddingLTRB, roundHalfEven, sizePair, type ImageTensor, type ImageView } from './image.js';
 import { resampleInto, scaleAffine, type Interpolation } from './resample.js';
@@ -15,6 +16,7 @@ export type Fill = number | readonly number[];
 
 export { adjustBrightness, adjustContrast, adjustSaturation, adjustHue, rgbToGrayscale } from './color.js';
 export { toTensor, normalize } from './convert.js';
+export { invert, posterize, solarize, autocontrast, equalize, adjustSharpness, gaussianBlur, erase, type EraseValue } from './enhance.js';
 
 /**
  * torchvision's output size: a number (or [n]) sets the shorter side and keeps
@@ -265,7 +267,7 @@ export function rotate(img: ImageTensor, angle: number, { interpolation = 'neare
   }
   const out = newImage(v, h, w);
   fillImage(out.view, fillv);
-  affine(v, out.view, m, interpolation);
+  transformAffine(v, out.view, m, interpolation);
   return out.tensor;
 }
 
@@ -275,7 +277,7 @@ export function rotate(img: ImageTensor, angle: number, { interpolation = 'neare
  * its scaling path); bilinear and bicubic PIL's generic filters, which
  * truncate to bytes.
  */
-function affine(src: ImageView, out: ImageView, m: number[], interpolation: Interpolation): void {
+function transformAffine(src: ImageView, out: ImageView, m: number[], interpolation: Interpolation): void {
   if (interpolation === 'nearest') {
     if (m[1] === 0 && m[3] === 0) {
       scaleAffine(src, out, m[0], m[2], m[4], m[5]);
@@ -399,4 +401,182 @@ function bicubicAt(v: ImageView, c: number, xin: number, yin: number): number {
   const r3 = y + 2 >= 0 && y + 2 < v.height ? rowAt((y + 2) * v.sy) : r2;
   const r4 = y + 3 >= 0 && y + 3 < v.height ? rowAt((y + 3) * v.sy) : r3;
   return cubic(r1, r2, r3, r4, dy);
+}
+
+/** The interpolations PIL's transform() takes (rotate, affine, perspective). */
+function checkWarpInterpolation(interpolation: Interpolation, op: string): void {
+  if (!['nearest', 'bilinear', 'bicubic'].includes(interpolation)) {
+    throw new RangeError(`${op}: interpolation must be 'nearest', 'bilinear' or 'bicubic' but received '${interpolation}'`);
+  }
+}
+
+const RADIANS = Math.PI / 180;
+
+/**
+ * torchvision's _get_inverse_affine_matrix (inverted): the 2x3 matrix taking output
+ * pixel coordinates to input coordinates, which PIL's transform() walks. The map is
+ * T * C * R(angle) * S(scale) * SHy * SHx * C^-1, angle and shears in degrees, clockwise.
+ */
+export function inverseAffineMatrix(
+  center: readonly [number, number],
+  angle: number,
+  translate: readonly [number, number],
+  scale: number,
+  shear: readonly [number, number],
+): number[] {
+  const rot = angle * RADIANS;
+  const sx = shear[0] * RADIANS;
+  const sy = shear[1] * RADIANS;
+  const [cx, cy] = center;
+  const [tx, ty] = translate;
+  const a = Math.cos(rot - sy) / Math.cos(sy);
+  const b = (-Math.cos(rot - sy) * Math.tan(sx)) / Math.cos(sy) - Math.sin(rot);
+  const c = Math.sin(rot - sy) / Math.cos(sy);
+  const d = (-Math.sin(rot - sy) * Math.tan(sx)) / Math.cos(sy) + Math.cos(rot);
+  const m = [d, -b, 0, -c, a, 0].map((x) => x / scale);
+  m[2] += m[0] * (-cx - tx) + m[1] * (-cy - ty);
+  m[5] += m[3] * (-cx - tx) + m[4] * (-cy - ty);
+  m[2] += cx;
+  m[5] += cy;
+  return m;
+}
+
+export interface AffineOptions {
+  /** 'nearest' (default, as torchvision), 'bilinear' or 'bicubic' */
+  interpolation?: Interpolation;
+  /** value of the area outside the transformed picture */
+  fill?: Fill;
+  /** [x, y] in pixels from the top-left corner; default the image centre */
+  center?: readonly [number, number];
+}
+
+/**
+ * torchvision's affine on a PIL image: rotation by `angle` degrees (clockwise), then
+ * `translate` [dx, dy] pixels, `scale`, and `shear` (degrees parallel to x, or [x, y]),
+ * about the centre; the output keeps the input's size. PIL's affine transform does the
+ * sampling (see rotate).
+ */
+export function affine(
+  img: ImageTensor,
+  angle: number,
+  translate: readonly [number, number],
+  scale: number,
+  shear: number | readonly number[],
+  { interpolation = 'nearest', fill = 0, center }: AffineOptions = {},
+): ImageTensor {
+  const v = imageView(img, 'affine');
+  checkWarpInterpolation(interpolation, 'affine');
+  if (!(scale > 0)) throw new RangeError(`affine: scale must be positive but received ${scale}`);
+  if (!Array.isArray(translate) || translate.length !== 2) throw new RangeError(`affine: translate must be [dx, dy] but received ${JSON.stringify(translate)}`);
+  const sh = typeof shear === 'number' ? [shear, 0] : shear.length === 1 ? [shear[0], shear[0]] : [...shear];
+  if (sh.length !== 2) throw new RangeError(`affine: shear must be a number or [x, y] but received ${JSON.stringify(shear)}`);
+  const m = inverseAffineMatrix(center ?? [v.width * 0.5, v.height * 0.5], angle, translate, scale, sh as [number, number]);
+  const out = newImage(v, v.height, v.width);
+  fillImage(out.view, fillValues(fill, v, 'affine'));
+  transformAffine(v, out.view, m, interpolation);
+  return out.tensor;
+}
+
+/**
+ * The coefficients [a, b, c, d, e, f, g, h] mapping output (x, y) to input
+ * ((ax + by + c) / (gx + hy + 1), (dx + ey + f) / (gx + hy + 1)), from the four corners
+ * `startpoints` (in the input) and where they land, `endpoints`: torchvision's
+ * _get_perspective_coeffs, which solves the same 8 equations (in float32, by least
+ * squares; here exactly in doubles, then rounded to float32 as torchvision returns them).
+ */
+export function perspectiveCoeffs(startpoints: readonly (readonly number[])[], endpoints: readonly (readonly number[])[]): number[] {
+  if (startpoints.length !== 4 || endpoints.length !== 4 || ![...startpoints, ...endpoints].every((p) => p.length === 2)) {
+    throw new RangeError('perspective: startpoints and endpoints must each be four [x, y] corners (top-left, top-right, bottom-right, bottom-left)');
+  }
+  const a: number[][] = [];
+  const b: number[] = [];
+  for (let i = 0; i < 4; i++) {
+    const [x, y] = endpoints[i];
+    const [u, w] = startpoints[i];
+    a.push([x, y, 1, 0, 0, 0, -u * x, -u * y]);
+    a.push([0, 0, 0, x, y, 1, -w * x, -w * y]);
+    b.push(u, w);
+  }
+  // Gaussian elimination with partial pivoting on the 8 x 8 system
+  for (let col = 0; col < 8; col++) {
+    let piv = col;
+    for (let r = col + 1; r < 8; r++) if (Math.abs(a[r][col]) > Math.abs(a[piv][col])) piv = r;
+    if (Math.abs(a[piv][col]) < 1e-12) throw new RangeError('perspective: the corners are degenerate (three of them on a line)');
+    [a[col], a[piv]] = [a[piv], a[col]];
+    [b[col], b[piv]] = [b[piv], b[col]];
+    for (let r = col + 1; r < 8; r++) {
+      const f = a[r][col] / a[col][col];
+      for (let k = col; k < 8; k++) a[r][k] -= f * a[col][k];
+      b[r] -= f * b[col];
+    }
+  }
+  const x = new Array<number>(8).fill(0);
+  for (let r = 7; r >= 0; r--) {
+    let s = b[r];
+    for (let k = r + 1; k < 8; k++) s -= a[r][k] * x[k];
+    x[r] = s / a[r][r];
+  }
+  return x.map(Math.fround);
+}
+
+export interface PerspectiveOptions {
+  /** 'bilinear' (default, as torchvision), 'nearest' or 'bicubic' */
+  interpolation?: Interpolation;
+  fill?: Fill;
+}
+
+/**
+ * torchvision's perspective on a PIL image: the input corners `startpoints` move to
+ * `endpoints` (each [top-left, top-right, bottom-right, bottom-left] as [x, y]). Pass
+ * `coeffs` (perspectiveCoeffs' eight numbers) instead of the corners to use given ones.
+ */
+export function perspective(
+  img: ImageTensor,
+  startpoints: readonly (readonly number[])[] | null,
+  endpoints: readonly (readonly number[])[] | null,
+  { interpolation = 'bilinear', fill = 0, coeffs }: PerspectiveOptions & { coeffs?: readonly number[] } = {},
+): ImageTensor {
+  const v = imageView(img, 'perspective');
+  checkWarpInterpolation(interpolation, 'perspective');
+  const c = coeffs ?? perspectiveCoeffs(startpoints ?? [], endpoints ?? []);
+  if (c.length !== 8) throw new RangeError(`perspective: expected 8 coefficients but received ${c.length}`);
+  const out = newImage(v, v.height, v.width);
+  fillImage(out.view, fillValues(fill, v, 'perspective'));
+  genericTransform(v, out.view, interpolation, (x, y, p) => {
+    const den = c[6] * x + c[7] * y + 1;
+    p[0] = (c[0] * x + c[1] * y + c[2]) / den;
+    p[1] = (c[3] * x + c[4] * y + c[5]) / den;
+  });
+  return out.tensor;
+}
+
+/**
+ * PIL's ImagingGenericTransform: each output pixel centre (x + 0.5, y + 0.5) mapped to
+ * input coordinates by `map`, sampled with PIL's nearest (truncation), bilinear or
+ * bicubic filter; pixels that fall outside keep the fill.
+ */
+function genericTransform(src: ImageView, out: ImageView, interpolation: Interpolation, map: (x: number, y: number, p: number[]) => void): void {
+  const p = [0, 0];
+  const bytes = src.bytes;
+  const sample = interpolation === 'bilinear' ? bilinearAt : bicubicAt;
+  for (let y = 0; y < out.height; y++) {
+    for (let x = 0; x < out.width; x++) {
+      map(x + 0.5, y + 0.5, p);
+      const [xin, yin] = p;
+      const di = y * out.sy + x * out.sx;
+      if (interpolation === 'nearest') {
+        const xi = xin < 0 ? -1 : Math.trunc(xin);
+        const yi = yin < 0 ? -1 : Math.trunc(yin);
+        if (xi < 0 || xi >= src.width || yi < 0 || yi >= src.height) continue;
+        const si = yi * src.sy + xi * src.sx;
+        for (let c = 0; c < src.channels; c++) out.data[di + c * out.sc] = src.data[si + c * src.sc];
+        continue;
+      }
+      if (!(xin >= 0 && xin < src.width && yin >= 0 && yin < src.height)) continue;
+      for (let c = 0; c < src.channels; c++) {
+        const val = sample(src, c, xin - 0.5, yin - 0.5);
+        out.data[di + c * out.sc] = bytes ? (val <= 0 ? 0 : val >= 255 ? 255 : Math.trunc(val)) : val;
+      }
+    }
+  }
 }

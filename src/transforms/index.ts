@@ -21,9 +21,48 @@ export {
   type RandomRotationOptions,
 } from './geometric.js';
 export { ColorJitter, Grayscale, RandomGrayscale, type ColorJitterOptions, type ColorJitterParams } from './photometric.js';
+export {
+  RandomAffine,
+  RandomPerspective,
+  GaussianBlur,
+  RandomAdjustSharpness,
+  RandomAutocontrast,
+  RandomEqualize,
+  RandomPosterize,
+  RandomSolarize,
+  RandomInvert,
+  RandomErasing,
+  type RandomAffineOptions,
+  type RandomPerspectiveOptions,
+  type RandomErasingOptions,
+  type AffineParams,
+  type ErasingParams,
+} from './augment.js';
+export {
+  AutoAugment,
+  RandAugment,
+  TrivialAugmentWide,
+  AugMix,
+  applyOp,
+  augmentationSpace,
+  generatorDraws,
+  linspace32,
+  POLICY_OPS,
+  AUTOAUGMENT_POLICIES,
+  type PolicyOp,
+  type PolicyName,
+  type OpRange,
+  type OpOptions,
+  type PolicyDraws,
+  type DrawSource,
+  type PolicyOptions,
+  type RandAugmentOptions,
+  type AugMixOptions,
+  type AutoAugmentPolicy,
+} from './policies.js';
 export type { ImageTensor, Transform, TransformSpec } from './image.js';
 export { transformFromSpec } from './spec.js';
-export type { Interpolation, PaddingMode, Fill, RotateOptions } from './functional.js';
+export type { Interpolation, PaddingMode, Fill, RotateOptions, AffineOptions, PerspectiveOptions } from './functional.js';
 export * as functional from './functional.js';
 export {
   evalTransform,

@@ -13,6 +13,10 @@
  *                           RandomHorizontalFlip, ColorJitter(0.2, 0.2, 0.2 on colour)
  *              'light'      the evaluation resize, then RandomCrop with cropSize/8 padding
  *                           (no flips: for digits, text and other pictures a mirror changes)
+ *              'trivial'    standard's crop and flip, then TrivialAugmentWide (one op of 14 at a random strength)
+ *              'rand'       standard's crop and flip, then RandAugment(2 ops, magnitude 9 of 31)
+ *              'auto'       standard's crop and flip, then AutoAugment's ImageNet policy
+ *                           (the three policies replace the colour jitter, as in torchvision's recipes)
  *              'none'       the evaluation transform
  *
  * then ToTensor and Normalize(mean, std).
@@ -20,11 +24,12 @@
 import { Compose, Normalize, ToTensor } from './basic.js';
 import { CenterCrop, Letterbox, RandomCrop, RandomHorizontalFlip, RandomResizedCrop, Resize } from './geometric.js';
 import { ColorJitter } from './photometric.js';
+import { AutoAugment, RandAugment, TrivialAugmentWide } from './policies.js';
 import type { Transform } from './image.js';
 import { INTERPOLATIONS, type Interpolation } from './resample.js';
 
 export type ResizeMode = 'crop' | 'letterbox' | 'stretch';
-export type Augmentation = 'standard' | 'light' | 'none';
+export type Augmentation = 'standard' | 'light' | 'trivial' | 'rand' | 'auto' | 'none';
 
 export interface PreprocessConfig {
   /** the short side pictures are resized to before the centre crop ('crop' mode) */
@@ -42,7 +47,7 @@ export interface PreprocessConfig {
 }
 
 export const RESIZE_MODES: readonly ResizeMode[] = ['crop', 'letterbox', 'stretch'];
-export const AUGMENTATIONS: readonly Augmentation[] = ['standard', 'light', 'none'];
+export const AUGMENTATIONS: readonly Augmentation[] = ['standard', 'light', 'trivial', 'rand', 'auto', 'none'];
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
 export const IMAGENET_STD = [0.229, 0.224, 0.225];
 
@@ -73,7 +78,9 @@ export function trainTransform(p: PreprocessConfig): Compose {
   const rrc = new RandomResizedCrop(s, { scale: [0.25, 1], interpolation: p.interpolation });
   const crop = p.resizeMode === 'crop' ? [rrc] : [...resizeSteps(p), rrc];
   const jitter = p.channels === 3 ? new ColorJitter({ brightness: 0.2, contrast: 0.2, saturation: 0.2 }) : new ColorJitter({ brightness: 0.2, contrast: 0.2 });
-  return new Compose([...crop, new RandomHorizontalFlip(), jitter, ...tensorSteps(p)]);
+  const policy =
+    p.augment === 'trivial' ? new TrivialAugmentWide() : p.augment === 'rand' ? new RandAugment() : p.augment === 'auto' ? new AutoAugment('imagenet') : jitter;
+  return new Compose([...crop, new RandomHorizontalFlip(), policy, ...tensorSteps(p)]);
 }
 
 /**
