@@ -52,6 +52,7 @@ export {
   type CheckpointContents,
   type SaveCheckpointInput,
 } from './checkpoint.js';
+export { DivergenceError, describeDivergence, firstNonFinite, formatLr, type DivergenceInfo } from './divergence.js';
 export { Predictor, PredictorError, topK, stateDictGist, type PredictorOptions, type TopClass, type FileResult, type ClassifyOptions } from './predictor.js';
 export { ProgressBar, formatLogs, formatValue, formatStepTime, type ProgressOutput } from './progress.js';
 export { operatingPointFor, defaultPredictionsFile, OperatingPointError, type OperatingPointRequest, type DeployedOperatingPoint } from './operating-point.js';

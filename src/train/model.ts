@@ -27,6 +27,7 @@ import { defaultGenerator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Callback, CallbackList, LRSchedulerCallback, ModelCheckpoint, ProgBarLogger, type CallbackHost, type Logs, type SchedulerLike } from './callbacks.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint, type Architecture, type CheckpointContents } from './checkpoint.js';
+import { DivergenceError, firstNonFinite } from './divergence.js';
 import type { Metric } from './metrics.js';
 import type { ProgressOutput } from './progress.js';
 
@@ -84,6 +85,11 @@ export interface FitOptions extends LoaderOptions {
   resume?: string | boolean;
   /** where progress goes (default process.stdout) */
   out?: ProgressOutput;
+  /**
+   * stop with a DivergenceError at the first NaN or infinite training loss, validation loss or
+   * weight, before any checkpoint holds it (default true; false leaves it to callbacks such as TerminateOnNaN)
+   */
+  stopOnDivergence?: boolean;
 }
 
 export interface EvaluateOptions extends LoaderOptions {
@@ -226,6 +232,7 @@ export class Model implements CallbackHost {
       seed,
       resume,
       out = process.stdout,
+      stopOnDivergence = true,
     } = options;
     if (!this.optimizer) throw new Error('Model.fit: no optimizer; call prepare({ optimizer, loss })');
     if (!this.lossFn) throw new Error('Model.fit: no loss; call prepare({ optimizer, loss })');
@@ -264,9 +271,12 @@ export class Model implements CallbackHost {
       for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
         await cbks.call('onEpochBegin', epoch, {});
         if (seed !== undefined && trainLoader instanceof DataLoader && trainLoader !== trainData) trainLoader.reseed(epochSeed(epoch));
-        logs = await this.#trainEpoch(trainLoader, cbks);
+        logs = await this.#trainEpoch(trainLoader, cbks, epoch, stopOnDivergence);
+        if (stopOnDivergence) this.#checkWeights(epoch);
         if (evalLoader !== undefined && (epoch + 1 - initialEpoch) % evalFreq === 0) {
           const ev = await this.#evaluateWith(evalLoader as Data, options, cbks, progress);
+          if (stopOnDivergence && typeof ev.loss === 'number' && !Number.isFinite(ev.loss))
+            throw new DivergenceError({ what: 'eval_loss', value: ev.loss, epoch: epoch + 1, step: 0, lr: this.#lr() });
           for (const [k, v] of Object.entries(ev)) logs[`eval_${k}`] = v;
         }
         const lr = this.optimizer.paramGroups[0]?.lr;
@@ -283,7 +293,18 @@ export class Model implements CallbackHost {
     return this.history;
   }
 
-  async #trainEpoch(loader: Iterable<unknown> | AsyncIterable<unknown>, cbks: CallbackList): Promise<Logs> {
+  #lr(): number | null {
+    const lr = this.optimizer?.paramGroups[0]?.lr;
+    return typeof lr === 'number' ? lr : null;
+  }
+
+  /** Throws a DivergenceError when a weight is no longer finite, before any callback could save it. */
+  #checkWeights(epoch: number): void {
+    const bad = firstNonFinite(this.net);
+    if (bad) throw new DivergenceError({ what: 'weights', value: bad.value, epoch: epoch + 1, step: 0, lr: this.#lr(), parameter: bad.name });
+  }
+
+  async #trainEpoch(loader: Iterable<unknown> | AsyncIterable<unknown>, cbks: CallbackList, epoch: number, stopOnDivergence: boolean): Promise<Logs> {
     const optimizer = this.optimizer!;
     this.net.train();
     for (const m of this.metrics) m.reset();
@@ -298,11 +319,13 @@ export class Model implements CallbackHost {
       optimizer.zeroGrad();
       const output = this.net.call(x);
       const loss = this.#loss(output, y);
+      const value = loss.item();
+      // a NaN or infinite loss: stop before its gradient reaches the weights
+      if (stopOnDivergence && !Number.isFinite(value)) throw new DivergenceError({ what: 'loss', value, epoch: epoch + 1, step: step + 1, lr: this.#lr() });
       loss.backward();
       optimizer.step();
       this.step++;
       const n = x.shape[0] ?? 1;
-      const value = loss.item();
       lossSum += value * n;
       samples += n;
       for (const m of this.metrics) m.update(output, y);
