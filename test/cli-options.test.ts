@@ -79,7 +79,8 @@ describe('numeric options', () => {
     assert.ok(options.length >= 40, `${options.length} numeric options`);
     for (const { command, o } of options) {
       assert.ok(o.type in KIND_TEXT, `${command} --${o.name}: kind ${o.type}`);
-      if (o.min !== undefined || o.max !== undefined) assert.ok(`${command} --${o.name}` in OWN_TEXT, `${command} --${o.name} has its own bounds: add it to OWN_TEXT`);
+      if (o.min !== undefined || o.max !== undefined)
+        assert.ok(`${command} --${o.name}` in OWN_TEXT, `${command} --${o.name} has its own bounds: add it to OWN_TEXT`);
     }
   });
 
@@ -122,7 +123,10 @@ describe('numeric options', () => {
     const train = COMMANDS.find((c) => c.name === 'train')!;
     assert.throws(() => parseCommand(train, ['--lr', '-1']), /^UsageError: tsvision train: --lr must be a positive number, got -1$/);
     assert.throws(() => parseCommand(train, ['--lr', '-.5', '--data', 'x']), /--lr must be a positive number, got -\.5$/);
-    assert.throws(() => parseCommand(train, ['--out', '-x']), /^UsageError: tsvision train: --out needs a value \(write --out=VALUE for a value that starts with -\)$/);
+    assert.throws(
+      () => parseCommand(train, ['--out', '-x']),
+      /^UsageError: tsvision train: --out needs a value \(write --out=VALUE for a value that starts with -\)$/,
+    );
     assert.equal(parseCommand(train, ['--out=-x']).values.out, '-x');
     assert.equal(parseCommand(train, ['--out', '-1']).values.out, '-1');
     // after --, everything is positional
@@ -137,7 +141,11 @@ describe('numeric options', () => {
       const r = spawnSync(process.execPath, [...CLI_FLAGS, bin, ...args], { encoding: 'utf8', env: { ...process.env, TSVISION_DEBUG: '' } });
       const name = args.find((a) => a.startsWith('--') && a !== '--data')!.split('=')[0];
       assert.equal(r.status, 2, args.join(' '));
-      assert.match(r.stderr, new RegExp(`^tsvision ${args[0]}: ${name} must be a (positive number|port number \\(0 to 65535\\)), got -\\d+\\n$`), args.join(' '));
+      assert.match(
+        r.stderr,
+        new RegExp(`^tsvision ${args[0]}: ${name} must be a (positive number|port number \\(0 to 65535\\)), got -\\d+\\n$`),
+        args.join(' '),
+      );
       assert.equal(r.stdout, '');
     }
   });

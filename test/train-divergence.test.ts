@@ -55,15 +55,12 @@ describe('Model.fit', () => {
     };
     const model = new Model(net).prepare({ optimizer: new SGD(net.parameters(), { lr: 0.1 }), loss });
     const saveDir = join(dir, 'fit');
-    await assert.rejects(
-      model.fit(points(16), { epochs: 5, batchSize: 4, verbose: 0, saveDir, saveFreq: 0, evalData: points(4) }),
-      (e: Error) => {
-        assert.ok(e instanceof DivergenceError, String(e));
-        assert.deepEqual({ ...e.info, value: String(e.info.value) }, { what: 'loss', value: 'NaN', epoch: 3, step: 2, lr: 0.1 });
-        assert.equal(e.message, 'Model.fit: the loss became NaN at epoch 3, step 2 (learning rate 0.1): training diverged; lower the learning rate');
-        return true;
-      },
-    );
+    await assert.rejects(model.fit(points(16), { epochs: 5, batchSize: 4, verbose: 0, saveDir, saveFreq: 0, evalData: points(4) }), (e: Error) => {
+      assert.ok(e instanceof DivergenceError, String(e));
+      assert.deepEqual({ ...e.info, value: String(e.info.value) }, { what: 'loss', value: 'NaN', epoch: 3, step: 2, lr: 0.1 });
+      assert.equal(e.message, 'Model.fit: the loss became NaN at epoch 3, step 2 (learning rate 0.1): training diverged; lower the learning rate');
+      return true;
+    });
     // the NaN never reached the weights: the step was not taken
     assert.equal(model.step, 9);
     for (const p of net.parameters()) assert.ok((p.data as Float32Array).every(Number.isFinite));
@@ -116,7 +113,11 @@ describe('tsvision train --lr 1e9', () => {
       for (let i = 0; i < 8; i++) {
         const px = Buffer.alloc(16 * 16);
         for (let k = 0; k < px.length; k++) px[k] = (c === 'a' ? k * 7 + i * 13 : 255 - k * 5 - i * 11) & 255;
-        writes.push(sharp(px, { raw: { width: 16, height: 16, channels: 1 } }).png().toFile(join(root(), 'data', c, `${i}.png`)));
+        writes.push(
+          sharp(px, { raw: { width: 16, height: 16, channels: 1 } })
+            .png()
+            .toFile(join(root(), 'data', c, `${i}.png`)),
+        );
       }
     }
     await Promise.all(writes);

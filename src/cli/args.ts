@@ -127,7 +127,11 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
     const o = a.startsWith('--') && !a.includes('=') ? spec.options.find((x) => x.name === a.slice(2)) : undefined;
     const next = argv[i + 1];
     const joins =
-      o !== undefined && o.type !== 'flag' && next !== undefined && next.startsWith('-') && (NEGATIVE.test(next) || (o.type !== 'string' && !next.startsWith('--')));
+      o !== undefined &&
+      o.type !== 'flag' &&
+      next !== undefined &&
+      next.startsWith('-') &&
+      (NEGATIVE.test(next) || (o.type !== 'string' && !next.startsWith('--')));
     if (joins) args.push(`${a}=${argv[++i]}`);
     else args.push(a);
   }
@@ -168,8 +172,7 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
     }
     const { int, min, open, max } = optionRange(o);
     const x = Number(s);
-    const ok =
-      DECIMAL.test(s) && Number.isFinite(x) && (!int || Number.isSafeInteger(x)) && (open ? x > min : x >= min) && (max === undefined || x <= max);
+    const ok = DECIMAL.test(s) && Number.isFinite(x) && (!int || Number.isSafeInteger(x)) && (open ? x > min : x >= min) && (max === undefined || x <= max);
     if (!ok) throw new UsageError(`${where}: --${o.name} must be ${describeRange(o)}, got ${s}`);
     values[o.name] = x;
   }

@@ -393,7 +393,9 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
     out,
     numWorkers: parsed.values.workers as number,
     evalData: valSet ?? undefined,
-    callbacks: [checkpoints, new CSVLogger(join(outDir, 'history.csv'))],
+    // the history row before the checkpoints: a run killed between them resumes from the previous
+    // checkpoint, and the logger drops the rows after it, so no epoch is missing or written twice
+    callbacks: [new CSVLogger(join(outDir, 'history.csv')), checkpoints],
   };
   if (inFrozenPhase) {
     await model.fit(trainSet, { ...fitOptions, epochs: freezeEpochs, ...(resumed ? { resume: lastDir } : {}) });

@@ -14,17 +14,7 @@
  * same output is refused instead of appending the same files again; a lock whose
  * process is gone (killed) is taken over.
  */
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readSync,
-  writeSync,
-} from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fsyncDir } from '../core/atomic.js';
 import { acquireLock, LockError, type Lock } from '../core/lock.js';
@@ -143,7 +133,10 @@ export class TagOutput {
 /** Takes `path.lock` (src/core/lock.ts); a live holder is refused by name. */
 function takeLock(path: string): Lock {
   try {
-    return acquireLock(`${path}.lock`, ({ host, pid }) => `${path} is being written by another tsvision tag (process ${pid} on ${host}); if that is not so, remove ${path}.lock`);
+    return acquireLock(
+      `${path}.lock`,
+      ({ host, pid }) => `${path} is being written by another tsvision tag (process ${pid} on ${host}); if that is not so, remove ${path}.lock`,
+    );
   } catch (e) {
     if (e instanceof LockError) throw new TagOutputError(e.message);
     throw e;
