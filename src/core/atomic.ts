@@ -3,8 +3,8 @@ import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, wr
 import { basename, dirname, join } from 'node:path';
 import { processAlive } from './lock.js';
 
-/** Removes the temporary files of `path` left by processes killed while writing it. */
-function removeStaleTemps(path: string): void {
+/** Removes the temporary files of `path` left by processes killed while writing it (writeFileAtomic does this first). */
+export function removeStaleTemps(path: string): void {
   const prefix = `.${basename(path)}.tmp-`;
   let names: string[];
   try {

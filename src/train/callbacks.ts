@@ -4,7 +4,7 @@
  * values plus `eval_`-prefixed evaluation results (onEpochEnd), and `lr`.
  */
 import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
-import { writeFileAtomic } from '../core/atomic.js';
+import { removeStaleTemps, writeFileAtomic } from '../core/atomic.js';
 import { dirname, join } from 'node:path';
 import { ReduceLROnPlateau } from '../optim/plateau.js';
 import { formatLogs, ProgressBar, type ProgressOutput } from './progress.js';
@@ -381,6 +381,7 @@ export class CSVLogger extends Callback {
    * after the checkpoint a killed run resumes from (and a torn last line) are not repeated.
    */
   #keepEpochs(n: number): void {
+    removeStaleTemps(this.path); // of a run killed while it rewrote the file
     const text = readFileSync(this.path, 'utf8');
     const lines = text.split('\n');
     lines.pop(); // after the last newline: empty, or a line torn by a kill
