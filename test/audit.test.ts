@@ -223,7 +223,7 @@ describe('tsvision audit (the command)', () => {
     assert.ok(existsSync(out));
   });
 
-  test('usage errors are one line naming the command; exit status 1', async () => {
+  test('usage errors are one line naming the command; exit status 2', async () => {
     const say = () => {};
     await assert.rejects(audit([], say), { name: 'UsageError', message: 'tsvision audit: give one folder (one subfolder per class), got 0' });
     await assert.rejects(audit([join(root, 'nowhere')], say), {
@@ -234,10 +234,10 @@ describe('tsvision audit (the command)', () => {
     await assert.rejects(audit([planted.train, '--val', file], say), { name: 'CommandError', message: `tsvision audit: --val ${file} is not a folder` });
     await assert.rejects(audit([planted.train, '--near-distance', '40'], say), {
       name: 'UsageError',
-      message: /--near-distance needs an integer >= 0 and <= 31/,
+      message: 'tsvision audit: --near-distance must be an integer from 0 to 31, got 40',
     });
     const none = await tsvision(root, 'audit');
-    assert.equal(none.status, 1);
+    assert.equal(none.status, 2);
     assert.equal(none.stderr, 'tsvision audit: give one folder (one subfolder per class), got 0\n');
   });
 });

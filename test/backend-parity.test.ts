@@ -5,9 +5,9 @@
  */
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { nativeBackend, referenceBackend, UNARY_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS, addon } from '../src/backend/index.js';
+import { addon, nativeBackend, referenceBackend, UNARY_OPS, BINARY_OPS, COMPARE_OPS, REDUCE_OPS } from '../src/backend/index.js';
 import { broadcastStrides, contiguousStrides } from '../src/tensor/shape.js';
-import { assertClose, gen } from './helpers.js';
+import { assertClose, gen, onEveryIsa } from './helpers.js';
 
 const nat = nativeBackend!;
 const ref = referenceBackend;
@@ -31,21 +31,6 @@ function broadcastable(shape: number[]): number[] {
 }
 
 const size = (s: readonly number[]) => s.reduce((a, d) => a * d, 1);
-
-const ISAS = addon ? ['avx512', 'avx2', 'portable'] : [];
-const DETECTED = addon?.isa() ?? 'portable';
-
-/** Runs fn once per instruction set the CPU has (the elementwise loops are compiled for each). */
-function onEveryIsa(fn: (isa: string) => void): void {
-  try {
-    for (const isa of ISAS) {
-      addon!.forceIsa(isa);
-      if (addon!.isa() === isa) fn(isa);
-    }
-  } finally {
-    addon?.forceIsa(DETECTED);
-  }
-}
 
 describe('native backend against reference', { skip: !nativeBackend && 'the native addon is not built' }, () => {
   test('unary maps at their edges: overflow, underflow, tiny, NaN, infinities', () => {

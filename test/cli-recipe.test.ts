@@ -129,13 +129,13 @@ describe('tsvision train with the recipe', () => {
   test('errors are one line naming the option', async () => {
     const cases: [string[], RegExp][] = [
       [['predict', '--checkpoint', 'runs/r/best', 'val', '--tta', 'twice'], /^tsvision predict: --tta must be one of none, flip, flip\+crops, got 'twice'\n$/],
-      [[...TRAIN, '--out', 'runs/x', '--accumulate', '0'], /^tsvision train: --accumulate needs a positive integer, got 0\n$/],
-      [[...TRAIN, '--out', 'runs/x', '--label-smoothing', '2'], /^tsvision train: --label-smoothing needs a number >= 0 and <= 1, got 2\n$/],
-      [[...TRAIN, '--out', 'runs/x', '--ema', '1'], /^tsvision train: --ema needs a number >= 0 and <= 0\.99999, got 1\n$/],
+      [[...TRAIN, '--out', 'runs/x', '--accumulate', '0'], /^tsvision train: --accumulate must be a positive integer, got 0\n$/],
+      [[...TRAIN, '--out', 'runs/x', '--label-smoothing', '2'], /^tsvision train: --label-smoothing must be a probability in \[0, 1\], got 2\n$/],
+      [[...TRAIN, '--out', 'runs/x', '--ema', '1'], /^tsvision train: --ema must be a number in \[0, 0\.99999\], got 1\n$/],
     ];
     for (const [args, re] of cases) {
       const r = await tsvision(root, ...args);
-      assert.equal(r.status, 1, args.join(' '));
+      assert.equal(r.status, 2, args.join(' '));
       assert.match(r.stderr, re);
     }
   });

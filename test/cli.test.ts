@@ -30,6 +30,6 @@ test('errors are one clear line and a non-zero exit', () => {
   assert.equal(unknown.status, 1);
   assert.match(unknown.stderr, /^tsvision: unknown command 'frobnicate'/);
   const bad = run('demo', '--epochs', 'many');
-  assert.equal(bad.status, 1);
-  assert.equal(bad.stderr.trim(), 'tsvision demo: --epochs needs a positive integer, got many');
+  assert.equal(bad.status, 2, 'a usage error');
+  assert.equal(bad.stderr.trim(), 'tsvision demo: --epochs must be a positive integer, got many');
 });

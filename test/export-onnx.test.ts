@@ -356,16 +356,17 @@ describe('tsvision export', () => {
       noGrad(() => (predictor.net as Module).call(x)),
     );
 
-    const errors: [string[], RegExp][] = [
-      [['export', '--checkpoint', ckpt, '--format', 'tflite', '--out', 'x.onnx'], /^tsvision export: .*tflite.*\n$/],
-      [['export', '--checkpoint', ckpt], /^tsvision export: --out FILE is required\n$/],
+    // [arguments, message, exit status: 2 for a usage error, else 1]
+    const errors: [string[], RegExp, number?][] = [
+      [['export', '--checkpoint', ckpt, '--format', 'tflite', '--out', 'x.onnx'], /^tsvision export: .*tflite.*\n$/, 2],
+      [['export', '--checkpoint', ckpt], /^tsvision export: --out FILE is required\n$/, 2],
       [['export', '--checkpoint', join(dir, 'nothing'), '--out', 'x.onnx'], /^tsvision export: .*nothing.*\n$/],
       [['export', '--checkpoint', ckpt, '--out', join(dir, 'no', 'such', 'x.onnx')], /^tsvision export: the folder of --out .* does not exist\n$/],
       [['export', '--checkpoint', ckpt, '--out', 'x.onnx', '--image-size', '20'], /^tsvision export: the network does not take 20x20 input: .*\n$/],
     ];
-    for (const [args, pattern] of errors) {
+    for (const [args, pattern, status = 1] of errors) {
       const e = run(...args);
-      assert.equal(e.status, 1, args.join(' '));
+      assert.equal(e.status, status, args.join(' '));
       assert.match(e.stderr, pattern);
     }
   });

@@ -2,6 +2,7 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { addon } from '../src/backend/index.js';
 import { Generator, Tensor, noGrad, tensor, type NestedArray } from '../src/index.js';
 
 export const gen = new Generator(1234);
@@ -103,3 +104,18 @@ export const CLI_FLAGS: string[] = (() => {
   if (!m) throw new Error(`bin/tsvision.js: cannot read Node's flags from its first line: ${first}`);
   return m[1].trim().split(/\s+/).filter(Boolean);
 })();
+
+const ISAS = addon ? ['avx512', 'avx2', 'portable'] : [];
+
+/** Runs fn once per instruction set the CPU has (the kernels' loops are compiled for each), then restores the detected one. */
+export function onEveryIsa(fn: (isa: string) => void): void {
+  const detected = addon?.isa() ?? 'portable';
+  try {
+    for (const isa of ISAS) {
+      addon!.forceIsa(isa);
+      if (addon!.isa() === isa) fn(isa);
+    }
+  } finally {
+    addon?.forceIsa(detected);
+  }
+}

@@ -592,9 +592,10 @@ describe('tsvision serve, the command', () => {
       /^tsvision serve: the threshold for 'logo' is chosen on an evaluation's predictions, and .* does not exist; run tsvision evaluate/,
     );
     const opt = await run('--checkpoint', checkpoint, '--class', 'logo');
-    assert.equal(opt.status, 1);
+    assert.equal(opt.status, 2, 'a usage error');
     assert.equal(opt.stderr, 'tsvision serve: --class needs --target-precision P or --target-recall R\n');
     const port = await run('--checkpoint', checkpoint, '--port', '70000');
-    assert.match(port.stderr, /^tsvision serve: --port needs an integer >= 0 and <= 65535, got 70000\n$/);
+    assert.equal(port.status, 2, 'a usage error');
+    assert.match(port.stderr, /^tsvision serve: --port must be a port number \(0 to 65535\), got 70000\n$/);
   });
 });

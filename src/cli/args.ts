@@ -5,7 +5,56 @@
  */
 import { parseArgs } from 'node:util';
 
-export type OptionType = 'string' | 'int' | 'number' | 'flag';
+/**
+ * The kinds of numeric option, each with its range (an option's own min / max narrow it):
+ * int: a positive integer; count: an integer >= 0; port: 0 to 65535; number: a positive
+ * number; non-negative: a number >= 0; fraction: a number in (0, 1] (a target recall or
+ * precision); probability: a number in [0, 1].
+ */
+export type NumericKind = 'int' | 'count' | 'port' | 'number' | 'non-negative' | 'fraction' | 'probability';
+export type OptionType = 'string' | 'flag' | NumericKind;
+
+interface Range {
+  int: boolean;
+  min: number;
+  /** min itself is excluded */
+  open: boolean;
+  max?: number;
+}
+
+const KINDS: Record<NumericKind, Range> = {
+  int: { int: true, min: 1, open: false },
+  count: { int: true, min: 0, open: false },
+  port: { int: true, min: 0, open: false, max: 65535 },
+  number: { int: false, min: 0, open: true },
+  'non-negative': { int: false, min: 0, open: false },
+  fraction: { int: false, min: 0, open: true, max: 1 },
+  probability: { int: false, min: 0, open: false, max: 1 },
+};
+
+/** The range of a numeric option: its kind's, or its own min (inclusive) and max where it gives them. */
+export function optionRange(o: OptionSpec): Range {
+  const k = KINDS[o.type as NumericKind];
+  return o.min !== undefined ? { int: k.int, min: o.min, open: false, max: o.max ?? k.max } : { ...k, max: o.max ?? k.max };
+}
+
+/** What a numeric option must be, as its error message says it: 'a positive integer', 'a number in (0, 1]', ... */
+export function describeRange(o: OptionSpec): string {
+  const { int, min, open, max } = optionRange(o);
+  if (o.type === 'port' && min === 0 && max === 65535) return 'a port number (0 to 65535)';
+  if (int) {
+    if (max === undefined) return min === 1 ? 'a positive integer' : min === 0 ? 'a non-negative integer' : `an integer >= ${min}`;
+    return `an integer from ${min} to ${max}`;
+  }
+  if (max === undefined) return open && min === 0 ? 'a positive number' : min === 0 ? 'a non-negative number' : `a number ${open ? '>' : '>='} ${min}`;
+  if (o.type === 'probability' && min === 0 && max === 1) return 'a probability in [0, 1]';
+  return `a number in ${open ? '(' : '['}${min}, ${max}]`;
+}
+
+// a decimal number as people write it: no hex, no 'Infinity', no blanks
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+// a value that starts with a dash but is a number, not an option ('-1', '-.5', '-2e-3')
+const NEGATIVE = /^-(\d|\.\d)/;
 
 export interface OptionSpec {
   name: string;
@@ -16,7 +65,7 @@ export interface OptionSpec {
   default?: string | number | boolean;
   /** allowed values of a string option */
   choices?: readonly string[];
-  /** an int or number must be >= min (default: int >= 1, number > 0 unless min is given) */
+  /** a numeric option's own bounds within its kind's range (min inclusive) */
   min?: number;
   max?: number;
 }
@@ -66,15 +115,40 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
   const where = `tsvision ${spec.name}`;
   const options: Record<string, { type: 'string' | 'boolean' }> = { help: { type: 'boolean' } };
   for (const o of spec.options) options[o.name] = { type: o.type === 'flag' ? 'boolean' : 'string' };
+  // parseArgs takes '--lr -1' for two options: join the value to its option ('--lr=-1') when it is a
+  // negative number, or anything but another --option after a numeric option (so '--lr -Infinity' is refused by name)
+  const args: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (a === '--') {
+      args.push(...argv.slice(i));
+      break;
+    }
+    const o = a.startsWith('--') && !a.includes('=') ? spec.options.find((x) => x.name === a.slice(2)) : undefined;
+    const next = argv[i + 1];
+    const joins =
+      o !== undefined &&
+      o.type !== 'flag' &&
+      next !== undefined &&
+      next.startsWith('-') &&
+      (NEGATIVE.test(next) || (o.type !== 'string' && !next.startsWith('--')));
+    if (joins) args.push(`${a}=${argv[++i]}`);
+    else args.push(a);
+  }
   let raw: { values: Record<string, string | boolean | undefined>; positionals: string[] };
   try {
-    raw = parseArgs({ args: argv, options, allowPositionals: true, strict: true }) as typeof raw;
+    raw = parseArgs({ args, options, allowPositionals: true, strict: true }) as typeof raw;
   } catch (e) {
     // node's messages are long and mention parseArgs; keep the gist
     const m = /Unknown option '([^']+)'/.exec((e as Error).message);
     if (m) throw new UsageError(`${where}: unknown option ${m[1]} (see tsvision ${spec.name} --help)`);
     const v = /Option '([^']+?)(?: <value>)?' argument missing/.exec((e as Error).message);
     if (v) throw new UsageError(`${where}: ${v[1].replace(/^-\w, /, '')} needs a value`);
+    const amb = /Option '([^']+?)(?: <value>)?' argument is ambiguous/.exec((e as Error).message);
+    if (amb) {
+      const name = amb[1].replace(/^-\w, /, '');
+      throw new UsageError(`${where}: ${name} needs a value (write ${name}=VALUE for a value that starts with -)`);
+    }
     throw new UsageError(`${where}: ${(e as Error).message.split('\n')[0]}`);
   }
   const values: Parsed['values'] = {};
@@ -96,19 +170,10 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
       values[o.name] = s;
       continue;
     }
+    const { int, min, open, max } = optionRange(o);
     const x = Number(s);
-    const int = o.type === 'int';
-    const min = o.min ?? (int ? 1 : undefined);
-    const ok =
-      s.trim() !== '' && Number.isFinite(x) && (!int || Number.isInteger(x)) && (min === undefined ? x > 0 : x >= min) && (o.max === undefined || x <= o.max);
-    if (!ok) {
-      const range = int
-        ? min === 1 && o.max === undefined
-          ? 'a positive integer'
-          : `an integer${min !== undefined ? ` >= ${min}` : ''}${o.max !== undefined ? ` and <= ${o.max}` : ''}`
-        : (min === undefined ? 'a positive number' : `a number >= ${min}`) + (!int && o.max !== undefined ? ` and <= ${o.max}` : '');
-      throw new UsageError(`${where}: --${o.name} needs ${range}, got ${s}`);
-    }
+    const ok = DECIMAL.test(s) && Number.isFinite(x) && (!int || Number.isSafeInteger(x)) && (open ? x > min : x >= min) && (max === undefined || x <= max);
+    if (!ok) throw new UsageError(`${where}: --${o.name} must be ${describeRange(o)}, got ${s}`);
     values[o.name] = x;
   }
   return { values, positionals: raw.positionals, help: raw.values.help === true, given };

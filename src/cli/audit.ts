@@ -22,7 +22,7 @@ export const AUDIT: CommandSpec = {
     { name: 'out', type: 'string', value: 'FILE', default: 'audit.html', help: 'the HTML report' },
     { name: 'json', type: 'flag', help: 'print the report as JSON instead of text' },
     { name: 'checkpoint', type: 'string', value: 'DIR', help: 'a trained checkpoint: list training pictures it confidently gives to another class' },
-    { name: 'min-confidence', type: 'number', value: 'P', max: 1, default: 0.8, help: "a suspect's predicted class has at least this probability" },
+    { name: 'min-confidence', type: 'fraction', value: 'P', default: 0.8, help: "a suspect's predicted class has at least this probability" },
     { name: 'suspects', type: 'int', value: 'N', default: 24, help: 'label-noise suspects to show, highest loss first' },
     {
       name: 'near-distance',
@@ -35,9 +35,8 @@ export const AUDIT: CommandSpec = {
     },
     {
       name: 'near-difference',
-      type: 'number',
+      type: 'fraction',
       value: 'F',
-      max: 1,
       default: DEFAULT_AUDIT_SETTINGS.nearDifference,
       help: "... and 16x16 grey thumbnails at most this far apart (summed pixel difference / the pictures' contrast)",
     },

@@ -14,7 +14,7 @@ export const DASHBOARD: CommandSpec = {
     'Serves a web page with the curves, evaluations and settings of training runs (finished, or running elsewhere: it follows their files), side by side.',
   positionals: 'RUNS_DIR...',
   options: [
-    { name: 'port', type: 'int', min: 0, max: 65535, default: 6006, help: 'the port to listen on (0: a free one)' },
+    { name: 'port', type: 'port', default: 6006, help: 'the port to listen on (0: a free one)' },
     { name: 'host', type: 'string', value: 'HOST', default: '127.0.0.1', help: 'the address to listen on' },
   ],
   epilog:

@@ -26,9 +26,9 @@ export const EVALUATE: CommandSpec = {
     { name: 'out', type: 'string', value: 'DIR', help: 'where predictions.txt, report.txt and metrics.json go (default: evaluation/ beside the checkpoint)' },
     { name: 'batch-size', type: 'int', default: 64, help: 'images per batch' },
     { name: 'class', type: 'string', value: 'NAME', help: 'a class to find an operating point for (with --target-precision or --target-recall)' },
-    { name: 'target-precision', type: 'number', value: 'P', max: 1, help: "the lowest threshold on the class's probability reaching this precision" },
-    { name: 'target-recall', type: 'number', value: 'R', max: 1, help: 'the threshold reaching this recall with the best precision' },
-    { name: 'worst', type: 'int', min: 0, default: 10, help: 'mistakes to list' },
+    { name: 'target-precision', type: 'fraction', value: 'P', help: "the lowest threshold on the class's probability reaching this precision" },
+    { name: 'target-recall', type: 'fraction', value: 'R', help: 'the threshold reaching this recall with the best precision' },
+    { name: 'worst', type: 'count', default: 10, help: 'mistakes to list' },
     TTA_OPTION,
     {
       name: 'raw-weights',

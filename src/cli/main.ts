@@ -25,7 +25,8 @@ const DEMO: CommandSpec = {
   ],
 };
 
-const COMMANDS: CommandSpec[] = [DEMO, AUDIT, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS, DASHBOARD];
+/** Every subcommand's declaration, in the order of the usage text. */
+export const COMMANDS: CommandSpec[] = [DEMO, AUDIT, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS, DASHBOARD];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -86,7 +87,12 @@ export async function main(argv: string[]): Promise<number> {
         return 1;
     }
   } catch (e) {
-    if (e instanceof UsageError || e instanceof CommandError) {
+    if (e instanceof UsageError) {
+      // a command line that cannot run: 2, as Unix tools answer a usage error
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof CommandError) {
       process.stderr.write(`${e.message}\n`);
     } else {
       // an unexpected failure: its message, first line, and where to look

@@ -13,21 +13,19 @@ import { UsageError } from './args.js';
 export const RECIPE_OPTIONS: OptionSpec[] = [
   {
     name: 'mixup',
-    type: 'number',
+    type: 'non-negative',
     value: 'A',
-    min: 0,
     default: 0,
     help: 'MixUp: each batch blended with itself reversed, λ ~ Beta(A, A) (0.2-0.8 typical; 0: off)',
   },
   {
     name: 'cutmix',
-    type: 'number',
+    type: 'non-negative',
     value: 'A',
-    min: 0,
     default: 0,
     help: 'CutMix: a box of another picture pasted in, its share from Beta(A, A) (1.0 typical; 0: off); with --mixup, one or the other per batch',
   },
-  { name: 'label-smoothing', type: 'number', value: 'E', min: 0, max: 1, default: 0, help: 'targets (1-E)·onehot + E/classes (0.1 typical; 0: off)' },
+  { name: 'label-smoothing', type: 'probability', value: 'E', default: 0, help: 'targets (1-E)·onehot + E/classes (0.1 typical; 0: off)' },
   {
     name: 'ema',
     type: 'number',

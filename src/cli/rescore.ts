@@ -15,10 +15,10 @@ export const RESCORE: CommandSpec = {
   positionals: 'PREDICTIONS',
   options: [
     { name: 'class', type: 'string', value: 'NAME', help: 'a class to find an operating point for (with --target-precision or --target-recall)' },
-    { name: 'target-precision', type: 'number', value: 'P', max: 1, help: "the lowest threshold on the class's probability reaching this precision" },
-    { name: 'target-recall', type: 'number', value: 'R', max: 1, help: 'the threshold reaching this recall with the best precision' },
-    { name: 'worst', type: 'int', min: 0, default: 10, help: 'mistakes to list' },
-    { name: 'pairs', type: 'int', min: 0, default: 5, help: 'confused class pairs to list' },
+    { name: 'target-precision', type: 'fraction', value: 'P', help: "the lowest threshold on the class's probability reaching this precision" },
+    { name: 'target-recall', type: 'fraction', value: 'R', help: 'the threshold reaching this recall with the best precision' },
+    { name: 'worst', type: 'count', default: 10, help: 'mistakes to list' },
+    { name: 'pairs', type: 'count', default: 5, help: 'confused class pairs to list' },
   ],
   epilog:
     "The file has one line per image: each class's probability, the one-hot truth, the one-hot prediction, the path;\n" +

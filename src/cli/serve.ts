@@ -14,10 +14,10 @@ export const SERVE: CommandSpec = {
   summary: 'Serves a trained checkpoint over HTTP: POST /v1/classify, GET /health, GET /v1/model, GET /metrics.',
   options: [
     { name: 'checkpoint', type: 'string', value: 'DIR', help: 'the checkpoint to serve (e.g. runs/convnet/best)' },
-    { name: 'port', type: 'int', min: 0, max: 65535, default: 8080, help: 'the port to listen on (0: any free port)' },
+    { name: 'port', type: 'port', default: 8080, help: 'the port to listen on (0: any free port)' },
     { name: 'host', type: 'string', value: 'ADDRESS', default: '127.0.0.1', help: 'the address to listen on (0.0.0.0: every interface)' },
     { name: 'max-batch', type: 'int', default: 16, help: 'pictures per batch, at most (1: no batching)' },
-    { name: 'max-wait-ms', type: 'number', min: 0, default: 5, help: 'how long a picture may wait for others to join its batch' },
+    { name: 'max-wait-ms', type: 'non-negative', default: 5, help: 'how long a picture may wait for others to join its batch' },
     { name: 'max-body-mb', type: 'number', default: 20, help: 'the largest request body in MiB (larger: 413)' },
     { name: 'max-pixels', type: 'int', default: 40000000, help: 'the most pixels of one picture, refused before decoding (more: 413)' },
     { name: 'max-files', type: 'int', default: 64, help: 'files per multipart request, at most' },
@@ -35,8 +35,8 @@ export const SERVE: CommandSpec = {
       value: 'NAME',
       help: 'answer whether each picture passes an operating point for this class (with --target-recall or --target-precision)',
     },
-    { name: 'target-recall', type: 'number', value: 'R', max: 1, help: 'the threshold reaching this recall with the best precision' },
-    { name: 'target-precision', type: 'number', value: 'P', max: 1, help: "the lowest threshold on the class's probability reaching this precision" },
+    { name: 'target-recall', type: 'fraction', value: 'R', help: 'the threshold reaching this recall with the best precision' },
+    { name: 'target-precision', type: 'fraction', value: 'P', help: "the lowest threshold on the class's probability reaching this precision" },
     {
       name: 'predictions',
       type: 'string',

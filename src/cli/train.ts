@@ -33,6 +33,8 @@ import { CommandError, loadPredictor, requireFolder } from './common.js';
 import { loadPretrained, openWeights, pretrainedPreprocess } from './pretrained.js';
 import { evaluateFiles } from './evaluate.js';
 import { describeRecipe, RECIPE_OPTIONS, recipeEma, recipeFit, recipeLoss, recipeOf, recipeSettings } from './recipe.js';
+import type { Lock } from '../core/lock.js';
+import { lockRunFolder, trainFailure } from './train-guard.js';
 
 export const TRAIN: CommandSpec = {
   name: 'train',
@@ -67,8 +69,7 @@ export const TRAIN: CommandSpec = {
     },
     {
       name: 'freeze-epochs',
-      type: 'int',
-      min: 0,
+      type: 'count',
       default: 0,
       help: 'train only the classifier for N epochs, then every layer, earlier stages at 1/10 and 1/100 of the learning rate',
     },
@@ -76,7 +77,7 @@ export const TRAIN: CommandSpec = {
     { name: 'batch-size', type: 'int', default: 32, help: 'images per step' },
     { name: 'optimizer', type: 'string', choices: ['sgd', 'adam', 'adamw'], default: 'adamw', help: 'sgd (momentum 0.9, nesterov), adam or adamw' },
     { name: 'lr', type: 'number', value: 'X', help: 'peak learning rate (default 0.05 for sgd, 0.001 for adam and adamw)' },
-    { name: 'weight-decay', type: 'number', value: 'X', min: 0, help: 'default 5e-4 for sgd, 0 for adam, 0.05 for adamw' },
+    { name: 'weight-decay', type: 'non-negative', value: 'X', help: 'default 5e-4 for sgd, 0 for adam, 0.05 for adamw' },
     { name: 'schedule', type: 'string', choices: ['onecycle', 'cosine', 'none'], default: 'onecycle', help: 'learning-rate schedule' },
     { name: 'image-size', type: 'int', value: 'N', help: "the side images are resized to (default: the model's, 64 for convnet)" },
     { name: 'channels', type: 'int', min: 1, max: 3, default: 3, help: '3 (RGB) or 1 (grey)' },
@@ -98,10 +99,10 @@ export const TRAIN: CommandSpec = {
     },
     { name: 'out', type: 'string', value: 'DIR', help: 'where checkpoints, history.csv and the evaluation go (default runs/MODEL)' },
     { name: 'resume', type: 'flag', help: 'continue the run in --out from its last checkpoint' },
-    { name: 'seed', type: 'int', min: 0, default: 0, help: 'seeds the weights, the split, the order and the augmentation' },
-    { name: 'workers', type: 'int', min: 0, default: 0, help: 'worker threads decoding and augmenting images (0: the main thread, between steps)' },
+    { name: 'seed', type: 'count', default: 0, help: 'seeds the weights, the split, the order and the augmentation' },
+    { name: 'workers', type: 'count', default: 0, help: 'worker threads decoding and augmenting images (0: the main thread, between steps)' },
     { name: 'dashboard', type: 'flag', help: 'serve a live web page of the run (curves, evaluations); it stays up after training until Ctrl-C' },
-    { name: 'dashboard-port', type: 'int', min: 0, max: 65535, default: 6006, help: 'the port of --dashboard on 127.0.0.1 (0: a free one)' },
+    { name: 'dashboard-port', type: 'port', default: 6006, help: 'the port of --dashboard on 127.0.0.1 (0: a free one)' },
     ...RECIPE_OPTIONS,
     {
       name: 'balance',
@@ -173,6 +174,23 @@ function readJSON(path: string): any {
 }
 
 export async function train(argv: string[], say: (line?: string) => void, out: NodeJS.WritableStream = process.stdout): Promise<number> {
+  const run: RunGuard = { lock: null, outDir: null };
+  try {
+    return await trainGuarded(argv, say, out, run);
+  } catch (e) {
+    throw trainFailure(e, 'tsvision train', run.outDir);
+  } finally {
+    run.lock?.release();
+  }
+}
+
+/** The run's --out and its lock, once taken (released by train whatever happens). */
+interface RunGuard {
+  lock: Lock | null;
+  outDir: string | null;
+}
+
+async function trainGuarded(argv: string[], say: (line?: string) => void, out: NodeJS.WritableStream, run: RunGuard): Promise<number> {
   const where = 'tsvision train';
   const parsed = parseCommand(TRAIN, argv);
   if (parsed.help) {
@@ -187,6 +205,9 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   if (knownArch) parsed.values.model = knownArch;
   const outDir = (parsed.values.out as string | undefined) ?? join('runs', parsed.values.model as string);
   requireFolder(data, where, '--data');
+  // one run per --out: a second is refused before it reads or writes anything there
+  run.lock = lockRunFolder(outDir, where);
+  run.outDir = outDir;
 
   // an earlier run in --out: continue it with --resume, with its own settings; never overwrite it
   const lastDir = join(outDir, 'last');
@@ -348,7 +369,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
           : null;
     return { optimizer, ...recipeLoss(recipe), metrics: [new Accuracy()], scheduler };
   };
-  const resumedEpoch = resumed ? ((readJSON(join(lastDir, 'checkpoint.json'))?.epoch as number | undefined) ?? 0) : 0;
+  const resumedEpoch = resumed ? ((readJSON(join(previous ?? lastDir, 'checkpoint.json'))?.epoch as number | undefined) ?? 0) : 0;
   const inFrozenPhase = freezeEpochs > 0 && resumedEpoch < freezeEpochs;
   if (inFrozenPhase) net.freeze().unfreeze(net.classifier);
   const model = new Model(net, { classes, preprocessing: { ...preset } }).prepare(
@@ -359,7 +380,7 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
   const monitor = ema && valSet ? 'eval_ema_loss' : 'eval_loss';
   const checkpoints = new ModelCheckpoint({ dir: outDir, saveFreq: 0, monitor });
   if (resumed) {
-    const best = readJSON(join(outDir, 'best', 'checkpoint.json'))?.metrics?.[monitor];
+    const best = readJSON(join(resolveCheckpoint(join(outDir, 'best')) ?? join(outDir, 'best'), 'checkpoint.json'))?.metrics?.[monitor];
     if (typeof best === 'number') checkpoints.best = best;
   }
   const counts = classes.map((_, k) => trainIdx.reduce((a, i) => a + (base.targets[i] === k ? 1 : 0), 0));
@@ -420,9 +441,11 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     numWorkers: parsed.values.workers as number,
     balance: values.balance === true,
     evalData: valSet ?? undefined,
+    // the history row before the checkpoints: a run killed between them resumes from the previous
+    // checkpoint, and the logger drops the rows after it, so no epoch is missing or written twice
     callbacks: [
-      checkpoints,
       new CSVLogger(join(outDir, 'history.csv')),
+      checkpoints,
       new StepLogger(join(outDir, 'steps.csv')),
       ...(ema ? [ema] : []),
       ...(dash ? [dash] : []),

@@ -21,7 +21,7 @@ export const WORKER: CommandSpec = {
     { name: 'input', type: 'string', value: 'DIR', help: "read the jobs' files under this folder instead of the --input the tag command was given" },
     { name: 'lock-duration', type: 'int', default: 30000, help: "ms a job's lock lasts without renewal: how soon a dead worker's job can run elsewhere" },
     { name: 'stalled-interval', type: 'int', default: 30000, help: 'ms between checks for jobs whose worker died' },
-    { name: 'max-stalled', type: 'int', min: 0, default: 2, help: 'times a job may lose its worker before it fails (its files then written as errors)' },
+    { name: 'max-stalled', type: 'count', default: 2, help: 'times a job may lose its worker before it fails (its files then written as errors)' },
   ],
   epilog: 'Every worker needs the files at the same paths (shared storage, or --input), Redis reachable, and the same checkpoint as the tag command.',
 };

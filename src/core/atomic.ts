@@ -1,13 +1,36 @@
 /** Durable file writes: a crash leaves the old file or the new one, never a mixture. */
-import { closeSync, fsyncSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, openSync, readdirSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { processAlive } from './lock.js';
+
+/** Removes the temporary files of `path` left by processes killed while writing it (writeFileAtomic does this first). */
+export function removeStaleTemps(path: string): void {
+  const prefix = `.${basename(path)}.tmp-`;
+  let names: string[];
+  try {
+    names = readdirSync(dirname(path));
+  } catch {
+    return;
+  }
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const pid = Number(n.slice(prefix.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid === process.pid || processAlive(pid)) continue;
+    try {
+      unlinkSync(join(dirname(path), n));
+    } catch {
+      /* removed by another process */
+    }
+  }
+}
 
 /**
  * Writes `bytes` to `path` atomically: a temporary file in the same directory,
  * fsync, rename over `path`, fsync the directory. A crash leaves the old file or
- * the new one, never a mixture.
+ * the new one, never a mixture (and a temporary file, removed by the next write of `path`).
  */
 export function writeFileAtomic(path: string, bytes: Uint8Array): void {
+  removeStaleTemps(path);
   const tmp = join(dirname(path), `.${basename(path)}.tmp-${process.pid}-${Math.random().toString(36).slice(2, 8)}`);
   const fd = openSync(tmp, 'w', 0o644);
   try {

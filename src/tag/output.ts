@@ -14,23 +14,10 @@
  * same output is refused instead of appending the same files again; a lock whose
  * process is gone (killed) is taken over.
  */
-import {
-  closeSync,
-  existsSync,
-  fstatSync,
-  fsyncSync,
-  ftruncateSync,
-  mkdirSync,
-  openSync,
-  readFileSync,
-  readSync,
-  rmSync,
-  writeFileSync,
-  writeSync,
-} from 'node:fs';
-import { hostname } from 'node:os';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readSync, writeSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fsyncDir } from '../core/atomic.js';
+import { acquireLock, LockError, type Lock } from '../core/lock.js';
 import type { TopClass } from '../train/predictor.js';
 
 /** A tagged picture. `passes` is there when an operating point was given. */
@@ -65,12 +52,12 @@ export class TagOutput {
   /** paths found on opening */
   readonly resumed: number;
   private fd: number;
-  private readonly lockFile: string;
+  private readonly lock: Lock;
 
-  private constructor(path: string, fd: number, lockFile: string, repairedBytes: number, done: Map<string, TagLine>) {
+  private constructor(path: string, fd: number, lock: Lock, repairedBytes: number, done: Map<string, TagLine>) {
     this.path = path;
     this.fd = fd;
-    this.lockFile = lockFile;
+    this.lock = lock;
     this.repairedBytes = repairedBytes;
     this.done = done;
     this.resumed = done.size;
@@ -81,7 +68,7 @@ export class TagOutput {
     path = resolve(path);
     const fresh = !existsSync(path);
     if (fresh) mkdirSync(dirname(path), { recursive: true });
-    const lockFile = takeLock(path);
+    const lock = takeLock(path);
     let fd = -1;
     try {
       fd = openSync(path, 'a+', 0o644);
@@ -108,10 +95,10 @@ export class TagOutput {
         done.set(line.path, line);
       });
       if (fresh) fsyncDir(dirname(path));
-      return new TagOutput(path, fd, lockFile, got - end, done);
+      return new TagOutput(path, fd, lock, got - end, done);
     } catch (e) {
       if (fd >= 0) closeSync(fd);
-      releaseLock(lockFile);
+      lock.release();
       throw e;
     }
   }
@@ -139,56 +126,20 @@ export class TagOutput {
     if (this.fd < 0) return;
     closeSync(this.fd);
     this.fd = -1;
-    releaseLock(this.lockFile);
+    this.lock.release();
   }
 }
 
-const lockOwner = () => `${hostname()} ${process.pid}`;
-
-/** Whether a process of this machine is running (EPERM: it is, under another user). */
-function alive(pid: number): boolean {
+/** Takes `path.lock` (src/core/lock.ts); a live holder is refused by name. */
+function takeLock(path: string): Lock {
   try {
-    process.kill(pid, 0);
-    return true;
+    return acquireLock(
+      `${path}.lock`,
+      ({ host, pid }) => `${path} is being written by another tsvision tag (process ${pid} on ${host}); if that is not so, remove ${path}.lock`,
+    );
   } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-/** Creates `path.lock` naming this process, taking over a lock whose process is gone; throws naming a live holder. */
-function takeLock(path: string): string {
-  const file = `${path}.lock`;
-  for (let attempt = 0; attempt < 5; attempt++) {
-    try {
-      writeFileSync(file, `${lockOwner()}\n`, { flag: 'wx' });
-      return file;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    let owner: string;
-    try {
-      owner = readFileSync(file, 'utf8').trim();
-    } catch {
-      continue; // released in between
-    }
-    const [host, pidText] = owner.split(' ');
-    const pid = Number(pidText);
-    // a lock without an owner was left by a kill between creating and writing it
-    const gone = !(Number.isInteger(pid) && pid > 0) || (host === hostname() && !alive(pid));
-    if (!gone || attempt > 0) {
-      throw new TagOutputError(`${path} is being written by another tsvision tag (process ${pidText} on ${host}); if that is not so, remove ${file}`);
-    }
-    rmSync(file, { force: true });
-  }
-  throw new TagOutputError(`cannot take the lock ${file}: other processes keep taking it`);
-}
-
-/** Removes the lock if it is still this process's. */
-function releaseLock(file: string): void {
-  try {
-    if (readFileSync(file, 'utf8').trim() === lockOwner()) rmSync(file, { force: true });
-  } catch {
-    /* already gone */
+    if (e instanceof LockError) throw new TagOutputError(e.message);
+    throw e;
   }
 }
 

@@ -4,7 +4,8 @@
  * values plus `eval_`-prefixed evaluation results (onEpochEnd), and `lr`. A training
  * batch's logs also hold `batch_loss`, `batch_size` and the `lr` that step used.
  */
-import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { removeStaleTemps, writeFileAtomic } from '../core/atomic.js';
 import { dirname, join } from 'node:path';
 import type { Module } from '../nn/module.js';
 import { ReduceLROnPlateau } from '../optim/plateau.js';
@@ -228,20 +229,23 @@ export class ModelCheckpoint extends Callback {
     if (this.saveFreq > 0 && (epoch + 1) % this.saveFreq === 0) {
       await this.model.save(join(this.dir, `epoch-${epoch + 1}`), { metrics: logs });
     }
-    if (this.saveLast) await this.model.save(join(this.dir, 'last'), { metrics: logs });
+    // best before last: a run killed between the two saves resumes from the previous last,
+    // repeats this epoch and finds it no better than the best it already holds
     if (this.saveBest) {
       const m = monitored(logs, this.monitor);
       if (m) {
         const mode = resolveMode(m[0], this.mode);
         const v = m[1];
         const better = this.best === null || (mode === 'min' ? v < this.best - this.minDelta : v > this.best + this.minDelta);
-        if (better && !Number.isNaN(v)) {
+        // a NaN or infinite value is never the best
+        if (better && Number.isFinite(v)) {
           this.best = v;
           this.bestEpoch = epoch;
           await this.model.save(join(this.dir, 'best'), { metrics: logs });
         }
       }
     }
+    if (this.saveLast) await this.model.save(join(this.dir, 'last'), { metrics: logs });
   }
 
   override async onTrainEnd(logs: Logs): Promise<void> {
@@ -383,9 +387,35 @@ export class CSVLogger extends Callback {
 
   override onTrainBegin(): void {
     mkdirSync(dirname(this.path), { recursive: true });
-    const resuming = this.append || (this.params?.initialEpoch ?? 0) > 0;
+    const initialEpoch = this.params?.initialEpoch ?? 0;
+    const resuming = this.append || initialEpoch > 0;
     if (!resuming || !existsSync(this.path)) writeFileSync(this.path, '');
+    else if (initialEpoch > 0) this.#keepEpochs(initialEpoch);
     this.#keys = null;
+  }
+
+  /**
+   * Resuming from epoch n: keeps the header and the rows of epochs up to n, so rows written
+   * after the checkpoint a killed run resumes from (and a torn last line) are not repeated.
+   */
+  #keepEpochs(n: number): void {
+    removeStaleTemps(this.path); // of a run killed while it rewrote the file
+    const text = readFileSync(this.path, 'utf8');
+    const lines = text.split('\n');
+    lines.pop(); // after the last newline: empty, or a line torn by a kill
+    const epochOf = (line: string): number => {
+      if (this.format === 'jsonl') {
+        try {
+          return Number((JSON.parse(line) as { epoch?: unknown }).epoch);
+        } catch {
+          return NaN;
+        }
+      }
+      return Number(line.split(',')[0]);
+    };
+    const kept = lines.filter((line, i) => (this.format === 'csv' && i === 0) || epochOf(line) <= n);
+    const next = kept.length ? `${kept.join('\n')}\n` : '';
+    if (next !== text) writeFileAtomic(this.path, Buffer.from(next, 'utf8'));
   }
 
   override onEpochEnd(epoch: number, logs: Logs): void {

@@ -130,6 +130,34 @@ function removeStaleTemps(dir: string): void {
   }
 }
 
+const WRITE_FAILURES: Record<string, string> = {
+  EFBIG: 'a file would exceed the size limit (ulimit -f)',
+  ENOSPC: 'the disk is full',
+  EDQUOT: 'the disk quota is used up',
+  EROFS: 'the file system is read-only',
+  EACCES: 'permission denied',
+  EPERM: 'permission denied',
+  EIO: 'an input/output error',
+};
+
+/** A CheckpointError saying why a save failed and that the previous checkpoint is untouched; other errors as they are. */
+function writeFailure(e: unknown, dir: string): unknown {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  const why = code !== undefined ? WRITE_FAILURES[code] : undefined;
+  if (!why) return e;
+  const kept = resolveCheckpoint(dir) !== null ? `the previous checkpoint in ${dir} is kept whole` : 'nothing was written';
+  return new CheckpointError(`saveCheckpoint: cannot write the checkpoint ${dir}: ${why} (${code}); ${kept}`);
+}
+
+/**
+ * Test-only: TSVISION_TEST_SAVE_PAUSE_MS=N sleeps N ms between the steps of a save, so that
+ * the kill tests (test/train-kill.test.ts) land a share of their kills inside checkpoint writes.
+ */
+const SAVE_PAUSE_MS = Number(process.env.TSVISION_TEST_SAVE_PAUSE_MS ?? 0) || 0;
+function pause(): void {
+  if (SAVE_PAUSE_MS > 0) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, SAVE_PAUSE_MS);
+}
+
 /** Writes a checkpoint directory atomically (see the file comment). */
 export function saveCheckpoint(dir: string, { modelState, optimizer, scheduler, emaState, info = {} }: SaveCheckpointInput): void {
   dir = resolve(dir);
@@ -147,6 +175,7 @@ export function saveCheckpoint(dir: string, { modelState, optimizer, scheduler, 
   try {
     const version = tsvisionVersion();
     saveSafetensors(join(tmp, 'model.safetensors'), modelState, { format: 'pt', producer: `tsvision ${version}` });
+    pause();
     let optimizerJSON: JsonValue = null;
     if (optimizer) {
       const tensors = new Map<string, Tensor>();
@@ -171,18 +200,21 @@ export function saveCheckpoint(dir: string, { modelState, optimizer, scheduler, 
       ema: emaState ? { ...info.ema } : null,
       savedAt: new Date().toISOString(),
     };
+    pause();
     writeJSON(join(tmp, 'checkpoint.json'), json);
     fsyncDir(tmp);
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
-    throw e;
+    throw writeFailure(e, dir);
   }
   if (existsSync(dir)) {
     // `dir` is complete (it only ever appears by renaming a complete temp), so it replaces any `.old`.
     rmSync(old, { recursive: true, force: true });
     renameSync(dir, old);
+    pause();
   }
   renameSync(tmp, dir);
+  pause();
   fsyncDir(parent);
   rmSync(old, { recursive: true, force: true });
   fsyncDir(parent);

@@ -52,6 +52,7 @@ export {
   type CheckpointContents,
   type SaveCheckpointInput,
 } from './checkpoint.js';
+export { DivergenceError, describeDivergence, firstNonFinite, formatLr, type DivergenceInfo } from './divergence.js';
 export {
   Predictor,
   PredictorError,

@@ -31,6 +31,7 @@ import { Tensor } from '../tensor/tensor.js';
 import { Callback, CallbackList, LRSchedulerCallback, ModelCheckpoint, ProgBarLogger, type CallbackHost, type Logs, type SchedulerLike } from './callbacks.js';
 import { loadCheckpoint, resolveCheckpoint, saveCheckpoint, type Architecture, type CheckpointContents } from './checkpoint.js';
 import { ModelEma } from './ema.js';
+import { DivergenceError, firstNonFinite } from './divergence.js';
 import type { Metric } from './metrics.js';
 import { formatLogs, type ProgressOutput } from './progress.js';
 import { checkTTA, ttaLogits, ttaProbabilities, type TTA } from './tta.js';
@@ -101,6 +102,11 @@ export interface FitOptions extends LoaderOptions {
    * `targets` are known (ImageFolder, MNIST, CIFAR and their Subset / withTransform views).
    */
   balance?: boolean;
+  /**
+   * stop with a DivergenceError at the first NaN or infinite training loss, validation loss or
+   * weight, before any checkpoint holds it (default true; false leaves it to callbacks such as TerminateOnNaN)
+   */
+  stopOnDivergence?: boolean;
 }
 
 export interface EvaluateOptions extends LoaderOptions {
@@ -271,6 +277,7 @@ export class Model implements CallbackHost {
       seed,
       resume,
       out = process.stdout,
+      stopOnDivergence = true,
     } = options;
     if (!this.optimizer) throw new Error('Model.fit: no optimizer; call prepare({ optimizer, loss })');
     if (!this.lossFn) throw new Error('Model.fit: no loss; call prepare({ optimizer, loss })');
@@ -317,9 +324,12 @@ export class Model implements CallbackHost {
       for (let epoch = initialEpoch; epoch < epochs && !this.stopTraining; epoch++) {
         await cbks.call('onEpochBegin', epoch, {});
         if (seed !== undefined && trainLoader instanceof DataLoader && trainLoader !== trainData) trainLoader.reseed(epochSeed(epoch));
-        logs = await this.#trainEpoch(trainLoader, cbks, batchesOf(trainLoader));
+        logs = await this.#trainEpoch(trainLoader, cbks, batchesOf(trainLoader), epoch, stopOnDivergence);
+        if (stopOnDivergence) this.#checkWeights(epoch);
         if (evalLoader !== undefined && (epoch + 1 - initialEpoch) % evalFreq === 0) {
           const ev = await this.#evaluateWith(evalLoader as Data, options, cbks, progress);
+          if (stopOnDivergence && typeof ev.loss === 'number' && !Number.isFinite(ev.loss))
+            throw new DivergenceError({ what: 'eval_loss', value: ev.loss, epoch: epoch + 1, step: 0, lr: this.#lr() });
           for (const [k, v] of Object.entries(ev)) logs[`eval_${k}`] = v;
           if (this.ema?.ready) Object.assign(logs, await this.#evaluateEma(evalLoader as Data, options, verbose, out));
         }
@@ -335,6 +345,17 @@ export class Model implements CallbackHost {
     }
     await cbks.call('onTrainEnd', logs);
     return this.history;
+  }
+
+  #lr(): number | null {
+    const lr = this.optimizer?.paramGroups[0]?.lr;
+    return typeof lr === 'number' ? lr : null;
+  }
+
+  /** Throws a DivergenceError when a weight is no longer finite, before any callback could save it. */
+  #checkWeights(epoch: number): void {
+    const bad = firstNonFinite(this.net);
+    if (bad) throw new DivergenceError({ what: 'weights', value: bad.value, epoch: epoch + 1, step: 0, lr: this.#lr(), parameter: bad.name });
   }
 
   /** The average's evaluation as `eval_ema_*` logs (one line of progress). */
@@ -361,7 +382,13 @@ export class Model implements CallbackHost {
     this.step++;
   }
 
-  async #trainEpoch(loader: Iterable<unknown> | AsyncIterable<unknown>, cbks: CallbackList, batches: number | null): Promise<Logs> {
+  async #trainEpoch(
+    loader: Iterable<unknown> | AsyncIterable<unknown>,
+    cbks: CallbackList,
+    batches: number | null,
+    epoch: number,
+    stopOnDivergence: boolean,
+  ): Promise<Logs> {
     const optimizer = this.optimizer!;
     const accumulate = this.#accumulate;
     this.net.train();
@@ -379,13 +406,15 @@ export class Model implements CallbackHost {
       if (pending === 0) optimizer.zeroGrad();
       const output = this.net.call(x);
       const loss = this.#loss(output, y);
+      const value = loss.item();
+      // a NaN or infinite loss: stop before its gradient reaches the weights
+      if (stopOnDivergence && !Number.isFinite(value)) throw new DivergenceError({ what: 'loss', value, epoch: epoch + 1, step: step + 1, lr: this.#lr() });
       (accumulate > 1 ? mul(loss, 1 / accumulate) : loss).backward();
       if (++pending === accumulate || step === (batches ?? 0) - 1) {
         this.#optimizerStep(pending);
         pending = 0;
       }
       const n = x.shape[0] ?? 1;
-      const value = loss.item();
       lossSum += value * n;
       samples += n;
       for (const m of this.metrics) m.update(output, y);
