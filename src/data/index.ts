@@ -46,3 +46,4 @@ export {
   type BatchMixer,
   type Box,
 } from './mixing.js';
+export { surveyImages, type ImageSurvey } from './survey.js';
