@@ -106,7 +106,8 @@ export const TRAIN: CommandSpec = {
   epilog:
     "Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss; with --ema, the average's), OUT/final. History: OUT/history.csv (per epoch),\n" +
     'OUT/steps.csv (per step), OUT/curves.svg (the curves, drawn at the end).\n' +
-    'Evaluation of the best checkpoint on the validation images: OUT/evaluation/ (predictions.txt, report.txt, metrics.json).',
+    'Evaluation of the best checkpoint on the validation images: OUT/evaluation/ (predictions.txt, report.txt, metrics.json).' +
+    '\nUnless given, --image-size, --channels and --augment are chosen from a survey of the training pictures; a header line each says what and why.',
 };
 
 const DEFAULT_LR = { sgd: 0.05, adam: 1e-3, adamw: 1e-3 } as const;
