@@ -212,5 +212,9 @@ describe('tsvision train chooses what it is not told', () => {
       [run['image-size'], run.channels, run.augment, run.recipe, run['label-smoothing'], run.ema, run.mixup],
       [32, 3, 'none', 'strong', 0.05, 0.999, 0],
     );
+    // the recipe is part of the run: --resume keeps it
+    const other = await tsvision(root, 'train', '--data', 'grey', '--out', 'runs/told', '--resume', '--recipe', 'none');
+    assert.equal(other.status, 1);
+    assert.match(other.stderr, /^tsvision train: --recipe none differs from the run in runs\/told \(strong\): a resumed run keeps its settings/);
   });
 });
