@@ -11,11 +11,20 @@ import { gemm } from './gemm.js';
 import { mnistEpoch } from './mnist.js';
 import { modelWorkloads, NODE_FLAGS } from './models.js';
 import { onnxruntimeRatio, printHeader, printRow, ratio, type Row } from './report.js';
+import { recipeFashion } from './recipe.js';
 import { trainWorkloads } from './train.js';
 import { torchPython } from './torch.js';
 import { zoo } from './zoo.js';
 
-const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, ...trainWorkloads, 'conv-layer': convLayer, 'mnist-epoch': mnistEpoch, ...modelWorkloads, zoo };
+const WORKLOADS: Record<string, (reps: number) => Row[]> = {
+  gemm,
+  ...trainWorkloads,
+  'conv-layer': convLayer,
+  'mnist-epoch': mnistEpoch,
+  ...modelWorkloads,
+  zoo,
+  'recipe-fashion': recipeFashion,
+};
 
 function main(): void {
   const args = process.argv.slice(2);

@@ -32,9 +32,11 @@ import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js'
 import { CommandError, loadPredictor, requireFolder } from './common.js';
 import { loadPretrained, openWeights, pretrainedPreprocess } from './pretrained.js';
 import { evaluateFiles } from './evaluate.js';
-import { describeRecipe, RECIPE_OPTIONS, recipeEma, recipeFit, recipeLoss, recipeOf, recipeSettings } from './recipe.js';
+import { applyRecipe, describeRecipe, RECIPE_OPTIONS, recipeEma, recipeFit, recipeLoss, recipeOf, recipeSettings } from './recipe.js';
 import type { Lock } from '../core/lock.js';
 import { lockRunFolder, trainFailure } from './train-guard.js';
+import { inputDefaults, type InputDefaults } from './data-defaults.js';
+import { surveyImages } from '../data/survey.js';
 
 export const TRAIN: CommandSpec = {
   name: 'train',
@@ -79,8 +81,8 @@ export const TRAIN: CommandSpec = {
     { name: 'lr', type: 'number', value: 'X', help: 'peak learning rate (default 0.05 for sgd, 0.001 for adam and adamw)' },
     { name: 'weight-decay', type: 'non-negative', value: 'X', help: 'default 5e-4 for sgd, 0 for adam, 0.05 for adamw' },
     { name: 'schedule', type: 'string', choices: ['onecycle', 'cosine', 'none'], default: 'onecycle', help: 'learning-rate schedule' },
-    { name: 'image-size', type: 'int', value: 'N', help: "the side images are resized to (default: the model's, 64 for convnet)" },
-    { name: 'channels', type: 'int', min: 1, max: 3, default: 3, help: '3 (RGB) or 1 (grey)' },
+    { name: 'image-size', type: 'int', value: 'N', help: "the side images are resized to (default: the pictures' own, at most the model's: 64 for convnet)" },
+    { name: 'channels', type: 'int', min: 1, max: 3, help: '3 (RGB) or 1 (grey) (default: 1 when the pictures are grey)' },
     {
       name: 'resize',
       type: 'string',
@@ -92,7 +94,6 @@ export const TRAIN: CommandSpec = {
       name: 'augment',
       type: 'string',
       choices: AUGMENTATIONS,
-      default: 'standard',
       help:
         'standard: random crops, flips, colour; light: small shifts, no flips (digits, text); ' +
         'trivial, rand, auto: crops and flips, then TrivialAugmentWide, RandAugment or AutoAugment (ImageNet policy); none',
@@ -113,7 +114,8 @@ export const TRAIN: CommandSpec = {
   epilog:
     "Checkpoints: OUT/last (every epoch), OUT/best (lowest validation loss; with --ema, the average's), OUT/final. History: OUT/history.csv (per epoch),\n" +
     'OUT/steps.csv (per step), OUT/curves.svg (the curves, drawn at the end).\n' +
-    'Evaluation of the best checkpoint on the validation images: OUT/evaluation/ (predictions.txt, report.txt, metrics.json).',
+    'Evaluation of the best checkpoint on the validation images: OUT/evaluation/ (predictions.txt, report.txt, metrics.json).' +
+    '\nUnless given, --image-size, --channels and --augment are chosen from a survey of the training pictures; a header line each says what and why.',
 };
 
 const DEFAULT_LR = { sgd: 0.05, adam: 1e-3, adamw: 1e-3 } as const;
@@ -236,15 +238,15 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
   }
   const modelName = values.model as string;
   const seed = values.seed as number;
-  const channelsArg = values.channels as number;
-  if (channelsArg !== 1 && channelsArg !== 3) throw new UsageError(`${where}: --channels must be 1 or 3, got ${channelsArg}`);
+  const channelsArg = values.channels as number | undefined;
+  if (channelsArg !== undefined && channelsArg !== 1 && channelsArg !== 3) throw new UsageError(`${where}: --channels must be 1 or 3, got ${channelsArg}`);
   let entry;
   try {
     entry = modelEntry(modelName);
   } catch {
     throw new CommandError(`${where}: unknown model '${modelName}'; the models are ${listModels().join(', ')}`);
   }
-  const channels = resumed?.preset.channels ?? (channelsArg as 1 | 3);
+  let channels = resumed?.preset.channels ?? (channelsArg as 1 | 3 | undefined) ?? 3;
 
   // a file that does not decode: one line naming it, then training goes on without it
   const reported = new Set<string>();
@@ -253,10 +255,16 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
     process.stderr.write(`${where}: ${e.message.replace(/^ImageFolder: /, '')}\n`);
   };
   // the folder is listed once; the statistics, training and validation sets are views of it
-  const base = openFolder(data, channels, where, '--data', { onError: report });
+  let base = openFolder(data, channels, where, '--data', { onError: report });
   const classes = [...base.classes];
   if (resumed && resumed.classes.join('\n') !== classes.join('\n')) {
     throw new CommandError(`${where}: the run in ${outDir} was trained on classes ${resumed.classes.join(', ')}, but ${data} has ${classes.join(', ')}`);
+  }
+  // what the command line leaves open is chosen from a survey of the pictures
+  const fitted: InputDefaults | null = resumed ? null : await chooseInput(base, entry, values, parsed.given, classes.length);
+  if (fitted && !parsed.given.has('channels') && fitted.channels !== channels) {
+    channels = fitted.channels;
+    base = new ImageFolder(data, { onError: report, channels }, { classes: base.classes, samples: base.samples as [string, number][] });
   }
   let trainIdx: number[] = base.samples.map((_, i) => i);
   let valPaths: string[] = [];
@@ -285,6 +293,8 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
     makeVal = (p) => withTransform(new Subset(base, split.val), evalTransform(p));
   }
 
+  const recipeApplied = resumed ? null : applyRecipe(values, parsed.given, { trainImages: trainIdx.length });
+  const inputLines = fitted ? fittedLines(fitted, values, parsed.given, recipeApplied?.set ?? []) : [];
   const pretrained = weightsArg !== undefined && !resumed ? await openWeights(weightsArg, where) : null;
   const sizeArg = values['image-size'] as number | undefined;
   let preset: PreprocessConfig;
@@ -345,6 +355,7 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
       balance: values.balance === true,
       ...(weightsArg !== undefined ? { weights: weightsArg } : {}),
       ...recipeSettings(recipe),
+      recipe: (values.recipe as string | undefined) ?? 'none',
       ...(values.val !== undefined ? { val: values.val as string } : { 'val-split': values['val-split'] as number }),
     };
     mkdirSync(outDir, { recursive: true });
@@ -393,10 +404,12 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
     `Input: ${imageSize}x${imageSize} ${channels === 3 ? 'RGB' : 'grey'}, resize ${preset.resizeMode}, augmentation ${preset.augment}, mean ` +
       `[${preset.mean.join(', ')}], std [${preset.std.join(', ')}].`,
   );
+  for (const line of inputLines) say(line);
   say(
     `Optimizer: ${opt} lr ${lr} weight decay ${weightDecay}, schedule ${schedule}; ${epochs} epochs of ${stepsPerEpoch} steps (batch ${batchSize}). ` +
       `Output: ${outDir}`,
   );
+  if (recipeApplied?.line) say(recipeApplied.line);
   const recipeLine = describeRecipe(recipe, batchSize);
   if (recipeLine) say(recipeLine);
   if (values.balance === true) say(`Sampling: balanced, each class drawn 1/${classes.length} of the time (a weighted sampler with replacement).`);
@@ -485,6 +498,44 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
   say(`\nNext: tsvision evaluate --checkpoint ${bestDir} --data DIR, or tsvision predict --checkpoint ${bestDir} IMAGE...`);
   await dash?.showPredictions(join(outDir, 'evaluation', 'predictions.txt'), `${bestDir} checkpoint (epoch ${classifier.epoch})`);
   return await keepDashboard(dash, say);
+}
+
+/** Surveys the training pictures and chooses the input that fits them (data-defaults.ts). */
+async function chooseInput(
+  base: ImageFolder<any>,
+  entry: ReturnType<typeof modelEntry>,
+  values: Record<string, unknown>,
+  given: ReadonlySet<string>,
+  numClasses: number,
+): Promise<InputDefaults> {
+  const weightsArg = values.weights as string | undefined;
+  const known = weightsArg !== undefined ? findWeights(weightsArg) : null;
+  const pretrained = weightsArg === undefined ? null : { cropSize: known?.preprocess.cropSize ?? entry.imageSize, name: known ? known.name : 'the weights' };
+  const survey = await surveyImages(base.samples.map((s) => s[0]));
+  return inputDefaults(survey, {
+    model: entry,
+    pretrained,
+    resizeMode: values.resize as string,
+    numClasses,
+    given: { imageSize: values['image-size'] as number | undefined, channels: values.channels as 1 | 3 | undefined },
+  });
+}
+
+/** Puts the chosen input into `values` where neither the command line nor the recipe set it; the header's lines for those. */
+function fittedLines(fitted: InputDefaults, values: Record<string, unknown>, given: ReadonlySet<string>, byRecipe: readonly string[]): string[] {
+  const lines: string[] = [];
+  const open = (k: string) => !given.has(k) && !byRecipe.includes(k);
+  // pretrained weights keep their own size, which pretrainedPreprocess applies
+  if (open('image-size')) {
+    if (values.weights === undefined) values['image-size'] = fitted.imageSize;
+    lines.push(`Image size: ${fitted.why.imageSize}`);
+  }
+  if (open('channels')) lines.push(`Channels: ${fitted.why.channels}`);
+  if (open('augment')) {
+    values.augment = fitted.augment;
+    lines.push(`Augmentation: ${fitted.why.augment}`);
+  }
+  return lines;
 }
 
 /** With --dashboard, the page stays up after training until SIGINT or SIGTERM. */

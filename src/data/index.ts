@@ -66,3 +66,4 @@ export {
   type DuplicateScope,
   type LabelSuspect,
 } from './audit.js';
+export { surveyImages, type ImageSurvey } from './survey.js';
