@@ -14,6 +14,8 @@
  * and every later sample must stay within 10% of it (SOAK_TOLERANCE, default 0.1).
  * Prints a line per phase and exits 1 if a phase grew past the tolerance.
  *
+ * SOAK_PHASES (default train,predict,serve) runs some of them.
+ *
  *     npm run soak                                             # the full soak (about 25 minutes on 2 cores)
  *     SOAK_TRAIN_STEPS=500 SOAK_PREDICTIONS=2000 SOAK_SERVE_SECONDS=20 npm run soak   # a short run
  */
@@ -69,13 +71,16 @@ interface Sample {
   at: number;
   rss: number;
   native: number;
+  /** the allocator's live and cached bytes apart, for SOAK_VERBOSE */
+  live: number;
+  cached: number;
 }
 
 /** The memory after a full collection: what the phase keeps, not what the collector has yet to free. */
 function sample(at: number): Sample {
   gc();
   const s = memoryStats();
-  return { at, rss: process.memoryUsage().rss, native: s.liveBytes + s.cachedBytes };
+  return { at, rss: process.memoryUsage().rss, native: s.liveBytes + s.cachedBytes, live: s.liveBytes, cached: s.cachedBytes };
 }
 
 interface Verdict {
@@ -104,6 +109,16 @@ function judge(phase: string, work: string, seconds: number, samples: Sample[]):
     lines.push(
       `  ${key === 'rss' ? 'resident' : 'allocator'}: ${mb(base)} after warm-up, ${mb(lo)}..${mb(hi)} after it (${((hi / base - 1) * 100).toFixed(1)}% at most), ` +
         `${mb(end)} at the end: ${within ? 'flat' : `NOT within ${TOLERANCE * 100}%`}`,
+    );
+  }
+  if (process.env.SOAK_VERBOSE) {
+    // every tenth sample: the shape of the curve, not only its ends
+    const f = (b: number) => (b / 2 ** 20).toFixed(1);
+    lines.push(
+      `  samples (MB, rss/live/cached): ${samples
+        .filter((_, i) => i % 10 === 9)
+        .map((s) => `${f(s.rss)}/${f(s.live)}/${f(s.cached)}`)
+        .join(' ')}`,
     );
   }
   return { phase, work, seconds, lines, ok };
@@ -222,7 +237,11 @@ async function soakServe(): Promise<Verdict> {
 }
 
 const verdicts: Verdict[] = [];
-for (const phase of [soakTrain, soakPredict, soakServe]) {
+const PHASES = { train: soakTrain, predict: soakPredict, serve: soakServe };
+const chosen = (process.env.SOAK_PHASES ?? 'train,predict,serve').split(',').map((p) => p.trim());
+for (const name of chosen) {
+  const phase = PHASES[name as keyof typeof PHASES];
+  if (!phase) throw new Error(`soak: SOAK_PHASES: unknown phase '${name}' (the phases are ${Object.keys(PHASES).join(', ')})`);
   const v = await phase();
   verdicts.push(v);
   process.stdout.write(`${v.phase}: ${v.work}, ${v.seconds.toFixed(1)} s\n${v.lines.join('\n')}\n`);
