@@ -236,7 +236,7 @@ describe('ImageFolder', () => {
     assert.equal(new ImageFolder(noImages, { extensions: ['png'] }).length, 2);
   });
 
-  test('symlinked class folders are followed, symlink cycles are not', () => {
+  test('symlinked class folders are followed; a symlink back to the data folder is not (it would file b under a)', async () => {
     const base = tempDir();
     const real = tempDir();
     mkdirSync(join(base, 'a'));
@@ -245,8 +245,24 @@ describe('ImageFolder', () => {
     writeFileSync(join(real, 'pics', '2.png'), '');
     symlinkSync(join(real, 'pics'), join(base, 'b'));
     symlinkSync(base, join(base, 'a', 'loop'));
+    const warnings: string[] = [];
+    const onWarning = (w: Error) => warnings.push(w.message);
+    process.on('warning', onWarning);
     const ds = new ImageFolder(base);
     assert.deepEqual(ds.classes, ['a', 'b']);
-    assert.equal(ds.length, 3, 'a/1.png, a/loop/b/2.png (through the link once) and b/2.png');
+    assert.deepEqual(
+      ds.samples.map(([p, k]) => [p.slice(base.length + 1), k]),
+      [
+        ['a/1.png', 0],
+        ['b/2.png', 1],
+      ],
+      'a/loop leads back to the data folder: skipped',
+    );
+    await new Promise((r) => setImmediate(r));
+    process.off('warning', onWarning);
+    assert.ok(
+      warnings.some((w) => w.includes(join(base, 'a', 'loop')) && w.includes('back to the data folder')),
+      warnings.join(' | '),
+    );
   });
 });

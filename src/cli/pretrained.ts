@@ -5,6 +5,7 @@
 import { loadWeightsFile } from '../io/weights-file.js';
 import { describeMatch, loadMatchingWeights, resolveWeights, type ImageClassifier, type PretrainedWeights } from '../models/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { firstNonFinite } from '../train/checkpoint.js';
 import { imagenetPreprocess, type PreprocessConfig } from '../transforms/presets.js';
 import { CommandError } from './common.js';
 
@@ -18,7 +19,10 @@ export interface OpenedWeights {
 export async function openWeights(arg: string, where: string): Promise<OpenedWeights> {
   try {
     const { path, known } = await resolveWeights(arg);
-    return { path, known, tensors: loadWeightsFile(path) };
+    const tensors = loadWeightsFile(path);
+    const bad = firstNonFinite(tensors);
+    if (bad) throw new Error(`${path}: tensor ${bad.key} holds ${bad.value} at index ${bad.index} (not finite)`);
+    return { path, known, tensors };
   } catch (e) {
     throw new CommandError(`${where}: --weights: ${(e as Error).message.split('\n')[0]}`);
   }

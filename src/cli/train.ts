@@ -175,6 +175,15 @@ function readJSON(path: string): any {
   }
 }
 
+/** The checkpoint.json a resumed run continues from: one that does not parse is named, not guessed around. */
+function readCheckpointJSON(path: string, where: string): any {
+  try {
+    return JSON.parse(readFileSync(path, 'utf8'));
+  } catch (e) {
+    throw new CommandError(`${where}: --resume: ${path}: ${(e as Error).message.split('\n')[0]}; restore it or start a new run with another --out`);
+  }
+}
+
 export async function train(argv: string[], say: (line?: string) => void, out: NodeJS.WritableStream = process.stdout): Promise<number> {
   const run: RunGuard = { lock: null, outDir: null };
   try {
@@ -219,7 +228,7 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
   let values = parsed.values;
   let resumed: { preset: PreprocessConfig; classes: string[] } | null = null;
   if (parsed.values.resume && previous) {
-    const ck = readJSON(join(previous, 'checkpoint.json'));
+    const ck = readCheckpointJSON(join(previous, 'checkpoint.json'), where);
     const run = readJSON(join(outDir, 'run.json'))?.settings as Record<string, string | number | boolean> | undefined;
     if (!run) throw new CommandError(`${where}: ${outDir} has no run.json, so its settings are unknown; start a new run with another --out`);
     const arch = ck?.architecture?.name as string | undefined;

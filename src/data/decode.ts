@@ -59,7 +59,7 @@ export function configureDecoding(options: { concurrency?: number; cache?: boole
 export interface LoadImageOptions {
   /** 3: RGB (default; alpha dropped, greyscale expanded, as PIL's convert('RGB')), 1: greyscale, 4: RGBA */
   channels?: 1 | 3 | 4;
-  /** rotate by the EXIF orientation tag (default false, as torchvision's loader) */
+  /** turn the picture upright by its EXIF orientation tag (default true: a phone's portrait photo is stored sideways with tag 6) */
   autoOrient?: boolean;
   /**
    * refuse, before decoding, a picture of more pixels (width x height) than this (sharp's limitInputPixels;
@@ -78,7 +78,7 @@ export class ImageTooLargeError extends Error {
  * sharp reads: JPEG, PNG, WebP, GIF (first frame), TIFF, AVIF, SVG; not BMP.
  * 16-bit images are reduced to 8 bits. A truncated or corrupt file rejects.
  */
-export async function loadImage(input: string | Uint8Array, { channels = 3, autoOrient = false, maxPixels }: LoadImageOptions = {}): Promise<Tensor<'uint8'>> {
+export async function loadImage(input: string | Uint8Array, { channels = 3, autoOrient = true, maxPixels }: LoadImageOptions = {}): Promise<Tensor<'uint8'>> {
   if (channels !== 1 && channels !== 3 && channels !== 4) {
     throw new RangeError(`loadImage: channels must be 1, 3 or 4 but received ${channels}`);
   }

@@ -21,8 +21,8 @@
  * from built-in transforms and it has no targetTransform: the worker gets the
  * file list rather than walking `root` again, so its indices are the same.
  */
-import { readdirSync, statSync } from 'node:fs';
-import { extname, join } from 'node:path';
+import { readdirSync, realpathSync, statSync } from 'node:fs';
+import { extname, join, sep } from 'node:path';
 import type { Tensor } from '../tensor/tensor.js';
 import { applyTransform, type TransformLike } from '../transforms/basic.js';
 import type { TransformSpec } from '../transforms/image.js';
@@ -51,7 +51,7 @@ export interface ImageFolderOptions<X> {
   extensions?: readonly string[];
   /** 3 (RGB, default), 1 (greyscale) or 4 (RGBA) */
   channels?: 1 | 3 | 4;
-  /** rotate by the EXIF orientation (default false, as torchvision) */
+  /** turn pictures upright by their EXIF orientation (default true) */
   autoOrient?: boolean;
   /** told once about each file that does not decode (default: process.emitWarning) */
   onError?: (error: SampleError) => void;
@@ -91,8 +91,11 @@ export function findImages(dir: string, extensions: readonly string[] = IMAGE_EX
   return walk(dir, new Set(extensions.map((e) => (e.startsWith('.') ? e : `.${e}`).toLowerCase())));
 }
 
-/** Files under dir whose extension is in `extensions`, ordered as torchvision's sorted(os.walk()). */
-function walk(dir: string, extensions: Set<string>): string[] {
+/**
+ * Files under dir whose extension is in `extensions`, ordered as torchvision's sorted(os.walk()).
+ * `refuse(path)` may turn a subfolder down (with the reason it is told), before it is entered.
+ */
+function walk(dir: string, extensions: Set<string>, refuse?: (path: string) => boolean): string[] {
   const dirs: [string, string[]][] = [];
   const visit = (d: string, seen: Set<string>) => {
     const files: string[] = [];
@@ -108,6 +111,7 @@ function walk(dir: string, extensions: Set<string>): string[] {
     for (const s of subdirs) {
       const id = fileId(s);
       if (id === null || seen.has(id)) continue; // unreadable, or a symlink cycle
+      if (refuse?.(s)) continue;
       visit(s, new Set(seen).add(id));
     }
   };
@@ -158,8 +162,28 @@ export class ImageFolder<X = Tensor<'uint8'>> implements ClassificationDataset<X
     }
     const samples: [string, number][] = [];
     const empty: string[] = [];
+    // a symlink inside a class folder that leads to the data folder (or above it) or into another class
+    // would file other classes' pictures under this one: such a folder is skipped, with a warning
+    const real = (p: string) => realpathSync(p) + sep;
+    const rootReal = real(root);
+    const classReal = classes.map((c) => real(join(root, c)));
+    const intoOtherClass = (k: number) => (path: string) => {
+      let target: string;
+      try {
+        target = real(path);
+      } catch {
+        return false;
+      }
+      const other = classReal.findIndex((c, j) => j !== k && target.startsWith(c));
+      if (!rootReal.startsWith(target) && other < 0) return false;
+      const what = other >= 0 ? `into class folder '${classes[other]}'` : 'back to the data folder';
+      process.emitWarning(`ImageFolder: skipped ${path}: it leads ${what}, which would file other classes' pictures under '${classes[k]}'`, {
+        code: 'TSVISION_SYMLINK',
+      });
+      return true;
+    };
     classes.forEach((c, k) => {
-      const files = walk(join(root, c), extensions);
+      const files = walk(join(root, c), extensions, intoOtherClass(k));
       if (files.length === 0) empty.push(c);
       for (const f of files) samples.push([f, k]);
     });
@@ -211,7 +235,7 @@ export class ImageFolder<X = Tensor<'uint8'>> implements ClassificationDataset<X
       paths: this.samples.map((s) => s[0]),
       targets: this.targets,
       channels: this.channels,
-      autoOrient: this.options.autoOrient ?? false,
+      autoOrient: this.options.autoOrient ?? true,
       transform: transform.spec,
     };
     return { spec: { module: import.meta.url, export: 'imageFolderFromSpec', args } };

@@ -220,12 +220,39 @@ export function saveCheckpoint(dir: string, { modelState, optimizer, scheduler, 
   fsyncDir(parent);
 }
 
+/**
+ * The first float tensor of `state` holding a NaN or an infinity, with the first such value's index, or null:
+ * weights like that answer NaN for every picture, so loading refuses them rather than serving nonsense.
+ */
+export function firstNonFinite(state: Map<string, Tensor>): { key: string; index: number; value: number } | null {
+  for (const [key, t] of state) {
+    if (t.dtype !== 'float32') continue;
+    const d = t.data as Float32Array;
+    for (let i = 0; i < d.length; i++) {
+      // v - v is 0 for a finite v, NaN for NaN and ±Infinity
+      if (d[i] - d[i] !== 0) return { key, index: i, value: d[i] };
+    }
+  }
+  return null;
+}
+
+function checkFinite(state: Map<string, Tensor>, file: string): void {
+  const bad = firstNonFinite(state);
+  if (bad) throw new CheckpointError(`loadCheckpoint: ${file}: tensor ${bad.key} holds ${bad.value} at index ${bad.index} (not finite)`);
+}
+
 /** Where a checkpoint can be read: `dir`, or `dir.old` after an interrupted save; null if neither. */
 export function resolveCheckpoint(dir: string): string | null {
   dir = resolve(dir);
   if (existsSync(join(dir, 'checkpoint.json'))) return dir;
   if (existsSync(join(`${dir}.old`, 'checkpoint.json'))) return `${dir}.old`;
   return null;
+}
+
+function loadEma(file: string): Map<string, Tensor> {
+  const state = loadSafetensors(file).tensors;
+  checkFinite(state, file);
+  return state;
 }
 
 /** Reads a checkpoint directory (or its `.old` sibling after an interrupted save). */
@@ -247,6 +274,7 @@ export function loadCheckpoint(dir: string): CheckpointContents {
     );
   }
   const modelState = loadSafetensors(join(path, 'model.safetensors')).tensors;
+  checkFinite(modelState, join(path, 'model.safetensors'));
   let optimizerState: unknown = null;
   if (json.optimizer) {
     const tensors = loadSafetensors(join(path, 'optimizer.safetensors')).tensors;
@@ -258,7 +286,7 @@ export function loadCheckpoint(dir: string): CheckpointContents {
     optimizerName: json.optimizer?.name ?? null,
     schedulerState: json.scheduler ? stateFromJSON(json.scheduler.state) : null,
     schedulerName: json.scheduler?.name ?? null,
-    emaState: json.ema ? loadSafetensors(join(path, 'ema.safetensors')).tensors : null,
+    emaState: json.ema ? loadEma(join(path, 'ema.safetensors')) : null,
     info: {
       architecture: json.architecture ?? null,
       classes: json.classes ?? null,

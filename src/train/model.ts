@@ -16,7 +16,7 @@ import { DataLoader } from '../data/loader.js';
 import type { Dataset, MaybeLabeled } from '../data/dataset.js';
 import type { BatchMixer } from '../data/mixing.js';
 import { balancedSampler } from '../data/sampler.js';
-import type { Module } from '../nn/module.js';
+import { StateDictError, type Module } from '../nn/module.js';
 import { inEvalMode } from '../nn/utils.js';
 import { architectureOf, getModel } from '../models/index.js';
 import type { AnyOptimizer } from '../optim/lr_scheduler.js';
@@ -29,10 +29,11 @@ import { softmax } from '../tensor/ops/reduce.js';
 import { defaultGenerator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { Callback, CallbackList, LRSchedulerCallback, ModelCheckpoint, ProgBarLogger, type CallbackHost, type Logs, type SchedulerLike } from './callbacks.js';
-import { loadCheckpoint, resolveCheckpoint, saveCheckpoint, type Architecture, type CheckpointContents } from './checkpoint.js';
+import { CheckpointError, loadCheckpoint, resolveCheckpoint, saveCheckpoint, type Architecture, type CheckpointContents } from './checkpoint.js';
 import { ModelEma } from './ema.js';
 import { DivergenceError, firstNonFinite } from './divergence.js';
 import type { Metric } from './metrics.js';
+import { stateDictGist } from './predictor.js';
 import { formatLogs, type ProgressOutput } from './progress.js';
 import { checkTTA, ttaLogits, ttaProbabilities, type TTA } from './tta.js';
 
@@ -530,7 +531,13 @@ export class Model implements CallbackHost {
   }
 
   #restore(ck: CheckpointContents, { training }: { training: boolean }): void {
-    this.net.loadStateDict(ck.modelState);
+    try {
+      this.net.loadStateDict(ck.modelState);
+    } catch (e) {
+      // one line naming the checkpoint: the caller may be a command printing it as is
+      if (e instanceof StateDictError) throw new CheckpointError(`Model: the weights in ${ck.path} do not fit the network: ${stateDictGist(e)}`, { cause: e });
+      throw e;
+    }
     if (training) {
       if (this.optimizer && ck.optimizerState) {
         if (ck.optimizerName && ck.optimizerName !== this.optimizer.constructor.name) {
