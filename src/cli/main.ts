@@ -5,6 +5,7 @@ import { dashboard, DASHBOARD } from './dashboard.js';
 import { demo } from './demo.js';
 import { evaluate, EVALUATE } from './evaluate.js';
 import { exportCommand, EXPORT } from './export.js';
+import { explain, EXPLAIN } from './explain.js';
 import { predict, PREDICT } from './predict.js';
 import { rescore, RESCORE } from './rescore.js';
 import { serve, SERVE } from './serve.js';
@@ -24,7 +25,7 @@ const DEMO: CommandSpec = {
   ],
 };
 
-const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS, DASHBOARD];
+const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS, DASHBOARD, EXPLAIN];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -72,6 +73,8 @@ export async function main(argv: string[]): Promise<number> {
         return models(args, say);
       case 'dashboard':
         return await dashboard(args, say);
+      case 'explain':
+        return await explain(args, say);
       case undefined:
       case 'help':
       case '--help':
