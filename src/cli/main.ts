@@ -6,6 +6,7 @@ import { demo } from './demo.js';
 import { evaluate, EVALUATE } from './evaluate.js';
 import { exportCommand, EXPORT } from './export.js';
 import { explain, EXPLAIN } from './explain.js';
+import { lrFindCommand, LR_FIND } from './lr-find.js';
 import { predict, PREDICT } from './predict.js';
 import { rescore, RESCORE } from './rescore.js';
 import { serve, SERVE } from './serve.js';
@@ -25,7 +26,7 @@ const DEMO: CommandSpec = {
   ],
 };
 
-const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS, DASHBOARD, EXPLAIN];
+const COMMANDS: CommandSpec[] = [DEMO, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS, DASHBOARD, EXPLAIN, LR_FIND];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -75,6 +76,8 @@ export async function main(argv: string[]): Promise<number> {
         return await dashboard(args, say);
       case 'explain':
         return await explain(args, say);
+      case 'lr-find':
+        return await lrFindCommand(args, say);
       case undefined:
       case 'help':
       case '--help':
