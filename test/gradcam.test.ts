@@ -6,7 +6,7 @@
  */
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -184,13 +184,31 @@ describe('Grad-CAM', () => {
     assert.match(run.stdout, /Grad-CAM of 'B' \(\d+\.\d%\) over stage '6': .*overlay\.png \(224x224\)/);
     const meta = await sharp(readFileSync(out)).metadata();
     assert.deepEqual([meta.format, meta.width, meta.height], ['png', 224, 224]);
-    // the overlay is hot (red) at B's patch and cold (blue) at A's place
+    // the overlay turns the green patch red (the hot end of the colour map) and barely tints a far corner
     const { data } = await sharp(readFileSync(out)).raw().toBuffer({ resolveWithObject: true });
-    const at = (r: number, c: number) => Array.from(data.subarray(((r * 7 + 3) * 224 + c * 7 + 3) * 3, ((r * 7 + 3) * 224 + c * 7 + 3) * 3 + 3));
+    const red = (r: number, c: number) => data[((r * 7 + 3) * 224 + c * 7 + 3) * 3] - pic.bytes[1][(r * S + c) * 3];
     const [r0, c0] = pic.corners[1];
-    const far = (v: number) => (v < S / 2 ? S - 4 : 3);
-    const [hot, cold] = [at(r0 + 3, c0 + 3), at(far(r0), far(c0))];
-    assert.ok(hot[0] > hot[2] && cold[2] > cold[0], `hot ${hot}, cold ${cold}`);
+    const far = (v: number) => (v < S / 2 ? S - 3 : 2);
+    assert.ok(red(r0 + 3, c0 + 3) > 50, `red added at the patch: ${red(r0 + 3, c0 + 3)}`);
+    assert.ok(Math.abs(red(far(r0), far(c0))) < 25, `red changed far from it: ${red(far(r0), far(c0))}`);
+    // the evaluation report shows the worst mistakes with their overlays: a B picture filed under A is one
+    for (const [k, name] of [
+      [0, 'A'],
+      [1, 'A'],
+      [1, 'B'],
+    ] as const) {
+      const to = join(dir, 'val', name, `${k}-${name}.png`);
+      mkdirSync(join(dir, 'val', name), { recursive: true });
+      await sharp(Buffer.from(pic.bytes[k]), { raw: { width: S, height: S, channels: 3 } })
+        .png()
+        .toFile(to);
+    }
+    const ev = await tsvision(dir, 'evaluate', '--checkpoint', ck, '--data', join(dir, 'val'), '--out', join(dir, 'ev'));
+    assert.equal(ev.status, 0, ev.stderr);
+    const html = readFileSync(join(dir, 'ev', 'report.html'), 'utf8');
+    assert.match(html, /<img class="cam" src="gradcam\/1-said\.png" alt="Grad-CAM: where it saw B"/);
+    assert.match(html, /<img class="cam" src="gradcam\/1-true\.png" alt="Grad-CAM: where it saw A"/);
+    assert.equal((await sharp(readFileSync(join(dir, 'ev', 'gradcam', '1-said.png'))).metadata()).width, 160);
     const bad = await tsvision(dir, 'explain', '--checkpoint', ck, image, '--class', 'C');
     assert.equal(bad.status, 1);
     assert.equal(bad.stderr, "tsvision explain: --class: no class 'C'; the classes are A, B\n");
