@@ -15,7 +15,14 @@ import { trainWorkloads } from './train.js';
 import { torchPython } from './torch.js';
 import { zoo } from './zoo.js';
 
-const WORKLOADS: Record<string, (reps: number) => Row[]> = { gemm, ...trainWorkloads, 'conv-layer': convLayer, 'mnist-epoch': mnistEpoch, ...modelWorkloads, zoo };
+const WORKLOADS: Record<string, (reps: number) => Row[]> = {
+  gemm,
+  ...trainWorkloads,
+  'conv-layer': convLayer,
+  'mnist-epoch': mnistEpoch,
+  ...modelWorkloads,
+  zoo,
+};
 
 function main(): void {
   const args = process.argv.slice(2);

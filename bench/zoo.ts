@@ -22,7 +22,11 @@ export function zoo(reps: number): Row[] {
     const x = tv.randn([1, 3, imageSize, imageSize]);
     nn.fuseForInference(net, x);
     let best = Infinity;
-    for (let r = 0; r < reps; r++) best = Math.min(best, timed(() => tv.noGrad(() => net.call(x)), 0, 1, r === 0 ? 1 : 0));
+    for (let r = 0; r < reps; r++)
+      best = Math.min(
+        best,
+        timed(() => tv.noGrad(() => net.call(x)), 0, 1, r === 0 ? 1 : 0),
+      );
     const top1 = findWeights(`${name}.imagenet`)?.accuracy?.top1 ?? null;
     const row: Row = {
       workload: `zoo-${name}`,

@@ -16,8 +16,23 @@ test('help lists the commands', () => {
 });
 
 test('every subcommand has --help', () => {
-  const commands = [...run('--help').stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]).filter((c) => c !== 'help');
-  assert.deepEqual(commands, ['demo', 'train', 'evaluate', 'predict', 'tag', 'worker', 'rescore', 'export', 'serve', 'summary', 'models', 'dashboard']);
+  const commands = [...run('--help').stdout.matchAll(/^ {2}([a-z-]+) /gm)].map((m) => m[1]).filter((c) => c !== 'help');
+  assert.deepEqual(commands, [
+    'demo',
+    'train',
+    'evaluate',
+    'predict',
+    'tag',
+    'worker',
+    'rescore',
+    'export',
+    'serve',
+    'summary',
+    'models',
+    'dashboard',
+    'explain',
+    'lr-find',
+  ]);
   for (const command of commands) {
     const r = run(command, '--help');
     assert.equal(r.status, 0, command);

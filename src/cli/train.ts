@@ -203,7 +203,8 @@ export async function train(argv: string[], say: (line?: string) => void, out: N
     }
     for (const k of parsed.given) {
       if (!(k in run) || run[k] === parsed.values[k] || (k === 'epochs' && run.schedule === 'none')) continue;
-      if (k === 'lr' && parsed.values.lr === 'auto' && run['lr-auto'] === true) continue;
+      // --lr is read as text (a number or auto): the rate found by --lr auto, or the same number, is the same setting
+      if (k === 'lr' && (parsed.values.lr === 'auto' ? run['lr-auto'] === true : Number(parsed.values.lr) === run.lr)) continue;
       const why = k === 'epochs' ? `its ${run.schedule} learning-rate schedule was planned for ${run.epochs} epochs` : 'a resumed run keeps its settings';
       throw new CommandError(`${where}: --${k} ${parsed.values[k]} differs from the run in ${outDir} (${run[k]}): ${why}; start a new run with another --out`);
     }
