@@ -22,7 +22,9 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { Model } from '../src/train/model.js';
 import { loadFormulaWeights } from './formula-weights.js';
-import { CLI_FLAGS, gen } from './helpers.js';
+import { assertClose, CLI_FLAGS, gen } from './helpers.js';
+import { SequentialClassifier } from '../src/models/classifier.js';
+import { AdaptiveAvgPool2d, Conv2d, Flatten, Linear, ReLU } from '../src/nn/index.js';
 
 const S = 32;
 const P = 6;
@@ -146,6 +148,28 @@ describe('Grad-CAM', () => {
     // F.interpolate(torch.tensor([[[[0., 1.], [2., 3.]]]]), size=(4, 4), mode='bilinear', align_corners=False)
     const expected = [0, 0.25, 0.75, 1, 0.5, 0.75, 1.25, 1.5, 1.5, 1.75, 2.25, 2.5, 2, 2.25, 2.75, 3];
     assert.deepEqual(Array.from(upsampleBilinear(new Float32Array([0, 1, 2, 3]), 2, 2, 4, 4)), expected);
+  });
+
+  test("the arithmetic is PyTorch's: the map, the normalised upsampled map and the probabilities of a tiny network (fixture)", () => {
+    const fx = JSON.parse(readFileSync(fileURLToPath(new URL('../../test/fixtures/gradcam.json', import.meta.url)), 'utf8'));
+    const tiny = new SequentialClassifier(
+      [
+        new Conv2d(2, 3, 3, { padding: 1 }),
+        new ReLU(),
+        new Conv2d(3, 4, 3, { padding: 1 }),
+        new ReLU(),
+        new AdaptiveAvgPool2d(1),
+        new Flatten(),
+        new Linear(4, 3),
+      ],
+      { headStart: 4, firstConv: '0', featureInfo: [{ module: '3', channels: 4, reduction: 1 }] },
+    );
+    for (const [k, t] of tiny.stateDict()) (t.data as Float32Array).set(fx.params[k]);
+    const r = gradCam(tiny, new Tensor(new Float32Array(fx.input), [2, 2, 6, 6]), { classIndex: 2 });
+    assert.deepEqual([r.height, r.width, r.layer], [6, 6, '3']);
+    assertClose(r.maps, fx.maps, { rtol: 1e-4, atol: 1e-6, label: 'maps' });
+    assertClose([...camAt(r, 0, 9, 9), ...camAt(r, 1, 9, 9)], fx.cam9, { rtol: 1e-4, atol: 1e-6, label: 'upsampled' });
+    assertClose(r.probs, fx.probs, { rtol: 1e-5, atol: 1e-7, label: 'probabilities' });
   });
 
   test('every registered model with a convolution names its last stage; Grad-CAM weighs it in one of each family; an MLP is refused by name', () => {
