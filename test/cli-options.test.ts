@@ -34,6 +34,10 @@ const OWN_TEXT: Record<string, string> = {
   'summary --num-classes': 'an integer >= 2',
   'audit --near-distance': 'an integer from 0 to 31',
   'train --ema': 'a number in [0, 0.99999]',
+  'lr-find --val-split': 'a number in [0, 0.9]',
+  'lr-find --channels': 'an integer from 1 to 3',
+  'lr-find --num-iter': 'an integer >= 2',
+  'lr-find --smoothing': 'a number in [0, 0.999]',
 };
 
 /** Values each kind must refuse. */
@@ -90,7 +94,7 @@ describe('numeric options', () => {
     let cases = 0;
     for (const { command, o } of options) {
       const own = OWN_TEXT[`${command} --${o.name}`];
-      const must = own ?? KIND_TEXT[o.type];
+      const must = (own ?? KIND_TEXT[o.type]) + (o.words ? ` or ${o.words.join(' or ')}` : '');
       // an option with its own bounds: just past them, and what no number option takes
       const bad = own
         ? ['x', 'NaN', '', ...(o.max !== undefined ? [String(o.max + 1)] : []), ...(o.min !== undefined ? [String(o.min - 1)] : [])]
@@ -123,8 +127,8 @@ describe('numeric options', () => {
 
   test('a negative number is a value, not an option; a value starting with - needs --name=VALUE', () => {
     const train = COMMANDS.find((c) => c.name === 'train')!;
-    assert.throws(() => parseCommand(train, ['--lr', '-1']), /^UsageError: tsvision train: --lr must be a positive number, got -1$/);
-    assert.throws(() => parseCommand(train, ['--lr', '-.5', '--data', 'x']), /--lr must be a positive number, got -\.5$/);
+    assert.throws(() => parseCommand(train, ['--lr', '-1']), /^UsageError: tsvision train: --lr must be a positive number or auto, got -1$/);
+    assert.throws(() => parseCommand(train, ['--lr', '-.5', '--data', 'x']), /--lr must be a positive number or auto, got -\.5$/);
     assert.throws(
       () => parseCommand(train, ['--out', '-x']),
       /^UsageError: tsvision train: --out needs a value \(write --out=VALUE for a value that starts with -\)$/,
@@ -145,7 +149,7 @@ describe('numeric options', () => {
       assert.equal(r.status, 2, args.join(' '));
       assert.match(
         r.stderr,
-        new RegExp(`^tsvision ${args[0]}: ${name} must be a (positive number|port number \\(0 to 65535\\)), got -\\d+\\n$`),
+        new RegExp(`^tsvision ${args[0]}: ${name} must be a (positive number or auto|port number \\(0 to 65535\\)), got -\\d+\\n$`),
         args.join(' '),
       );
       assert.equal(r.stdout, '');

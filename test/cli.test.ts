@@ -16,7 +16,7 @@ test('help lists the commands', () => {
 });
 
 test('every subcommand has --help', () => {
-  const commands = [...run('--help').stdout.matchAll(/^ {2}([a-z]+) /gm)].map((m) => m[1]).filter((c) => c !== 'help');
+  const commands = [...run('--help').stdout.matchAll(/^ {2}([a-z-]+) /gm)].map((m) => m[1]).filter((c) => c !== 'help');
   assert.deepEqual(commands, [
     'demo',
     'audit',
@@ -31,6 +31,8 @@ test('every subcommand has --help', () => {
     'summary',
     'models',
     'dashboard',
+    'explain',
+    'lr-find',
   ]);
   for (const command of commands) {
     const r = run(command, '--help');

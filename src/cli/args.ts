@@ -52,7 +52,7 @@ export function describeRange(o: OptionSpec): string {
 }
 
 // a decimal number as people write it: no hex, no 'Infinity', no blanks
-const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
+export const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 // a value that starts with a dash but is a number, not an option ('-1', '-.5', '-2e-3')
 const NEGATIVE = /^-(\d|\.\d)/;
 
@@ -68,6 +68,8 @@ export interface OptionSpec {
   /** a numeric option's own bounds within its kind's range (min inclusive) */
   min?: number;
   max?: number;
+  /** words a numeric option takes beside numbers (--lr auto), kept as strings */
+  words?: readonly string[];
 }
 
 export interface CommandSpec {
@@ -170,10 +172,14 @@ export function parseCommand(spec: CommandSpec, argv: string[]): Parsed {
       values[o.name] = s;
       continue;
     }
+    if (o.words?.includes(s)) {
+      values[o.name] = s;
+      continue;
+    }
     const { int, min, open, max } = optionRange(o);
     const x = Number(s);
     const ok = DECIMAL.test(s) && Number.isFinite(x) && (!int || Number.isSafeInteger(x)) && (open ? x > min : x >= min) && (max === undefined || x <= max);
-    if (!ok) throw new UsageError(`${where}: --${o.name} must be ${describeRange(o)}, got ${s}`);
+    if (!ok) throw new UsageError(`${where}: --${o.name} must be ${describeRange(o)}${o.words ? ` or ${o.words.join(' or ')}` : ''}, got ${s}`);
     values[o.name] = x;
   }
   return { values, positionals: raw.positionals, help: raw.values.help === true, given };

@@ -14,6 +14,8 @@ import { writePredictions } from '../metrics/predictions.js';
 import { writeFileAtomic } from '../core/atomic.js';
 import { parseCommand, helpText, UsageError, type CommandSpec } from './args.js';
 import type { Predictor } from '../train/predictor.js';
+import { GradCamError } from '../metrics/gradcam.js';
+import { explainImage } from '../train/explain.js';
 import { CommandError, loadPredictor, requireFolder, toRecords, TTA_OPTION } from './common.js';
 import type { TTA } from '../train/tta.js';
 
@@ -106,7 +108,8 @@ export async function evaluateFiles({ classifier, paths, targets, outDir, batchS
     `Evaluation of ${classifier.source}${how ? ` (${how})` : ''} on ${records.length} images` +
     `${skipped.length ? ` (${skipped.length} unreadable, skipped)` : ''}.\n\n`;
   writeFileAtomic(join(outDir, 'report.txt'), Buffer.from(header + scores.text, 'utf8'));
-  const html = htmlReport({ title: `Evaluation of ${classifier.source}`, classes: classifier.classes, scores, pageDir: outDir });
+  const overlays = await mistakeOverlays(classifier, scores.worst, join(outDir, 'gradcam'));
+  const html = htmlReport({ title: `Evaluation of ${classifier.source}`, classes: classifier.classes, scores, pageDir: outDir, overlays });
   writeFileAtomic(join(outDir, 'report.html'), Buffer.from(html, 'utf8'));
   const r = scores.report;
   const metrics = {
@@ -177,4 +180,31 @@ export async function evaluate(argv: string[], say: (line?: string) => void): Pr
     where,
   });
   return Number.isNaN(accuracy) ? 1 : 0;
+}
+
+/**
+ * Grad-CAM overlays of the worst mistakes for the report: where the network saw the class it
+ * said, and where it saw the true one, as DIR/<k>-said.png and DIR/<k>-true.png. None for a
+ * network without a convolutional stage; a picture that fails is left without.
+ */
+async function mistakeOverlays(
+  classifier: Predictor,
+  worst: readonly { path: string; predicted: number; target: number }[],
+  dir: string,
+): Promise<({ said: string; truth: string } | null)[]> {
+  const out: ({ said: string; truth: string } | null)[] = [];
+  if (worst.length > 0) mkdirSync(dir, { recursive: true });
+  for (const [k, m] of worst.entries()) {
+    try {
+      const said = join(dir, `${k + 1}-said.png`);
+      const truth = join(dir, `${k + 1}-true.png`);
+      writeFileAtomic(said, (await explainImage(classifier, m.path, { classIndex: m.predicted, minSize: 160 })).png);
+      writeFileAtomic(truth, (await explainImage(classifier, m.path, { classIndex: m.target, minSize: 160 })).png);
+      out.push({ said, truth });
+    } catch (e) {
+      if (e instanceof GradCamError) return [];
+      out.push(null);
+    }
+  }
+  return out;
 }

@@ -6,6 +6,8 @@ import { dashboard, DASHBOARD } from './dashboard.js';
 import { demo } from './demo.js';
 import { evaluate, EVALUATE } from './evaluate.js';
 import { exportCommand, EXPORT } from './export.js';
+import { explain, EXPLAIN } from './explain.js';
+import { lrFindCommand, LR_FIND } from './lr-find.js';
 import { predict, PREDICT } from './predict.js';
 import { rescore, RESCORE } from './rescore.js';
 import { serve, SERVE } from './serve.js';
@@ -26,7 +28,23 @@ const DEMO: CommandSpec = {
 };
 
 /** Every subcommand's declaration, in the order of the usage text. */
-export const COMMANDS: CommandSpec[] = [DEMO, AUDIT, TRAIN, EVALUATE, PREDICT, TAG, WORKER, RESCORE, EXPORT, SERVE, SUMMARY, MODELS, DASHBOARD];
+export const COMMANDS: CommandSpec[] = [
+  DEMO,
+  AUDIT,
+  TRAIN,
+  EVALUATE,
+  PREDICT,
+  TAG,
+  WORKER,
+  RESCORE,
+  EXPORT,
+  SERVE,
+  SUMMARY,
+  MODELS,
+  DASHBOARD,
+  EXPLAIN,
+  LR_FIND,
+];
 
 const USAGE = `usage: tsvision <command> [options]
 
@@ -76,6 +94,10 @@ export async function main(argv: string[]): Promise<number> {
         return models(args, say);
       case 'dashboard':
         return await dashboard(args, say);
+      case 'explain':
+        return await explain(args, say);
+      case 'lr-find':
+        return await lrFindCommand(args, say);
       case undefined:
       case 'help':
       case '--help':

@@ -13,7 +13,6 @@ import type { SampleError } from '../data/errors.js';
 import { stratifiedSplit } from '../data/split.js';
 import { findWeights, getModel, listModels, modelEntry, stageParamGroups } from '../models/index.js';
 import { countParameters } from '../nn/index.js';
-import { Adam, AdamW, SGD } from '../optim/index.js';
 import { CosineAnnealingLR } from '../optim/lr_scheduler.js';
 import { OneCycleLR } from '../optim/one_cycle.js';
 import { manualSeed } from '../tensor/random.js';
@@ -28,7 +27,7 @@ import { Accuracy } from '../train/metrics.js';
 import { Model, type FitOptions } from '../train/model.js';
 import { evalTransform, parsePreprocess, trainTransform, AUGMENTATIONS, RESIZE_MODES, type PreprocessConfig } from '../transforms/presets.js';
 import { getNumThreads } from '../backend/index.js';
-import { helpText, parseCommand, UsageError, type CommandSpec } from './args.js';
+import { DECIMAL, helpText, parseCommand, UsageError, type CommandSpec, type Parsed } from './args.js';
 import { CommandError, loadPredictor, requireFolder } from './common.js';
 import { loadPretrained, openWeights, pretrainedPreprocess } from './pretrained.js';
 import { evaluateFiles } from './evaluate.js';
@@ -37,6 +36,7 @@ import type { Lock } from '../core/lock.js';
 import { lockRunFolder, trainFailure } from './train-guard.js';
 import { inputDefaults, type InputDefaults } from './data-defaults.js';
 import { surveyImages } from '../data/survey.js';
+import { makeOptimizer, sweepLearningRates } from './lr-auto.js';
 
 export const TRAIN: CommandSpec = {
   name: 'train',
@@ -78,7 +78,13 @@ export const TRAIN: CommandSpec = {
     { name: 'epochs', type: 'int', default: 10, help: 'epochs in all (a resumed run counts the epochs already done)' },
     { name: 'batch-size', type: 'int', default: 32, help: 'images per step' },
     { name: 'optimizer', type: 'string', choices: ['sgd', 'adam', 'adamw'], default: 'adamw', help: 'sgd (momentum 0.9, nesterov), adam or adamw' },
-    { name: 'lr', type: 'number', value: 'X', help: 'peak learning rate (default 0.05 for sgd, 0.001 for adam and adamw)' },
+    {
+      name: 'lr',
+      type: 'number',
+      words: ['auto'],
+      value: 'X|auto',
+      help: "peak learning rate (default 0.05 for sgd, 0.001 for adam and adamw); auto: the learning-rate finder's suggestion (see tsvision lr-find)",
+    },
     { name: 'weight-decay', type: 'non-negative', value: 'X', help: 'default 5e-4 for sgd, 0 for adam, 0.05 for adamw' },
     { name: 'schedule', type: 'string', choices: ['onecycle', 'cosine', 'none'], default: 'onecycle', help: 'learning-rate schedule' },
     { name: 'image-size', type: 'int', value: 'N', help: "the side images are resized to (default: the pictures' own, at most the model's: 64 for convnet)" },
@@ -237,6 +243,8 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
     }
     for (const k of parsed.given) {
       if (!(k in run) || run[k] === parsed.values[k] || (k === 'epochs' && run.schedule === 'none')) continue;
+      // --lr is read as text (a number or auto): the rate found by --lr auto, or the same number, is the same setting
+      if (k === 'lr' && (parsed.values.lr === 'auto' ? run['lr-auto'] === true : Number(parsed.values.lr) === run.lr)) continue;
       const why = k === 'epochs' ? `its ${run.schedule} learning-rate schedule was planned for ${run.epochs} epochs` : 'a resumed run keeps its settings';
       throw new CommandError(`${where}: --${k} ${parsed.values[k]} differs from the run in ${outDir} (${run[k]}): ${why}; start a new run with another --out`);
     }
@@ -245,105 +253,46 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
   } else if (parsed.values.resume) {
     say(`No checkpoint in ${lastDir} to resume from: starting a new run.`);
   }
-  const modelName = values.model as string;
-  const seed = values.seed as number;
-  const channelsArg = values.channels as number | undefined;
-  if (channelsArg !== undefined && channelsArg !== 1 && channelsArg !== 3) throw new UsageError(`${where}: --channels must be 1 or 3, got ${channelsArg}`);
-  let entry;
-  try {
-    entry = modelEntry(modelName);
-  } catch {
-    throw new CommandError(`${where}: unknown model '${modelName}'; the models are ${listModels().join(', ')}`);
-  }
-  let channels = resumed?.preset.channels ?? (channelsArg as 1 | 3 | undefined) ?? 3;
-
-  // a file that does not decode: one line naming it, then training goes on without it
-  const reported = new Set<string>();
-  const report = (e: SampleError) => {
-    if (e.path !== undefined) reported.add(e.path);
-    process.stderr.write(`${where}: ${e.message.replace(/^ImageFolder: /, '')}\n`);
-  };
-  // the folder is listed once; the statistics, training and validation sets are views of it
-  let base = openFolder(data, channels, where, '--data', { onError: report });
-  const classes = [...base.classes];
-  if (resumed && resumed.classes.join('\n') !== classes.join('\n')) {
-    throw new CommandError(`${where}: the run in ${outDir} was trained on classes ${resumed.classes.join(', ')}, but ${data} has ${classes.join(', ')}`);
-  }
-  // what the command line leaves open is chosen from a survey of the pictures
-  const fitted: InputDefaults | null = resumed ? null : await chooseInput(base, entry, values, parsed.given, classes.length);
-  if (fitted && !parsed.given.has('channels') && fitted.channels !== channels) {
-    channels = fitted.channels;
-    base = new ImageFolder(data, { onError: report, channels }, { classes: base.classes, samples: base.samples as [string, number][] });
-  }
-  let trainIdx: number[] = base.samples.map((_, i) => i);
-  let valPaths: string[] = [];
-  let valTargets: number[] = [];
-  let valSet: { length: number; getItem(i: number): unknown } | null = null;
-  let makeVal: ((p: PreprocessConfig) => typeof valSet) | null = null;
-  if (values.val !== undefined) {
-    const valDir = values.val as string;
-    const v = openFolder(valDir, channels, where, '--val', { onError: report });
-    const unknown = v.classes.filter((c) => !classes.includes(c));
-    if (unknown.length)
-      throw new CommandError(
-        `${where}: --val ${valDir} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that ${data} lacks`,
-      );
-    const toTrain = v.classes.map((c) => classes.indexOf(c));
-    valPaths = v.samples.map((s) => s[0]);
-    valTargets = v.samples.map((s) => toTrain[s[1]]);
-    // relabel only when the folders' classes differ (a function cannot go to a worker thread)
-    const same = toTrain.every((t, k) => t === k);
-    makeVal = (p) => withTransform(v, evalTransform(p), same ? undefined : (t: number) => toTrain[t]);
-  } else if ((values['val-split'] as number) > 0) {
-    const split = stratifiedSplit(base.targets, values['val-split'] as number, { seed });
-    trainIdx = split.train;
-    valPaths = split.val.map((i) => base.samples[i][0]);
-    valTargets = split.val.map((i) => base.samples[i][1]);
-    makeVal = (p) => withTransform(new Subset(base, split.val), evalTransform(p));
-  }
-
-  const recipeApplied = resumed ? null : applyRecipe(values, parsed.given, { trainImages: trainIdx.length });
-  const inputLines = fitted ? fittedLines(fitted, values, parsed.given, recipeApplied?.set ?? []) : [];
-  const pretrained = weightsArg !== undefined && !resumed ? await openWeights(weightsArg, where) : null;
-  const sizeArg = values['image-size'] as number | undefined;
-  let preset: PreprocessConfig;
-  if (resumed) preset = resumed.preset;
-  else if (pretrained) preset = pretrainedPreprocess(pretrained.known?.preprocess ?? null, sizeArg ?? entry.imageSize, channels, values, parsed.given);
-  else {
-    const s = sizeArg ?? entry.imageSize;
-    const shape = {
-      resizeSize: s,
-      cropSize: s,
-      interpolation: 'bilinear' as const,
-      channels,
-      resizeMode: values.resize as PreprocessConfig['resizeMode'],
-      augment: values.augment as PreprocessConfig['augment'],
-    };
-    preset = { ...shape, ...(await channelStats(base, trainIdx, shape)) };
-  }
-  const imageSize = preset.cropSize;
-
-  manualSeed(seed);
-  let net;
-  try {
-    net = getModel(modelName, { ...entry.configFor({ channels, imageSize, numClasses: classes.length }), ...pretrained?.known?.config });
-  } catch (e) {
-    throw new CommandError(`${where}: ${(e as Error).message.split('\n')[0]}`);
-  }
-  if (pretrained) say(loadPretrained(net, pretrained, where));
+  const {
+    modelName,
+    seed,
+    channels,
+    reported,
+    base,
+    classes,
+    trainIdx,
+    valPaths,
+    valTargets,
+    preset,
+    imageSize,
+    net,
+    trainSet,
+    valSet,
+    recipeApplied,
+    inputLines,
+  } = await setUpData(values, parsed.given, { where, data, outDir, weightsArg, resumed }, say);
   const freezeEpochs = Math.min(values['freeze-epochs'] as number, values.epochs as number);
-  if (values.freeze === 'backbone') net.freeze().unfreeze(net.classifier);
-  const trainSet = withTransform(new Subset(base, trainIdx), trainTransform(preset));
-  valSet = makeVal ? makeVal(preset) : null;
 
   const opt = values.optimizer as 'sgd' | 'adam' | 'adamw';
-  const lr = (values.lr as number | undefined) ?? DEFAULT_LR[opt];
+  const lrArg = parseLr(values.lr, where);
+  let lr = typeof lrArg === 'number' ? lrArg : DEFAULT_LR[opt];
   const weightDecay = (values['weight-decay'] as number | undefined) ?? DEFAULT_WD[opt];
   const epochs = values.epochs as number;
   const batchSize = values['batch-size'] as number;
   const schedule = values.schedule as string;
   const recipe = recipeOf(values, where);
   const ema = recipeEma(recipe);
+  let lrLine: string | null = null;
+  if (lrArg === 'auto' && !resumed) {
+    say(`Learning-rate finder (--lr auto) on the ${trainIdx.length} training images:`);
+    const found = await sweepLearningRates(
+      { net, trainSet, opt, weightDecay, recipe, numClasses: classes.length, batchSize, seed, workers: values.workers as number, outDir, where },
+      say,
+    );
+    lr = found.lr;
+    lrLine = `Learning rate: ${lr}, found by the learning-rate finder (the steepest descent of the loss; ${found.svg}).`;
+    say('');
+  }
   if (!resumed) {
     // what --resume continues with
     const settings = {
@@ -352,6 +301,7 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
       'batch-size': batchSize,
       optimizer: opt,
       lr,
+      ...(lrArg === 'auto' ? { 'lr-auto': true } : {}),
       'weight-decay': weightDecay,
       schedule,
       'image-size': imageSize,
@@ -374,12 +324,7 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
   /** The optimizer and schedule of a phase of `phaseEpochs` epochs: plain, or per-stage learning rates after a frozen phase. */
   const phase = (phaseEpochs: number, stages: boolean) => {
     const params = stages ? stageParamGroups(net, lr, { groups: 3, factor: 10 }) : net.parameters();
-    const optimizer =
-      opt === 'sgd'
-        ? new SGD(params, { lr, momentum: 0.9, nesterov: true, weightDecay })
-        : opt === 'adam'
-          ? new Adam(params, { lr, weightDecay })
-          : new AdamW(params, { lr, weightDecay });
+    const optimizer = makeOptimizer(opt, params, lr, weightDecay);
     const maxLr = stages ? (params as { lr: number }[]).map((g) => g.lr) : lr;
     const scheduler: SchedulerLike | null =
       schedule === 'onecycle'
@@ -419,6 +364,7 @@ async function trainGuarded(argv: string[], say: (line?: string) => void, out: N
       `Output: ${outDir}`,
   );
   if (recipeApplied?.line) say(recipeApplied.line);
+  if (lrLine) say(lrLine);
   const recipeLine = describeRecipe(recipe, batchSize);
   if (recipeLine) say(recipeLine);
   if (values.balance === true) say(`Sampling: balanced, each class drawn 1/${classes.length} of the time (a weighted sampler with replacement).`);
@@ -554,4 +500,142 @@ async function keepDashboard(dash: Dashboard | null, say: (line?: string) => voi
   await untilSignal();
   await dash.close();
   return 0;
+}
+
+type ValSet = { length: number; getItem(i: number): unknown };
+
+/**
+ * What train and lr-find set up alike from the data and model options: the folder listed once,
+ * the validation split, the preprocessing (with measured mean and std), the network (with
+ * --weights and --freeze backbone) and the datasets.
+ */
+export async function setUpData(
+  values: Parsed['values'],
+  given: ReadonlySet<string>,
+  {
+    where,
+    data,
+    outDir,
+    weightsArg,
+    resumed,
+  }: { where: string; data: string; outDir: string; weightsArg?: string; resumed: { preset: PreprocessConfig; classes: string[] } | null },
+  say: (line?: string) => void,
+) {
+  const parsed = { given };
+  const modelName = values.model as string;
+  const seed = values.seed as number;
+  const channelsArg = values.channels as number | undefined;
+  if (channelsArg !== undefined && channelsArg !== 1 && channelsArg !== 3) throw new UsageError(`${where}: --channels must be 1 or 3, got ${channelsArg}`);
+  let entry;
+  try {
+    entry = modelEntry(modelName);
+  } catch {
+    throw new CommandError(`${where}: unknown model '${modelName}'; the models are ${listModels().join(', ')}`);
+  }
+  let channels = resumed?.preset.channels ?? (channelsArg as 1 | 3 | undefined) ?? 3;
+
+  // a file that does not decode: one line naming it, then training goes on without it
+  const reported = new Set<string>();
+  const report = (e: SampleError) => {
+    if (e.path !== undefined) reported.add(e.path);
+    process.stderr.write(`${where}: ${e.message.replace(/^ImageFolder: /, '')}\n`);
+  };
+  // the folder is listed once; the statistics, training and validation sets are views of it
+  let base = openFolder(data, channels, where, '--data', { onError: report });
+  const classes = [...base.classes];
+  if (resumed && resumed.classes.join('\n') !== classes.join('\n')) {
+    throw new CommandError(`${where}: the run in ${outDir} was trained on classes ${resumed.classes.join(', ')}, but ${data} has ${classes.join(', ')}`);
+  }
+  // what the command line leaves open is chosen from a survey of the pictures
+  const fitted: InputDefaults | null = resumed ? null : await chooseInput(base, entry, values, parsed.given, classes.length);
+  if (fitted && !parsed.given.has('channels') && fitted.channels !== channels) {
+    channels = fitted.channels;
+    base = new ImageFolder(data, { onError: report, channels }, { classes: base.classes, samples: base.samples as [string, number][] });
+  }
+  let trainIdx: number[] = base.samples.map((_, i) => i);
+  let valPaths: string[] = [];
+  let valTargets: number[] = [];
+  let makeVal: ((p: PreprocessConfig) => ValSet) | null = null;
+  if (values.val !== undefined) {
+    const valDir = values.val as string;
+    const v = openFolder(valDir, channels, where, '--val', { onError: report });
+    const unknown = v.classes.filter((c) => !classes.includes(c));
+    if (unknown.length)
+      throw new CommandError(
+        `${where}: --val ${valDir} has class folder${unknown.length > 1 ? 's' : ''} ${unknown.map((c) => `'${c}'`).join(', ')} that ${data} lacks`,
+      );
+    const toTrain = v.classes.map((c) => classes.indexOf(c));
+    valPaths = v.samples.map((s) => s[0]);
+    valTargets = v.samples.map((s) => toTrain[s[1]]);
+    // relabel only when the folders' classes differ (a function cannot go to a worker thread)
+    const same = toTrain.every((t, k) => t === k);
+    makeVal = (p) => withTransform(v, evalTransform(p), same ? undefined : (t: number) => toTrain[t]);
+  } else if ((values['val-split'] as number) > 0) {
+    const split = stratifiedSplit(base.targets, values['val-split'] as number, { seed });
+    trainIdx = split.train;
+    valPaths = split.val.map((i) => base.samples[i][0]);
+    valTargets = split.val.map((i) => base.samples[i][1]);
+    makeVal = (p) => withTransform(new Subset(base, split.val), evalTransform(p));
+  }
+
+  const recipeApplied = resumed ? null : applyRecipe(values, parsed.given, { trainImages: trainIdx.length });
+  const inputLines = fitted ? fittedLines(fitted, values, parsed.given, recipeApplied?.set ?? []) : [];
+  const pretrained = weightsArg !== undefined && !resumed ? await openWeights(weightsArg, where) : null;
+  const sizeArg = values['image-size'] as number | undefined;
+  let preset: PreprocessConfig;
+  if (resumed) preset = resumed.preset;
+  else if (pretrained) preset = pretrainedPreprocess(pretrained.known?.preprocess ?? null, sizeArg ?? entry.imageSize, channels, values, parsed.given);
+  else {
+    const s = sizeArg ?? entry.imageSize;
+    const shape = {
+      resizeSize: s,
+      cropSize: s,
+      interpolation: 'bilinear' as const,
+      channels,
+      resizeMode: values.resize as PreprocessConfig['resizeMode'],
+      augment: values.augment as PreprocessConfig['augment'],
+    };
+    preset = { ...shape, ...(await channelStats(base, trainIdx, shape)) };
+  }
+  const imageSize = preset.cropSize;
+
+  manualSeed(seed);
+  let net;
+  try {
+    net = getModel(modelName, { ...entry.configFor({ channels, imageSize, numClasses: classes.length }), ...pretrained?.known?.config });
+  } catch (e) {
+    throw new CommandError(`${where}: ${(e as Error).message.split('\n')[0]}`);
+  }
+  if (pretrained) say(loadPretrained(net, pretrained, where));
+  if (values.freeze === 'backbone') net.freeze().unfreeze(net.classifier);
+  const trainSet = withTransform(new Subset(base, trainIdx), trainTransform(preset));
+  const valSet = makeVal ? makeVal(preset) : null;
+  return {
+    modelName,
+    seed,
+    channels,
+    reported,
+    base,
+    classes,
+    trainIdx,
+    valPaths,
+    valTargets,
+    preset,
+    imageSize,
+    net,
+    trainSet,
+    valSet,
+    recipeApplied,
+    inputLines,
+  };
+}
+
+/** --lr: a positive number, or 'auto'; undefined when not given. */
+function parseLr(v: unknown, where: string): number | 'auto' | undefined {
+  if (v === undefined || typeof v === 'number') return v;
+  if (v === 'auto') return 'auto';
+  // parseCommand has checked it: a positive number, or auto
+  const x = Number(v);
+  if (!DECIMAL.test(String(v)) || !Number.isFinite(x) || x <= 0) throw new UsageError(`${where}: --lr must be a positive number or auto, got ${String(v)}`);
+  return x;
 }

@@ -2,7 +2,8 @@
  * The evaluation as one self-contained HTML page (report.html beside
  * predictions.txt): accuracy, the confusion matrix shaded by share of the true
  * class, the per-class table, the most confused pairs, and the worst mistakes as
- * pictures (each <img> points at the image file by a path relative to the page).
+ * pictures (each <img> points at the image file by a path relative to the page), each
+ * with its Grad-CAM overlays when the evaluation made them.
  */
 import { relative, resolve, sep } from 'node:path';
 import type { EvaluationScores } from './analysis.js';
@@ -32,9 +33,11 @@ export interface HtmlReportInput {
   scores: EvaluationScores;
   /** the folder the page is written to (image links are relative to it) */
   pageDir: string;
+  /** per worst mistake: its Grad-CAM overlays (PNG files) for the class said and the true class, or null */
+  overlays?: readonly ({ said: string; truth: string } | null)[];
 }
 
-export function htmlReport({ title, classes, scores, pageDir }: HtmlReportInput): string {
+export function htmlReport({ title, classes, scores, pageDir, overlays = [] }: HtmlReportInput): string {
   const rows = scores.confusion.matrix;
   const cm = rows
     .map((row, t) => {
@@ -67,10 +70,21 @@ export function htmlReport({ title, classes, scores, pageDir }: HtmlReportInput)
         `${escape(classes[p.target])})</li>`,
     )
     .join('\n');
+  const cams = (k: number, m: { predicted: number; target: number }): string => {
+    const o = overlays[k];
+    if (!o) return '';
+    const img = (path: string, what: string) =>
+      `<img class="cam" src="${escape(href(path, pageDir))}" alt="${escape(what)}" title="${escape(what)}" loading="lazy">`;
+    return (
+      `<div class="cams">${img(o.said, `Grad-CAM: where it saw ${classes[m.predicted]}`)}` +
+      `${img(o.truth, `Grad-CAM: where it saw ${classes[m.target]}`)}</div>` +
+      `<small>Grad-CAM: <b>${escape(classes[m.predicted])}</b> | <b>${escape(classes[m.target])}</b></small><br>`
+    );
+  };
   const mistakes = scores.worst
     .map(
-      (m) =>
-        `<figure><img src="${escape(href(m.path, pageDir))}" alt="${escape(m.path)}" loading="lazy">` +
+      (m, k) =>
+        `<figure><img src="${escape(href(m.path, pageDir))}" alt="${escape(m.path)}" loading="lazy">${cams(k, m)}` +
         `<figcaption>said <b>${escape(classes[m.predicted])}</b> ${m.confidence.toFixed(3)}<br>is <b>${escape(classes[m.target])}</b> ` +
         `${m.targetProb.toFixed(3)}<br><small>${escape(m.path)}</small></figcaption></figure>`,
     )
@@ -90,6 +104,7 @@ export function htmlReport({ title, classes, scores, pageDir }: HtmlReportInput)
 <html lang="en"><head><meta charset="utf-8"><title>${escape(title)}</title>
 <style>
 ${REPORT_STYLE}
+.cams{display:flex;gap:2px}.cams img.cam{width:79px;height:79px}
 </style></head><body>
 <h1>${escape(title)}</h1>
 <p>Accuracy <b>${pct(scores.report.accuracy)}</b> (${Math.round(scores.report.accuracy * scores.confusion.total)} of ${scores.confusion.total} images).</p>
@@ -105,7 +120,7 @@ ${avg('weighted avg', scores.report.weighted)}
 </table>
 ${pairs ? `<h2>Most confused</h2><ul>\n${pairs}\n</ul>` : ''}
 ${opText}
-<h2>Worst mistakes</h2>${mistakes ? `<p>Wrong, with the highest confidence first.</p><div class="grid">\n${mistakes}\n</div>` : '<p>No mistakes.</p>'}
+<h2>Worst mistakes</h2>${mistakes ? `<p>Wrong, with the highest confidence first${overlays.some(Boolean) ? '; under each, Grad-CAM: where the network saw the class it said, and the true class (red: most evidence)' : ''}.</p><div class="grid">\n${mistakes}\n</div>` : '<p>No mistakes.</p>'}
 </body></html>
 `;
 }

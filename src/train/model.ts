@@ -35,6 +35,7 @@ import { DivergenceError, firstNonFinite } from './divergence.js';
 import type { Metric } from './metrics.js';
 import { stateDictGist } from './predictor.js';
 import { formatLogs, type ProgressOutput } from './progress.js';
+import { lrFind, type LrFindOptions, type LrFindResult } from './lr-find.js';
 import { checkTTA, ttaLogits, ttaProbabilities, type TTA } from './tta.js';
 
 /** A function (output, target) => loss, or a loss module (anything with call(output, target) returning a Tensor). */
@@ -508,6 +509,15 @@ export class Model implements CallbackHost {
     }
     if (outs.length === 0) throw new RangeError('Model.predict: no data');
     return outs.length === 1 ? outs[0] : concat(outs, 0);
+  }
+
+  /**
+   * The learning-rate range test (lr-find.ts) with this model's optimizer and loss (prepare first): the
+   * loss over a geometric sweep of rates and the suggested rate; the weights and optimizer are left as they were.
+   */
+  async lrFind(data: Data, options: LrFindOptions = {}): Promise<LrFindResult> {
+    if (!this.optimizer || !this.lossFn) throw new Error('Model.lrFind: no optimizer or loss; call prepare({ optimizer, loss })');
+    return lrFind({ net: this.net, optimizer: this.optimizer, loss: (o, t) => this.#loss(o, t) }, data as Parameters<typeof lrFind>[1], options);
   }
 
   /** Writes a checkpoint directory (atomically): weights, optimizer and scheduler state, architecture, classes, epoch. */
