@@ -110,7 +110,7 @@ describe('auditFolder on a folder with planted problems', () => {
     assert.deepEqual(pano.aspectBins, [0, 0, 0, 0, 11]);
     const apple = report.sizes.find((s) => s.class === 'apple')!;
     assert.equal(apple.images, 45);
-    assert.deepEqual(apple.aspectBins, [0, 1, 0, 44, 0], 'one tall 48x64 picture, the rest 64x48');
+    assert.deepEqual(apple.aspectBins, [0, 2, 0, 43, 0], 'two tall: a 48x64 picture and the 64x48 one EXIF turns upright; the rest 64x48');
     assert.equal(apple.medianCropLoss, 0.25);
     const crop = report.findings.find((f) => f.kind === 'crop-loss')!;
     assert.match(crop.message, /400x100 \(4\.0:1\).*keeps 25%.*letterbox/);
