@@ -4,12 +4,10 @@
  * usage errors); label-noise suspects from a checkpoint with a hand-set classifier.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import { audit } from '../src/cli/audit.js';
 import { auditFolder, hammingDistance, nearPairs, perceptualHash, type AuditReport } from '../src/data/audit.js';
 import { loadImage } from '../src/data/decode.js';
@@ -19,27 +17,7 @@ import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { Predictor } from '../src/train/predictor.js';
 import { findLabelSuspects } from '../src/train/label-noise.js';
 import { picture, plantedFolder, tinted, type Planted } from './audit-fixtures.js';
-import { CLI_FLAGS } from './helpers.js';
-
-const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function tsvision(cwd: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI_FLAGS, bin, ...args], { cwd, env: { ...process.env, TSVISION_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { tsvision } from './helpers.js';
 
 let root = '';
 let planted: Planted;

@@ -4,28 +4,12 @@
  * checkpoint records it in its preprocessing, which evaluation then reads back.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
-import { CLI_FLAGS } from './helpers.js';
-
-const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
-
-function tsvision(cwd: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI_FLAGS, bin, ...args], { cwd, env: { ...process.env, TSVISION_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { tsvision } from './helpers.js';
 
 let root = '';
 

@@ -4,42 +4,15 @@
  * evaluate, rescore and predict; resume; and the one-line errors.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { mnistDataDir, readIdx } from '../src/data/mnist.js';
 import { savePth } from '../src/io/pth.js';
 import { getModel } from '../src/models/index.js';
-import { CLI_FLAGS } from './helpers.js';
-
-const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
-
-interface Run {
-  status: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `tsvision args` in `cwd` (asynchronously, so the test runner's own timers keep running). */
-function tsvision(cwd: string, ...args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI_FLAGS, bin, ...args], { cwd, env: { ...process.env, TSVISION_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => {
-      stdout += d;
-    });
-    child.stderr.on('data', (d) => {
-      stderr += d;
-    });
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { tsvision } from './helpers.js';
 
 const DIGITS = [0, 1, 7];
 let root = '';

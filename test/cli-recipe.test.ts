@@ -4,29 +4,13 @@
  * resume it; evaluate and predict with test-time augmentation; the one-line errors.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { Generator } from '../src/tensor/random.js';
-import { CLI_FLAGS } from './helpers.js';
-
-const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
-
-function tsvision(cwd: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI_FLAGS, bin, ...args], { cwd, env: { ...process.env, TSVISION_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
+import { tsvision } from './helpers.js';
 
 let root = '';
 const COLOURS = { red: 0, green: 1, blue: 2 } as const;

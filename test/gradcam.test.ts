@@ -5,7 +5,6 @@
  * the overlay and prints the top classes.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +21,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { saveCheckpoint } from '../src/train/checkpoint.js';
 import { Model } from '../src/train/model.js';
 import { loadFormulaWeights } from './formula-weights.js';
-import { assertClose, CLI_FLAGS, gen } from './helpers.js';
+import { assertClose, gen, tsvision } from './helpers.js';
 import { SequentialClassifier } from '../src/models/classifier.js';
 import { AdaptiveAvgPool2d, Conv2d, Flatten, Linear, ReLU } from '../src/nn/index.js';
 
@@ -238,17 +237,3 @@ describe('Grad-CAM', () => {
     assert.equal(bad.stderr, "tsvision explain: --class: no class 'C'; the classes are A, B\n");
   });
 });
-
-const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
-
-function tsvision(cwd: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI_FLAGS, bin, ...args], { cwd, env: { ...process.env, TSVISION_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 /** Shared test helpers: seeded data, closeness checks with useful messages, and a finite-difference gradient check. */
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -118,4 +119,24 @@ export function onEveryIsa(fn: (isa: string) => void): void {
   } finally {
     addon?.forceIsa(detected);
   }
+}
+
+export interface CliRun {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `tsvision args` in `cwd` with the command's own Node flags (asynchronously, so the test runner's timers keep running). */
+export function tsvision(cwd: string, ...args: string[]): Promise<CliRun> {
+  const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [...CLI_FLAGS, bin, ...args], { cwd, env: { ...process.env, TSVISION_DEBUG: '' } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => (stdout += d));
+    child.stderr.on('data', (d) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
 }

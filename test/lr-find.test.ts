@@ -4,12 +4,10 @@
  * `train --lr auto` end to end on a tiny folder.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { getModel } from '../src/models/index.js';
 import { CrossEntropyLoss } from '../src/nn/loss.js';
@@ -20,7 +18,7 @@ import { Tensor } from '../src/tensor/tensor.js';
 import { steepestDescent } from '../src/train/lr-find.js';
 import { lrFindAscii, lrFindSvg } from '../src/train/lr-find-plot.js';
 import { Model } from '../src/train/model.js';
-import { CLI_FLAGS, gen } from './helpers.js';
+import { gen, tsvision } from './helpers.js';
 
 /** A two-class task on 8x8 grey pictures: class 1 is brighter on the left half. 16 batches of 16. */
 function task(): [Tensor, Tensor][] {
@@ -94,20 +92,6 @@ describe('learning-rate finder', () => {
     );
   });
 });
-
-const bin = fileURLToPath(new URL('../../bin/tsvision.js', import.meta.url));
-
-function tsvision(cwd: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...CLI_FLAGS, bin, ...args], { cwd, env: { ...process.env, TSVISION_DEBUG: '' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-}
 
 describe('tsvision lr-find and train --lr auto', () => {
   let dir = '';
