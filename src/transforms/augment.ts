@@ -11,14 +11,9 @@ import type { Generator } from '../tensor/random.js';
 import { Tensor } from '../tensor/tensor.js';
 import { adjustSharpness, autocontrast, equalize, erase, gaussianBlur, invert, posterize, solarize } from './enhance.js';
 import { affine, perspective, type Fill, type Interpolation } from './functional.js';
-import { imageView, pickGenerator, roundHalfEven, uniform, type ImageTensor, type Transform, type TransformSpec } from './image.js';
+import { checkProbability, imageView, pickGenerator, roundHalfEven, uniform, type ImageTensor, type Transform, type TransformSpec } from './image.js';
 import type { RandomOptions } from './geometric.js';
 import { registerTransform } from './spec.js';
-
-function checkP(p: number, op: string): number {
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`${op}: p must be a probability in [0, 1] but received ${p}`);
-  return p;
-}
 
 function checkWarp(interpolation: Interpolation, op: string): Interpolation {
   if (!['nearest', 'bilinear', 'bicubic'].includes(interpolation)) {
@@ -145,7 +140,7 @@ export class RandomPerspective implements Transform<ImageTensor, ImageTensor> {
     if (!(distortionScale >= 0 && distortionScale <= 1))
       throw new RangeError(`RandomPerspective: distortionScale must be in [0, 1] but received ${distortionScale}`);
     this.distortionScale = distortionScale;
-    this.p = checkP(p, 'RandomPerspective');
+    this.p = checkProbability(p, 'RandomPerspective');
     this.interpolation = checkWarp(interpolation, 'RandomPerspective');
     this.fill = fill;
     this.generator = generator;
@@ -234,7 +229,7 @@ export class RandomAdjustSharpness implements Transform<ImageTensor, ImageTensor
     readonly options: RandomOptions = {},
   ) {
     if (!(sharpnessFactor >= 0)) throw new RangeError(`RandomAdjustSharpness: sharpnessFactor must be non-negative but received ${sharpnessFactor}`);
-    checkP(p, 'RandomAdjustSharpness');
+    checkProbability(p, 'RandomAdjustSharpness');
   }
 
   apply(img: ImageTensor, generator?: Generator): ImageTensor {
@@ -254,7 +249,7 @@ export class RandomAutocontrast implements Transform<ImageTensor, ImageTensor> {
     readonly p = 0.5,
     readonly options: RandomOptions = {},
   ) {
-    checkP(p, 'RandomAutocontrast');
+    checkProbability(p, 'RandomAutocontrast');
   }
 
   apply(img: ImageTensor, generator?: Generator): ImageTensor {
@@ -274,7 +269,7 @@ export class RandomEqualize implements Transform<ImageTensor, ImageTensor> {
     readonly p = 0.5,
     readonly options: RandomOptions = {},
   ) {
-    checkP(p, 'RandomEqualize');
+    checkProbability(p, 'RandomEqualize');
   }
 
   apply(img: ImageTensor, generator?: Generator): ImageTensor {
@@ -296,7 +291,7 @@ export class RandomPosterize implements Transform<ImageTensor, ImageTensor> {
     readonly options: RandomOptions = {},
   ) {
     if (!(Number.isInteger(bits) && bits >= 0 && bits <= 8)) throw new RangeError(`RandomPosterize: bits must be an integer in [0, 8] but received ${bits}`);
-    checkP(p, 'RandomPosterize');
+    checkProbability(p, 'RandomPosterize');
   }
 
   apply(img: ImageTensor, generator?: Generator): ImageTensor {
@@ -318,7 +313,7 @@ export class RandomSolarize implements Transform<ImageTensor, ImageTensor> {
     readonly options: RandomOptions = {},
   ) {
     if (!Number.isFinite(threshold)) throw new RangeError(`RandomSolarize: threshold must be a number but received ${threshold}`);
-    checkP(p, 'RandomSolarize');
+    checkProbability(p, 'RandomSolarize');
   }
 
   apply(img: ImageTensor, generator?: Generator): ImageTensor {
@@ -338,7 +333,7 @@ export class RandomInvert implements Transform<ImageTensor, ImageTensor> {
     readonly p = 0.5,
     readonly options: RandomOptions = {},
   ) {
-    checkP(p, 'RandomInvert');
+    checkProbability(p, 'RandomInvert');
   }
 
   apply(img: ImageTensor, generator?: Generator): ImageTensor {
@@ -379,7 +374,7 @@ export class RandomErasing implements Transform<ImageTensor, ImageTensor> {
   readonly generator?: Generator;
 
   constructor({ p = 0.5, scale = [0.02, 0.33], ratio = [0.3, 3.3], value = 0, generator }: RandomErasingOptions = {}) {
-    this.p = checkP(p, 'RandomErasing');
+    this.p = checkProbability(p, 'RandomErasing');
     if (!(scale.length === 2 && scale[0] >= 0 && scale[1] <= 1 && scale[0] <= scale[1])) {
       throw new RangeError(`RandomErasing: scale must be [min, max] within [0, 1] but received ${JSON.stringify(scale)}`);
     }

@@ -6,7 +6,18 @@
  */
 import type { Generator } from '../tensor/random.js';
 import { centerCrop, crop, hflip, letterbox, pad, resize, resizedCrop, rotate, vflip, type Fill, type Interpolation, type PaddingMode } from './functional.js';
-import { imageView, paddingLTRB, pickGenerator, roundHalfEven, sizePair, uniform, type ImageTensor, type Transform, type TransformSpec } from './image.js';
+import {
+  checkProbability,
+  imageView,
+  paddingLTRB,
+  pickGenerator,
+  roundHalfEven,
+  sizePair,
+  uniform,
+  type ImageTensor,
+  type Transform,
+  type TransformSpec,
+} from './image.js';
 import { INTERPOLATIONS } from './resample.js';
 import { registerTransform } from './spec.js';
 
@@ -20,11 +31,6 @@ function checkInterpolation(interpolation: Interpolation, op: string): Interpola
     throw new RangeError(`${op}: interpolation must be one of ${INTERPOLATIONS.join(', ')} but received '${interpolation}'`);
   }
   return interpolation;
-}
-
-function checkProbability(p: number, op: string): number {
-  if (!(p >= 0 && p <= 1)) throw new RangeError(`${op}: p must be a probability in [0, 1] but received ${p}`);
-  return p;
 }
 
 function checkSize(size: number | readonly number[], op: string): number | readonly number[] {

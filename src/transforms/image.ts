@@ -154,3 +154,9 @@ export function describe(v: unknown): string {
   if (Array.isArray(v)) return 'an array';
   return `${typeof v === 'object' ? ((v as object).constructor?.name ?? 'object') : String(v)} of type ${typeof v}`;
 }
+
+/** A transform's probability p, checked: in [0, 1]. */
+export function checkProbability(p: number, op: string): number {
+  if (!(p >= 0 && p <= 1)) throw new RangeError(`${op}: p must be a probability in [0, 1] but received ${p}`);
+  return p;
+}

@@ -6,7 +6,7 @@ import type { Tensor } from '../tensor/tensor.js';
 import type { Generator } from '../tensor/random.js';
 import { adjustBrightness, adjustContrast, adjustHue, adjustSaturation, rgbToGrayscale } from './color.js';
 import type { RandomOptions } from './geometric.js';
-import { bytesView, pickGenerator, uniform, type Transform, type TransformSpec } from './image.js';
+import { bytesView, checkProbability, pickGenerator, uniform, type Transform, type TransformSpec } from './image.js';
 import { registerTransform } from './spec.js';
 
 type Range = number | readonly [number, number];
@@ -127,7 +127,7 @@ export class RandomGrayscale implements Transform<Tensor, Tensor> {
     readonly p = 0.1,
     readonly options: RandomOptions = {},
   ) {
-    if (!(p >= 0 && p <= 1)) throw new RangeError(`RandomGrayscale: p must be a probability in [0, 1] but received ${p}`);
+    checkProbability(p, 'RandomGrayscale');
   }
 
   apply(img: Tensor, generator?: Generator): Tensor {
