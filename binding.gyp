@@ -19,7 +19,8 @@
         "native/kernels/norm.cc",
         "native/kernels/optim.cc",
         "native/kernels/pool.cc",
-        "native/kernels/reduce.cc"
+        "native/kernels/reduce.cc",
+        "native/kernels/winograd.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NODE_ADDON_API_DISABLE_DEPRECATED"],

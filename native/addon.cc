@@ -18,6 +18,7 @@
 #include "kernels/pool.h"
 #include "kernels/reduce.h"
 #include "kernels/strided.h"
+#include "kernels/winograd.h"
 #include "threadpool.h"
 
 namespace {
@@ -265,16 +266,36 @@ ConvGeom conv_geom(const Napi::Value& v) {
 }
 
 // convForward(geom, x, w, bias | null, y, activation op code (-1: none), p0, p1)
-void ConvForward(const Napi::CallbackInfo& info) {
-  ConvGeom g = conv_geom(info[0]);
+// The bias and activation of convForward's arguments 3 and 5-7.
+ConvEpilogue epilogue(const Napi::CallbackInfo& info) {
   ConvEpilogue ep;
   ep.bias = info[3].IsNull() ? nullptr : data<float>(info[3]);
   ep.op = static_cast<int>(i64(info[5]));
   if (ep.op >= static_cast<int>(UnaryOp::kCount)) throw Napi::RangeError::New(info.Env(), "convForward: unknown activation op code");
   ep.p0 = static_cast<float>(info[6].As<Napi::Number>().DoubleValue());
   ep.p1 = static_cast<float>(info[7].As<Napi::Number>().DoubleValue());
+  return ep;
+}
+
+void ConvForward(const Napi::CallbackInfo& info) {
+  ConvGeom g = conv_geom(info[0]);
+  ConvEpilogue ep = epilogue(info);
   DenormalScope ds;
   conv_forward(g, data<float>(info[1]), data<float>(info[2]), ep, data<float>(info[4]));
+}
+
+// winogradWeights(cout, cin, w, u): u [36, cout, cin] from w [cout, cin, 3, 3]
+void WinogradWeights(const Napi::CallbackInfo& info) {
+  winograd_weights(i64(info[0]), i64(info[1]), data<float>(info[2]), data<float>(info[3]));
+}
+
+// convForwardWinograd(geom, x, u, bias | null, y, activation op code, p0, p1): as convForward, from u
+void ConvForwardWinograd(const Napi::CallbackInfo& info) {
+  ConvGeom g = conv_geom(info[0]);
+  if (!winograd_applies(g)) throw Napi::RangeError::New(info.Env(), "convForwardWinograd: needs a 2-D 3x3 stride-1 undilated ungrouped convolution");
+  ConvEpilogue ep = epilogue(info);
+  DenormalScope ds;
+  winograd_forward(g, data<float>(info[1]), data<float>(info[2]), ep, data<float>(info[4]));
 }
 
 // convBackwardInput(geom, w, dy, dx), convBackwardWeight(geom, x, dy, dw)
@@ -428,6 +449,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   fn("sgdStep", SgdStepJs);
   fn("rmspropStep", RmspropStepJs);
   fn("convForward", ConvForward);
+  fn("convForwardWinograd", ConvForwardWinograd);
+  fn("winogradWeights", WinogradWeights);
   fn("convBackwardInput", Conv<conv_backward_input>);
   fn("convBackwardWeight", Conv<conv_backward_weight>);
   fn("sgemm", Sgemm);

@@ -204,13 +204,22 @@ void conv_forward(const ConvGeom& g, const float* x, const float* w, const ConvE
     });
     return;
   }
+  const bool in_turn = items_in_turn(g.n * g.groups);
   for_items(g.n * g.groups, true, [&](int64_t item, int) {
     int64_t n = item / g.groups, gr = item % g.groups;
-    const float* cols = unfolded(g, d, x + (n * g.cin + gr * d.cin_g) * d.invol, items_in_turn(g.n * g.groups));
+    const float* cols = unfolded(g, d, x + (n * g.cin + gr * d.cin_g) * d.invol, in_turn);
     float* yg = y + (n * g.cout + gr * d.cout_g) * d.outvol;
     sgemm(false, false, d.cout_g, d.outvol, d.krows, 1.0f, w + gr * d.cout_g * d.krows, d.krows, cols,
           d.outvol, 0.0f, yg, d.outvol);
-    epilogue_rows(k, ep, yg, d.cout_g, d.outvol, gr * d.cout_g);
+    if (ep.bias == nullptr && ep.op < 0) return;
+    if (!in_turn) {
+      epilogue_rows(k, ep, yg, d.cout_g, d.outvol, gr * d.cout_g);
+      return;
+    }
+    // a lone image: the GEMM used every thread, so the epilogue does too
+    parallel_for(d.cout_g, 1 + kElementwiseGrainConv / (d.outvol + 1), [&](int64_t b, int64_t e) {
+      epilogue_rows(k, ep, yg + b * d.outvol, e - b, d.outvol, gr * d.cout_g + b);
+    });
   });
 }
 

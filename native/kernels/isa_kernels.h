@@ -42,6 +42,11 @@ struct IsaKernels {
   void (*dw_forward)(const DwPlane& g, const float* x, const float* w, float bias, float* y, float* scratch);
   void (*dw_backward_input)(const DwPlane& g, const float* w, const float* dy, float* dx);
   void (*dw_backward_weight)(const DwPlane& g, const float* x, const float* dy, float* dw);
+  // Winograd F(4x4, 3x3) transforms of one row of tw tiles (winograd.cc): six phase-split
+  // padded input rows to the tiles' 36 transformed values, and 36 products back to up to
+  // four output rows (+ bias).
+  void (*wino_input_row)(const float* rows, int64_t rstride, int64_t pl, int64_t tw, float* v, int64_t vstride);
+  void (*wino_output_row)(const float* m, int64_t mstride, int64_t tw, float bias, float* y, int64_t ldy, int rows, int64_t ow);
   // Batch norm's loops: sum of (x - m)^2; sums of g and g * (x - m), added to *sum_g and
   // *sum_gx; y = x * scale + shift; dx = k * (g - a - (x - m) * c).
   float (*sum_sq_dev)(const float* x, int64_t n, float m);

@@ -339,18 +339,27 @@ void dw_line(const float* src, const int64_t* off, const float* w, float bias, f
 // planes at stride 1 are computed as one flat run over the padded width (the columns past
 // the row's end are discarded), so a 7x7 plane is one loop of 61 rather than seven of 7.
 // scratch holds dw_scratch_floats(g) floats.
+// Phase q of one padded row (entry j: padded column j*S + q, input column j*S + q - pw),
+// zeros outside the input. S is a template argument so that the strided read vectorises.
+template <int S>
+inline void dw_phase(const float* xr, int64_t iw, int64_t pw, int64_t q, int64_t pl, float* ph) {
+  const int64_t first = q - pw;  // input column of entry 0
+  const int64_t lo = first >= 0 ? 0 : (-first + S - 1) / S;
+  const int64_t end = (iw - first + S - 1) / S, hi = end < pl ? end : pl;
+  for (int64_t j = 0; j < lo; j++) ph[j] = 0.0f;
+  for (int64_t j = lo; j < hi; j++) ph[j] = xr[j * S + first];
+  for (int64_t j = hi > lo ? hi : lo; j < pl; j++) ph[j] = 0.0f;
+}
+
 template <int K>
 void dw_forward_k(const DwPlane& g, const float* x, const float* w, float bias, float* y, float* scratch) {
   const int64_t s = g.sw, hp = g.ih + 2 * g.ph, wp = g.iw + 2 * g.pw;
   const int64_t pl = (wp + s - 1) / s;  // floats per phase
   const int64_t pitch = s * pl;         // floats per padded row
   float* xp = scratch;
-  if (s == 1) {  // only the border is zeroed
-    for (int64_t i = 0; i < g.ph * pitch; i++) xp[i] = 0.0f;
-    for (int64_t i = (g.ph + g.ih) * pitch; i < hp * pitch; i++) xp[i] = 0.0f;
-  } else {
-    for (int64_t i = 0; i < hp * pitch; i++) xp[i] = 0.0f;
-  }
+  // only the border rows are zeroed here; each input row zeroes its own padding
+  for (int64_t i = 0; i < g.ph * pitch; i++) xp[i] = 0.0f;
+  for (int64_t i = (g.ph + g.ih) * pitch; i < hp * pitch; i++) xp[i] = 0.0f;
   for (int64_t r = 0; r < g.ih; r++) {
     const float* xr = x + r * g.iw;
     float* row = xp + (r + g.ph) * pitch;
@@ -358,13 +367,16 @@ void dw_forward_k(const DwPlane& g, const float* x, const float* w, float bias, 
       for (int64_t c = 0; c < g.pw; c++) row[c] = 0.0f;
       for (int64_t c = 0; c < g.iw; c++) row[g.pw + c] = xr[c];
       for (int64_t c = g.pw + g.iw; c < pitch; c++) row[c] = 0.0f;
+    } else if (s == 2) {
+      for (int64_t q = 0; q < 2; q++) dw_phase<2>(xr, g.iw, g.pw, q, pl, row + q * pl);
     } else {
-      for (int64_t q = 0; q < s; q++) {  // phase q, entry j: padded column j*s + q, input column j*s + q - pw
+      for (int64_t q = 0; q < s; q++) {
         float* ph = row + q * pl;
-        const int64_t first = q - g.pw;  // input column of entry 0
-        const int64_t lo = first >= 0 ? 0 : (-first + s - 1) / s;
-        const int64_t end = (g.iw - first + s - 1) / s, hi = end < pl ? end : pl;
-        for (int64_t j = lo; j < hi; j++) ph[j] = xr[j * s + first];
+        const int64_t first = q - g.pw;
+        for (int64_t j = 0; j < pl; j++) {
+          const int64_t c = j * s + first;
+          ph[j] = c >= 0 && c < g.iw ? xr[c] : 0.0f;
+        }
       }
     }
   }
@@ -448,8 +460,104 @@ void dw_backward_weight(const DwPlane& g, const float* x, const float* dy, float
     }
 }
 
+// ---- Winograd F(4x4, 3x3) tile transforms (winograd.cc has the algorithm) ----
+// Eight tiles of a tile row at a time, one per lane: the rows are phase-split (phase q
+// of a padded row holds its columns q, q+4, q+8, ...), so a tile's six columns 4t..4t+5
+// are phases 0-3 at entry t and phases 0-1 at entry t+1, all contiguous across tiles.
+
+// d: six values per lane -> B^T d (B^T of F(4x4, 3x3): rows 4 0 -5 0 1 0 / 0 -4 -4 1 1 0 /
+// 0 4 -4 -1 1 0 / 0 -2 -1 2 1 0 / 0 2 -1 -2 1 0 / 0 4 0 -5 0 1).
+inline void wino_bt(const float (*d)[8], float (*o)[8]) {
+  for (int i = 0; i < 8; i++) {
+    const float d0 = d[0][i], d1 = d[1][i], d2 = d[2][i], d3 = d[3][i], d4 = d[4][i], d5 = d[5][i];
+    o[0][i] = 4.0f * d0 - 5.0f * d2 + d4;
+    o[1][i] = -4.0f * (d1 + d2) + d3 + d4;
+    o[2][i] = 4.0f * (d1 - d2) - d3 + d4;
+    o[3][i] = 2.0f * (d3 - d1) - d2 + d4;
+    o[4][i] = 2.0f * (d1 - d3) - d2 + d4;
+    o[5][i] = 4.0f * d1 - 5.0f * d3 + d5;
+  }
+}
+
+// m: six values per lane -> A^T m (A^T: rows 1 1 1 1 1 0 / 0 1 -1 2 -2 0 / 0 1 1 4 4 0 /
+// 0 1 -1 8 -8 1).
+inline void wino_at(const float (*m)[8], float (*o)[8]) {
+  for (int i = 0; i < 8; i++) {
+    const float a = m[1][i] + m[2][i], b = m[1][i] - m[2][i], c = m[3][i] + m[4][i], d = m[3][i] - m[4][i];
+    o[0][i] = m[0][i] + a + c;
+    o[1][i] = b + 2.0f * d;
+    o[2][i] = a + 4.0f * c;
+    o[3][i] = b + 8.0f * d + m[5][i];
+  }
+}
+
+// One tile row's input transform: rows[r * rstride + q * pl + t] is phase q of padded row
+// r (0..5), entries 0..tw (padded to whole groups of 8, plus one); writes the 36 values
+// of tile t to v[xi * vstride + t], xi = 6 * row + column of B^T d B.
+void wino_input_row(const float* rows, int64_t rstride, int64_t pl, int64_t tw, float* v, int64_t vstride) {
+  for (int64_t t0 = 0; t0 < tw; t0 += 8) {
+    float d[6][8], h[6][6][8], c[6][8], o[6][8];
+    for (int r = 0; r < 6; r++) {
+      const float* row = rows + r * rstride + t0;
+      for (int i = 0; i < 8; i++) {
+        d[0][i] = row[i];
+        d[1][i] = row[pl + i];
+        d[2][i] = row[2 * pl + i];
+        d[3][i] = row[3 * pl + i];
+        d[4][i] = row[i + 1];
+        d[5][i] = row[pl + i + 1];
+      }
+      wino_bt(d, h[r]);  // h[r][j]: row r across the tile's columns
+    }
+    const int64_t n = tw - t0 < 8 ? tw - t0 : 8;
+    for (int j = 0; j < 6; j++) {
+      for (int r = 0; r < 6; r++)
+        for (int i = 0; i < 8; i++) c[r][i] = h[r][j][i];
+      wino_bt(c, o);  // o[k]: element (k, j) of B^T d B
+      for (int k = 0; k < 6; k++) {
+        float* dst = v + (6 * k + j) * vstride + t0;
+        if (n == 8) {
+          for (int i = 0; i < 8; i++) dst[i] = o[k][i];
+        } else {
+          for (int64_t i = 0; i < n; i++) dst[i] = o[k][i];
+        }
+      }
+    }
+  }
+}
+
+// One tile row's output transform: reads tile t's 36 products at m[xi * mstride + t] and
+// writes A^T M A + bias to `rows` (<= 4) rows of y, `ldy` apart, columns [0, ow).
+void wino_output_row(const float* m, int64_t mstride, int64_t tw, float bias, float* y, int64_t ldy, int rows, int64_t ow) {
+  for (int64_t t0 = 0; t0 < tw; t0 += 8) {
+    float p[6][8], s[4][6][8], q[6][8], o[4][4][8];
+    for (int j = 0; j < 6; j++) {  // down each column of M: s[k][j] = (A^T M)[k][j]
+      for (int r = 0; r < 6; r++)
+        for (int i = 0; i < 8; i++) p[r][i] = m[(6 * r + j) * mstride + t0 + i];
+      float a[4][8];
+      wino_at(p, a);
+      for (int k = 0; k < 4; k++)
+        for (int i = 0; i < 8; i++) s[k][j][i] = a[k][i];
+    }
+    for (int k = 0; k < 4; k++) {  // along each row: o[k][l] = (A^T M A)[k][l]
+      for (int j = 0; j < 6; j++)
+        for (int i = 0; i < 8; i++) q[j][i] = s[k][j][i];
+      wino_at(q, o[k]);
+    }
+    const int64_t x0 = 4 * t0, cols = ow - x0 < 32 ? ow - x0 : 32;
+    for (int k = 0; k < rows; k++) {
+      float line[32];
+      for (int i = 0; i < 8; i++)
+        for (int l = 0; l < 4; l++) line[4 * i + l] = o[k][l][i] + bias;
+      float* dst = y + k * ldy + x0;
+      for (int64_t c = 0; c < cols; c++) dst[c] = line[c];
+    }
+  }
+}
+
 }  // namespace
 
 const IsaKernels kKernels = {unary, unary_backward, binary, sum, accumulate, softmax_row, softmax_backward_row,
                              dw_forward, dw_backward_input, dw_backward_weight,
+                             wino_input_row, wino_output_row,
                              sum_sq_dev, sum_prod_dev, affine, norm_backward_row};

@@ -208,6 +208,14 @@ export interface Backend {
    * the activation `act` (a unary op with its parameters, for inference) while each output row is in cache.
    */
   convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, act?: Activation): void;
+  /**
+   * Winograd F(4x4, 3x3), where the backend has it: u [36, cOut, cIn] = G w G^T for w [cOut, cIn, 3, 3], and
+   * convForward's result for a 2-D 3x3 stride-1 undilated ungrouped convolution computed from u, with a
+   * quarter of the multiplies (see native/kernels/winograd.cc). Results differ from convForward's in the
+   * last digits, so only the inference path uses it.
+   */
+  winogradWeights?(cOut: number, cIn: number, w: Float32Array, u: Float32Array): void;
+  convForwardWinograd?(g: ConvGeometry, x: Float32Array, u: Float32Array, bias: Float32Array | null, y: Float32Array, act?: Activation): void;
   /** dx = d(sum(y * dy))/dx, overwritten (this is also a transposed convolution of dy). */
   convBackwardInput(g: ConvGeometry, w: Float32Array, dy: Float32Array, dx: Float32Array): void;
   /** dw = d(sum(y * dy))/dw, overwritten. */

@@ -25,9 +25,13 @@ type WithCode<F> = F extends (op: any, ...rest: infer A) => infer R ? (op: numbe
  * The addon's exports (native/addon.cc): every kernel of the Backend interface,
  * declared there once (those of CodedKernel taking op codes), and the runtime controls.
  */
-export type Addon = Omit<Backend, 'name' | 'alloc' | 'convForward' | CodedKernel> & { [K in CodedKernel]: WithCode<Backend[K]> } & {
+export type Addon = Omit<Backend, 'name' | 'alloc' | 'convForward' | 'convForwardWinograd' | 'winogradWeights' | CodedKernel> & {
+  [K in CodedKernel]: WithCode<Backend[K]>;
+} & {
   /** the epilogue's activation as its op code (-1 for none) and parameters */
   convForward(g: ConvGeometry, x: Float32Array, w: Float32Array, bias: Float32Array | null, y: Float32Array, act: number, p0: number, p1: number): void;
+  convForwardWinograd(g: ConvGeometry, x: Float32Array, u: Float32Array, bias: Float32Array | null, y: Float32Array, act: number, p0: number, p1: number): void;
+  winogradWeights(cOut: number, cIn: number, w: Float32Array, u: Float32Array): void;
   alloc(dtype: 0 | 1 | 2, n: number): TypedArray;
   allocatorStats(): { liveBytes: number; cachedBytes: number; hits: number; misses: number };
   emptyCache(): void;
@@ -135,6 +139,12 @@ export function makeNativeBackend(addon: Addon): Backend {
     },
     unary: (op, ...args) => addon.unary(UNARY[op], ...args),
     convForward: (g, x, w, bias, y, act) => addon.convForward(g, x, w, bias, y, act ? UNARY[act.op] : -1, act?.p0 ?? 0, act?.p1 ?? 0),
+    convForwardWinograd: (g, x, u, bias, y, act) => addon.convForwardWinograd(g, x, u, bias, y, act ? UNARY[act.op] : -1, act?.p0 ?? 0, act?.p1 ?? 0),
+    winogradWeights: (cOut, cIn, w, u) => {
+      if (w.length !== cOut * cIn * 9 || u.length !== 36 * cOut * cIn)
+        throw new RangeError(`winogradWeights: w has ${w.length} floats and u ${u.length}, for ${cOut}x${cIn} 3x3 filters`);
+      addon.winogradWeights(cOut, cIn, w, u);
+    },
     unaryBackward: (op, ...args) => addon.unaryBackward(UNARY[op], ...args),
     binary: (op, ...args) => addon.binary(BINARY[op], ...args),
     compare: (op, ...args) => addon.compare(COMPARE[op], ...args),

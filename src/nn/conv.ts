@@ -6,7 +6,7 @@
 import type { Activation } from '../backend/index.js';
 import { isGradEnabled, isTracing } from '../tensor/autograd.js';
 import { fmtShape, ShapeError } from '../tensor/errors.js';
-import { conv, convTranspose } from '../tensor/ops/conv.js';
+import { conv, convTranspose, type WinogradWeights } from '../tensor/ops/conv.js';
 import { empty, type Tensor } from '../tensor/tensor.js';
 import { checkInt, fmtAxes, perAxis, type PerAxis } from './args.js';
 import { markActivationApplied } from './epilogue.js';
@@ -123,6 +123,8 @@ export interface InferenceConv {
   weight: Tensor;
   bias: Tensor | null;
   activation?: Activation;
+  /** the weight in the Winograd domain, for 3x3 stride-1 layers (see ConvOptions.winograd) */
+  winograd?: WinogradWeights;
 }
 
 /**
@@ -153,7 +155,7 @@ export abstract class ConvNd extends ConvBase {
     const options = { stride: this.stride, padding: this.padding, dilation: this.dilation, groups: this.groups };
     const f = this.#inference;
     if (f && !this.training && !isGradEnabled() && !isTracing()) {
-      const y = conv(x, f.weight, f.bias, { ...options, activation: f.activation });
+      const y = conv(x, f.weight, f.bias, { ...options, activation: f.activation, winograd: f.winograd });
       if (f.activation) markActivationApplied(y, f.activation);
       return y;
     }

@@ -22,6 +22,7 @@
  */
 import type { Activation } from '../backend/index.js';
 import { noGrad } from '../tensor/autograd.js';
+import { WinogradWeights } from '../tensor/ops/conv.js';
 import { Tensor } from '../tensor/tensor.js';
 import { ElementwiseActivation } from './activation.js';
 import { BatchNormNd } from './batchnorm.js';
@@ -172,7 +173,7 @@ export function fuseForInference(net: AnyModule, example: Tensor): InferenceFusi
       const { weight, bias } = bn ? folded(conv, bn) : { weight: conv.weight, bias: conv.bias };
       const activation = withActivations ? acts.get(conv) : undefined;
       if (!bn && !activation) continue;
-      conv.setInferenceConv({ weight, bias, activation });
+      conv.setInferenceConv({ weight, bias, activation, winograd: new WinogradWeights(weight) });
       bn?.setFoldedForInference(true);
     }
   };

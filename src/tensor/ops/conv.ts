@@ -24,6 +24,51 @@ export interface ConvOptions {
    * in cache: the inference path's fused conv-activation. With the tape recording it runs as a separate op.
    */
   activation?: Activation;
+  /**
+   * The weight in the Winograd domain (new WinogradWeights(weight)): with the tape off, a 2-D 3x3 stride-1
+   * undilated ungrouped convolution with at least WINOGRAD_MIN_TILES tiles of 4x4 outputs per image runs as
+   * F(4x4, 3x3), a quarter of the multiplies; results differ from the direct method's in the last digits.
+   * The inference form of a network (fuseForInference) passes it.
+   */
+  winograd?: WinogradWeights;
+}
+
+/**
+ * Fewer 4x4 output tiles per image than this make F(4x4, 3x3)'s 36 GEMMs too thin to repay its transforms (a
+ * 14x14 output has 16 and gains, 7x7 has 4 and loses). Counted per image, not per batch, so that a picture's
+ * result does not depend on the batch it arrives in.
+ */
+export const WINOGRAD_MIN_TILES = 16;
+
+/**
+ * A 3x3 filter bank [cOut, cIn, 3, 3] in the Winograd F(4x4, 3x3) domain ([36, cOut, cIn], four times the
+ * weight's size), computed on first use, for ConvOptions.winograd. A snapshot: make a new one after
+ * changing the weight.
+ */
+export class WinogradWeights {
+  #u: F32 | null = null;
+  constructor(readonly weight: Tensor) {}
+
+  /** The transformed weights, or null where the backend has no Winograd kernels or the weight is not [cOut, cIn, 3, 3]. */
+  get transformed(): F32 | null {
+    const [cOut, cIn, kh, kw] = this.weight.shape;
+    const b = backend();
+    if (this.weight.ndim !== 4 || kh !== 3 || kw !== 3 || !b.winogradWeights || this.weight.dtype !== 'float32') return null;
+    if (!this.#u) {
+      this.#u = newFloat([36, cOut, cIn]);
+      b.winogradWeights(cOut, cIn, this.weight.data as Float32Array, this.#u.data);
+    }
+    return this.#u;
+  }
+}
+
+/** Whether g runs as Winograd F(4x4, 3x3) from `wino` (see ConvOptions.winograd). */
+function winogradFor(g: ConvGeometry, w: F32, wino: WinogradWeights | undefined): F32 | null {
+  if (!wino || g.kernel.length !== 2 || g.groups !== 1 || !backend().convForwardWinograd) return null;
+  if (g.kernel.some((k) => k !== 3) || g.stride.some((s) => s !== 1) || g.dilation.some((d) => d !== 1)) return null;
+  if (Math.ceil(g.outSize[0] / 4) * Math.ceil(g.outSize[1] / 4) < WINOGRAD_MIN_TILES) return null;
+  if (wino.weight !== w) throw new RangeError('conv2d: options.winograd was made from another weight than the one given');
+  return wino.transformed;
 }
 
 export interface ConvTransposeOptions {
@@ -60,11 +105,16 @@ function addBias(op: string, y: F32, bias: Tensor | null | undefined, channels: 
 }
 
 /** conv(x, w) + bias in one kernel call (the bias is added while each image's output is in cache). */
-function convCore(g: ConvGeometry, x: F32, w: F32, bias: F32 | null = null, act?: Activation): F32 {
+function convCore(g: ConvGeometry, x: F32, w: F32, bias: F32 | null = null, act?: Activation, wino?: WinogradWeights): F32 {
+  const recording = isTracing() || (isGradEnabled() && (x.requiresGrad || w.requiresGrad || !!bias?.requiresGrad));
   // with the tape recording, or a tracer watching, the activation runs as an op of its own
-  if (act && (isTracing() || (isGradEnabled() && (x.requiresGrad || w.requiresGrad || bias?.requiresGrad))))
-    return applyActivation(convCore(g, x, w, bias), act);
+  if (act && recording) return applyActivation(convCore(g, x, w, bias), act);
   const y = newFloat([g.n, g.cOut, ...g.outSize]);
+  const u = recording ? null : winogradFor(g, w, wino);
+  if (u) {
+    backend().convForwardWinograd!(g, x.data, u.data, bias ? bias.data : null, y.data, act);
+    return y;
+  }
   backend().convForward(g, x.data, w.data, bias ? bias.data : null, y.data, act);
   if (act) return y;
   return record(
@@ -143,7 +193,7 @@ export function conv(x: Tensor, weight: Tensor, bias?: Tensor | null, options: C
     );
   }
   const g: ConvGeometry = { n: input.shape[0], cIn, cOut, groups, inSize, kernel, stride, padding, dilation, outSize };
-  const y = convCore(g, input, weight as F32, checkedBias(op, bias, cOut), options.activation);
+  const y = convCore(g, input, weight as F32, checkedBias(op, bias, cOut), options.activation, options.winograd);
   return unbatched ? squeeze(y, 0) : y;
 }
 
