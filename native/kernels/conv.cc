@@ -58,52 +58,56 @@ inline void valid_range(const ConvGeom& g, int64_t k2, int64_t* lo, int64_t* hi)
 // Walks every row of cols and every (o0, o1) line of it, calling
 // line(cols_line, x_line or null when the line is entirely padding, lo, hi).
 // x_line points at input position (i0, i1, i2 of output 0) — possibly before the
-// start of the row; only [lo, hi) is read through it with stride s2.
+// start of the row; only [lo, hi) is read through it with stride s2. With a range,
+// only the rows of (channel, k0, k1) groups [r0, r1) are walked.
 template <typename Line>
-void for_each_line(const ConvGeom& g, const Dims& d, float* cols, const float* x, Line&& line, int64_t c0 = 0, int64_t c1 = -1) {
-  if (c1 < 0) c1 = d.cin_g;
-  for (int64_t ci = c0; ci < c1; ci++)
-    for (int64_t k0 = 0; k0 < g.k[0]; k0++)
-      for (int64_t k1 = 0; k1 < g.k[1]; k1++)
-        for (int64_t k2 = 0; k2 < g.k[2]; k2++) {
-          float* row = cols + (((ci * g.k[0] + k0) * g.k[1] + k1) * g.k[2] + k2) * d.outvol;
-          int64_t lo, hi;
-          valid_range(g, k2, &lo, &hi);
-          for (int64_t o0 = 0; o0 < g.out[0]; o0++) {
-            int64_t i0 = o0 * g.s[0] - g.p[0] + k0 * g.d[0];
-            for (int64_t o1 = 0; o1 < g.out[1]; o1++) {
-              int64_t i1 = o1 * g.s[1] - g.p[1] + k1 * g.d[1];
-              float* dst = row + (o0 * g.out[1] + o1) * g.out[2];
-              bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1];
-              const float* src =
-                  inside ? x + ((ci * g.in[0] + i0) * g.in[1] + i1) * g.in[2] + (k2 * g.d[2] - g.p[2]) : nullptr;
-              line(dst, src, inside ? lo : 0, inside ? hi : 0);
-            }
-          }
+void for_each_line(const ConvGeom& g, const Dims& d, float* cols, const float* x, Line&& line, int64_t r0 = 0, int64_t r1 = -1) {
+  if (r1 < 0) r1 = d.cin_g * g.k[0] * g.k[1];
+  for (int64_t r = r0; r < r1; r++) {
+    const int64_t ci = r / (g.k[0] * g.k[1]), k0 = r / g.k[1] % g.k[0], k1 = r % g.k[1];
+    for (int64_t k2 = 0; k2 < g.k[2]; k2++) {
+      float* row = cols + (r * g.k[2] + k2) * d.outvol;  // row (ci, k0, k1, k2) of cols
+      int64_t lo, hi;
+      valid_range(g, k2, &lo, &hi);
+      for (int64_t o0 = 0; o0 < g.out[0]; o0++) {
+        int64_t i0 = o0 * g.s[0] - g.p[0] + k0 * g.d[0];
+        for (int64_t o1 = 0; o1 < g.out[1]; o1++) {
+          int64_t i1 = o1 * g.s[1] - g.p[1] + k1 * g.d[1];
+          float* dst = row + (o0 * g.out[1] + o1) * g.out[2];
+          bool inside = i0 >= 0 && i0 < g.in[0] && i1 >= 0 && i1 < g.in[1];
+          const float* src = inside ? x + ((ci * g.in[0] + i0) * g.in[1] + i1) * g.in[2] + (k2 * g.d[2] - g.p[2]) : nullptr;
+          line(dst, src, inside ? lo : 0, inside ? hi : 0);
         }
+      }
+    }
+  }
 }
 
 // cols = unfold(x) for one image and group; x is [cin_g, in...]. With `parallel`
-// (a lone image: the caller is not itself one of several threads), input channels
-// are split across the pool.
+// (a lone image: the caller is not itself one of several threads), the (channel,
+// k0, k1) groups of rows are split across the pool (by channel alone, an RGB
+// stem would give one thread two of its three channels).
 void im2col(const ConvGeom& g, const Dims& d, const float* x, float* cols, bool parallel) {
   int64_t s2 = g.s[2], w = g.out[2];
-  auto channels = [&](int64_t c0, int64_t c1) {
+  auto groups = [&](int64_t r0, int64_t r1) {
     for_each_line(
         g, d, cols, x,
         [&](float* dst, const float* src, int64_t lo, int64_t hi) {
           for (int64_t o = 0; o < lo; o++) dst[o] = 0.0f;
           if (s2 == 1) {
             if (hi > lo) std::memcpy(dst + lo, src + lo, (hi - lo) * sizeof(float));
+          } else if (s2 == 2) {  // a constant stride, so the copy vectorises
+            for (int64_t o = lo; o < hi; o++) dst[o] = src[2 * o];
           } else {
             for (int64_t o = lo; o < hi; o++) dst[o] = src[o * s2];
           }
           for (int64_t o = hi; o < w; o++) dst[o] = 0.0f;
         },
-        c0, c1);
+        r0, r1);
   };
-  if (parallel) parallel_for(d.cin_g, 1 + kElementwiseGrainConv / (d.kvol * d.outvol + 1), channels);
-  else channels(0, d.cin_g);
+  const int64_t n = d.cin_g * g.k[0] * g.k[1];
+  if (parallel) parallel_for(n, 1 + kElementwiseGrainConv / (g.k[2] * d.outvol + 1), groups);
+  else groups(0, n);
 }
 
 // x += fold(cols): the adjoint of im2col; x must be initialised by the caller.
